@@ -1,0 +1,349 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "hmap.h"
+#include "model.h"
+
+/* Everything known under one service name: its definition from each source
+ * and the endpoints every source reported. */
+struct entry {
+	char *name;
+	struct service *def[SRC_MAX];
+	uint8_t def_stale;		/* bit per source */
+	struct endpoint **eps;
+	size_t n_eps, cap_eps;
+	bool dirty;
+};
+
+struct model {
+	struct hmap *entries;		/* name -> struct entry */
+	struct name_list dirty;
+	size_t dirty_cap;
+};
+
+void service_free(struct service *svc)
+{
+	if (!svc)
+		return;
+	free(svc->name);
+	free(svc->ports);
+	free(svc->health.path);
+	free(svc);
+}
+
+void endpoint_free(struct endpoint *ep)
+{
+	if (!ep)
+		return;
+	free(ep->id);
+	free(ep->ports);
+	free(ep->node);
+	free(ep->zone);
+	free(ep);
+}
+
+uint16_t endpoint_port_for(const struct endpoint *ep, const struct svc_port *sp)
+{
+	for (unsigned i = 0; i < ep->n_ports; i++)
+		if (!strcmp(ep->ports[i].name, sp->name))
+			return ep->ports[i].port;
+	if (ep->port)
+		return ep->port;
+	return sp->target_port ? sp->target_port : sp->port;
+}
+
+static void entry_free(void *p)
+{
+	struct entry *e = p;
+
+	for (int s = 0; s < SRC_MAX; s++)
+		service_free(e->def[s]);
+	for (size_t i = 0; i < e->n_eps; i++)
+		endpoint_free(e->eps[i]);
+	free(e->eps);
+	free(e->name);
+	free(e);
+}
+
+struct model *model_alloc(void)
+{
+	struct model *m = calloc(1, sizeof(*m));
+
+	if (m && !(m->entries = hmap_alloc())) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+void model_free(struct model *m)
+{
+	if (!m)
+		return;
+	hmap_free(m->entries, entry_free);
+	model_names_free(&m->dirty);
+	free(m);
+}
+
+static void mark_dirty(struct model *m, struct entry *e)
+{
+	char *copy;
+
+	if (e->dirty)
+		return;
+	if (m->dirty.n == m->dirty_cap) {
+		size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
+		char **names = realloc(m->dirty.names, cap * sizeof(*names));
+
+		if (!names)
+			return;	/* the next full resync repairs what is lost */
+		m->dirty.names = names;
+		m->dirty_cap = cap;
+	}
+	copy = strdup(e->name);
+	if (!copy)
+		return;
+	m->dirty.names[m->dirty.n++] = copy;
+	e->dirty = true;
+}
+
+static struct entry *entry_get(struct model *m, const char *name, bool create)
+{
+	struct entry *e = hmap_get_str(m->entries, name);
+
+	if (e || !create)
+		return e;
+	e = calloc(1, sizeof(*e));
+	if (!e || !(e->name = strdup(name)) ||
+	    hmap_put_str(m->entries, name, e) < 0) {
+		if (e)
+			free(e->name);
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void entry_drop_if_empty(struct model *m, struct entry *e)
+{
+	for (int s = 0; s < SRC_MAX; s++)
+		if (e->def[s])
+			return;
+	if (e->n_eps)
+		return;
+	hmap_del_str(m->entries, e->name);
+	entry_free(e);
+}
+
+int model_service_put(struct model *m, enum source_id src, struct service *svc)
+{
+	struct entry *e = entry_get(m, svc->name, true);
+
+	if (!e) {
+		service_free(svc);
+		return -ENOMEM;
+	}
+	service_free(e->def[src]);
+	e->def[src] = svc;
+	e->def_stale &= ~(1u << src);
+	mark_dirty(m, e);
+	return 0;
+}
+
+void model_service_del(struct model *m, enum source_id src, const char *name)
+{
+	struct entry *e = entry_get(m, name, false);
+
+	if (!e || !e->def[src])
+		return;
+	service_free(e->def[src]);
+	e->def[src] = NULL;
+	mark_dirty(m, e);
+	entry_drop_if_empty(m, e);
+}
+
+static ssize_t ep_find(const struct entry *e, enum source_id src, const char *id)
+{
+	for (size_t i = 0; i < e->n_eps; i++)
+		if (e->eps[i]->source == src && !strcmp(e->eps[i]->id, id))
+			return (ssize_t)i;
+	return -1;
+}
+
+int model_endpoint_put(struct model *m, enum source_id src, const char *service,
+		       struct endpoint *ep)
+{
+	struct entry *e = entry_get(m, service, true);
+	ssize_t i;
+
+	if (!e) {
+		endpoint_free(ep);
+		return -ENOMEM;
+	}
+	ep->source = src;
+	ep->stale = false;
+	i = ep_find(e, src, ep->id);
+	if (i >= 0) {
+		endpoint_free(e->eps[i]);
+		e->eps[i] = ep;
+	} else {
+		if (e->n_eps == e->cap_eps) {
+			size_t cap = e->cap_eps ? e->cap_eps * 2 : 4;
+			struct endpoint **eps = realloc(e->eps, cap * sizeof(*eps));
+
+			if (!eps) {
+				endpoint_free(ep);
+				entry_drop_if_empty(m, e);
+				return -ENOMEM;
+			}
+			e->eps = eps;
+			e->cap_eps = cap;
+		}
+		e->eps[e->n_eps++] = ep;
+	}
+	mark_dirty(m, e);
+	return 0;
+}
+
+static void ep_remove_at(struct model *m, struct entry *e, size_t i)
+{
+	endpoint_free(e->eps[i]);
+	e->eps[i] = e->eps[--e->n_eps];
+	mark_dirty(m, e);
+}
+
+void model_endpoint_del(struct model *m, enum source_id src,
+			const char *service, const char *id)
+{
+	struct entry *e = entry_get(m, service, false);
+	ssize_t i;
+
+	if (!e || (i = ep_find(e, src, id)) < 0)
+		return;
+	ep_remove_at(m, e, (size_t)i);
+	entry_drop_if_empty(m, e);
+}
+
+void model_source_mark(struct model *m, enum source_id src)
+{
+	struct entry *e;
+
+	for (size_t it = 0; hmap_next(m->entries, &it, NULL, NULL, (void **)&e);) {
+		if (e->def[src])
+			e->def_stale |= 1u << src;
+		for (size_t i = 0; i < e->n_eps; i++)
+			if (e->eps[i]->source == src)
+				e->eps[i]->stale = true;
+	}
+}
+
+void model_source_sweep(struct model *m, enum source_id src)
+{
+	struct entry *e;
+
+	for (size_t it = 0; hmap_next(m->entries, &it, NULL, NULL, (void **)&e);) {
+		if (e->def_stale & (1u << src)) {
+			service_free(e->def[src]);
+			e->def[src] = NULL;
+			e->def_stale &= ~(1u << src);
+			mark_dirty(m, e);
+		}
+		for (size_t i = e->n_eps; i-- > 0;)
+			if (e->eps[i]->source == src && e->eps[i]->stale)
+				ep_remove_at(m, e, i);
+		entry_drop_if_empty(m, e);
+	}
+}
+
+bool model_service_keep(struct model *m, enum source_id src, const char *name)
+{
+	struct entry *e = entry_get(m, name, false);
+
+	if (!e || !e->def[src])
+		return false;
+	e->def_stale &= ~(1u << src);
+	return true;
+}
+
+bool model_endpoint_keep(struct model *m, enum source_id src,
+			 const char *service, const char *id)
+{
+	struct entry *e = entry_get(m, service, false);
+	ssize_t i;
+
+	if (!e || (i = ep_find(e, src, id)) < 0)
+		return false;
+	e->eps[i]->stale = false;
+	return true;
+}
+
+static const struct service *entry_def(const struct entry *e)
+{
+	for (int s = 0; s < SRC_MAX; s++)
+		if (e->def[s])
+			return e->def[s];
+	return NULL;
+}
+
+const struct service *model_service_get(const struct model *m, const char *name)
+{
+	const struct entry *e = hmap_get_str(m->entries, name);
+
+	return e ? entry_def(e) : NULL;
+}
+
+size_t model_endpoints_get(const struct model *m, const char *service,
+			   struct endpoint *const **eps)
+{
+	const struct entry *e = hmap_get_str(m->entries, service);
+
+	*eps = e ? e->eps : NULL;
+	return e ? e->n_eps : 0;
+}
+
+const char *model_service_next(const struct model *m, size_t *it)
+{
+	struct entry *e;
+
+	while (hmap_next(m->entries, it, NULL, NULL, (void **)&e))
+		if (entry_def(e))
+			return e->name;
+	return NULL;
+}
+
+size_t model_service_count(const struct model *m)
+{
+	size_t n = 0, it = 0;
+
+	while (model_service_next(m, &it))
+		n++;
+	return n;
+}
+
+bool model_dirty(const struct model *m)
+{
+	return m->dirty.n > 0;
+}
+
+void model_dirty_take(struct model *m, struct name_list *out)
+{
+	for (size_t i = 0; i < m->dirty.n; i++) {
+		struct entry *e = hmap_get_str(m->entries, m->dirty.names[i]);
+
+		if (e)
+			e->dirty = false;
+	}
+	*out = m->dirty;
+	memset(&m->dirty, 0, sizeof(m->dirty));
+	m->dirty_cap = 0;
+}
+
+void model_names_free(struct name_list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->names[i]);
+	free(l->names);
+	memset(l, 0, sizeof(*l));
+}

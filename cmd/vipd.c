@@ -1,0 +1,210 @@
+/* vipd: watches the sources, keeps the model, reconciles it into nftables. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+
+#include "config.h"
+#include "datapath.h"
+#include "log.h"
+#include "loop.h"
+#include "model.h"
+#include "reconcile.h"
+#include "source.h"
+
+/* After a failed commit, retry after this, doubling up to the cap. */
+#define RETRY_MIN_MS	500
+#define RETRY_MAX_MS	30000
+
+struct daemon {
+	struct vipd_config cfg;
+	struct loop *loop;
+	struct model *model;
+	struct reconciler *rec;
+	struct dp *dp;
+	struct source file;
+	bool full;		/* next reconcile plans every service */
+	bool base;		/* next commit re-asserts tables and chains */
+	bool failed;		/* waiting for the retry timer */
+	uint64_t retry_ms;
+	int sig_fd;
+};
+
+static int reconcile(struct daemon *d)
+{
+	struct name_list dirty = { 0 };
+	struct changes c = { 0 };
+	uint64_t t0 = loop_now_ms();
+	bool full = d->full;
+	int ret;
+
+	model_dirty_take(d->model, &dirty);
+	ret = rec_plan(d->rec, d->model, &dirty, full, &c);
+	if (ret == 0)
+		ret = dp_commit(d->dp, &c, d->base);
+	if (ret == 0) {
+		struct rec_stats st;
+
+		rec_stats(d->rec, &st);
+		vlog(full || c.n > 1000 ? VLOG_INFO : VLOG_DEBUG,
+		     "reconciled %s%zu services: %zu changes in %llu ms (%zu frontends, %zu slots, %zu class chains)",
+		     full ? "all " : "", full ? model_service_count(d->model) : dirty.n,
+		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
+		     st.slots, st.classes);
+		d->full = d->base = false;
+		d->retry_ms = 0;
+	}
+	model_names_free(&dirty);
+	changes_free(&c);
+	return ret;
+}
+
+static void retry(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->failed = false;
+}
+
+/* A refused commit left the kernel as it was: learn it again and plan
+ * everything at the next attempt. */
+static void recover(struct daemon *d)
+{
+	d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_MIN_MS;
+	if (d->retry_ms > RETRY_MAX_MS)
+		d->retry_ms = RETRY_MAX_MS;
+	log_warn("kernel state not converged; reading it back, retrying in %llu ms",
+		 (unsigned long long)d->retry_ms);
+	if (rec_load(d->rec, d->dp) < 0)
+		log_err("reading back table %s failed", d->cfg.table);
+	d->full = d->base = true;
+	d->failed = true;
+	loop_timer_add(d->loop, d->retry_ms, retry, d);
+}
+
+static void before_sleep(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (d->failed || (!d->full && !model_dirty(d->model)))
+		return;
+	if (reconcile(d) < 0)
+		recover(d);
+}
+
+static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			log_info("SIGHUP: reading sources and kernel state again");
+			d->file.ops->resync(&d->file);
+			if (rec_load(d->rec, d->dp) < 0)
+				log_err("reading back table %s failed", d->cfg.table);
+			d->full = d->base = true;
+		} else {
+			log_info("signal %d: exiting, kernel state stays in place",
+				 (int)si.ssi_signo);
+			loop_stop(l);
+		}
+	}
+}
+
+static int signals_start(struct daemon *d)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	d->sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	if (d->sig_fd < 0)
+		return -errno;
+	return loop_fd_add(d->loop, d->sig_fd, EPOLLIN, on_signal, d);
+}
+
+static int dry_run(struct daemon *d)
+{
+	struct changes c = { 0 };
+	int ret = rec_plan(d->rec, d->model, NULL, true, &c);
+
+	if (ret == 0)
+		dp_print(stdout, d->cfg.table, &c);
+	changes_free(&c);
+	return ret;
+}
+
+static int cleanup(struct daemon *d)
+{
+	int ret = dp_cleanup(d->dp);
+
+	if (ret == 0)
+		log_info("removed tables ip %s and ip6 %s", d->cfg.table, d->cfg.table);
+	return ret;
+}
+
+static int run(struct daemon *d)
+{
+	int ret;
+
+	d->file = (struct source){
+		.ops = &source_file_ops, .model = d->model, .cfg = &d->cfg,
+		.loop = d->cfg.once || d->cfg.dry_run ? NULL : d->loop,
+	};
+	if ((ret = d->file.ops->start(&d->file)) < 0)
+		return ret;
+	if (d->cfg.dry_run)
+		return dry_run(d);
+	ret = rec_load(d->rec, d->dp);
+	if (ret < 0) {
+		log_err("reading back table %s: %s", d->cfg.table, strerror(-ret));
+		return ret;
+	}
+	d->full = d->base = true;
+	if ((ret = reconcile(d)) < 0 || d->cfg.once)
+		return ret;
+	if ((ret = signals_start(d)) < 0)
+		return ret;
+	loop_before_sleep(d->loop, before_sleep, d);
+	return loop_run(d->loop);
+}
+
+int main(int argc, char **argv)
+{
+	struct daemon d = { .sig_fd = -1 };
+	int ret = config_parse(&d.cfg, argc, argv);
+
+	if (ret)
+		return ret > 0 ? 0 : 2;
+	vlog_threshold = d.cfg.verbose ? VLOG_DEBUG : VLOG_INFO;
+	d.loop = loop_alloc();
+	d.model = model_alloc();
+	d.rec = rec_alloc(d.cfg.node_name);
+	if (!d.loop || !d.model || !d.rec) {
+		log_err("out of memory");
+		return 1;
+	}
+	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp)) < 0) {
+		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
+		return 1;
+	}
+	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
+	if (d.file.ops)
+		d.file.ops->stop(&d.file);
+	if (d.sig_fd >= 0)
+		close(d.sig_fd);
+	dp_close(d.dp);
+	rec_free(d.rec);
+	model_free(d.model);
+	loop_free(d.loop);
+	return ret < 0 ? 1 : 0;
+}

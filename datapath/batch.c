@@ -1,0 +1,261 @@
+/* The netlink side: one socket, one transaction per commit, every error
+ * mapped back to the object it was for. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <libmnl/libmnl.h>
+#include <libnftnl/common.h>
+#include <libnftnl/gen.h>
+
+#include "codec.h"
+#include "dp_internal.h"
+#include "log.h"
+#include "nft.h"
+
+/* Room for the error replies of a batch in which every message failed
+ * (each reply is ~40 bytes with NETLINK_CAP_ACK), so none is dropped. */
+#define RCVBUF_MIN	(4 * 1024 * 1024)
+
+int dp_open(const char *table, struct dp **out)
+{
+	struct dp *dp = calloc(1, sizeof(*dp));
+	int one = 1, rcv = RCVBUF_MIN;
+
+	if (!dp)
+		return -ENOMEM;
+	snprintf(dp->table, sizeof(dp->table), "%s", table);
+	dp->nl = mnl_socket_open(NETLINK_NETFILTER);
+	if (!dp->nl || mnl_socket_bind(dp->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int err = -errno;
+
+		dp_close(dp);
+		return err;
+	}
+	dp->portid = mnl_socket_get_portid(dp->nl);
+	dp->seq = (uint32_t)time(NULL);
+	/* Errors come back without the request echoed, with the kernel's
+	 * extended message where it has one. */
+	mnl_socket_setsockopt(dp->nl, NETLINK_CAP_ACK, &one, sizeof(one));
+	mnl_socket_setsockopt(dp->nl, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(mnl_socket_get_fd(dp->nl), SOL_SOCKET, SO_RCVBUFFORCE,
+		   &rcv, sizeof(rcv));
+	*out = dp;
+	return 0;
+}
+
+void dp_close(struct dp *dp)
+{
+	if (!dp)
+		return;
+	if (dp->nl)
+		mnl_socket_close(dp->nl);
+	free(dp);
+}
+
+static const char *ext_ack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	size_t off = sizeof(*e);
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return NULL;
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(e->msg);
+	mnl_attr_for_each(a, nlh, off)
+		if (mnl_attr_get_type(a) == NLMSGERR_ATTR_MSG)
+			return mnl_attr_get_str(a);
+	return NULL;
+}
+
+static void report(const struct txn *t, const struct nlmsghdr *nlh, int error)
+{
+	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+	const struct msg_ref *r = txn_ref(t, e->msg.nlmsg_seq);
+	const char *why = ext_ack_msg(nlh);
+	char vip[ADDR_STRLEN] = "?";
+
+	if (r && r->ch) {
+		struct vaddr a = { .family = r->ch->fe.family };
+
+		memcpy(a.bytes, r->ch->fe.addr, sizeof(a.bytes));
+		log_err("kernel refused %s %s . %s . %u (%s): %s%s%s", r->what,
+			addr_format(&a, vip), codec_proto_name(r->ch->fe.proto),
+			r->ch->fe.port, r->ch->comment ? r->ch->comment : "-",
+			strerror(error), why ? ": " : "", why ? why : "");
+	} else {
+		log_err("kernel refused %s of table %s: %s%s%s", r ? r->what : "a message",
+			t->table, strerror(error), why ? ": " : "", why ? why : "");
+	}
+}
+
+/* The batch carries no NLM_F_ACK, so the kernel answers only failures; a
+ * GETGEN sent after it is answered after them, which tells us we have
+ * read every error there will be. */
+static int send_sentinel(struct dp *dp, uint32_t seq)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC,
+						     0, seq);
+
+	return mnl_socket_sendto(dp->nl, nlh, nlh->nlmsg_len) < 0 ? -errno : 0;
+}
+
+static int read_replies(struct dp *dp, const struct txn *t, uint32_t sentinel)
+{
+	static char buf[1 << 16];
+	int first = 0;
+
+	for (;;) {
+		ssize_t n = mnl_socket_recvfrom(dp->nl, buf, sizeof(buf));
+		const struct nlmsghdr *nlh = (const void *)buf;
+		int len = (int)n;
+
+		if (n < 0)
+			return errno == ENOBUFS ? -ENOBUFS : -errno;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			if (nlh->nlmsg_type == NLMSG_ERROR) {
+				const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+				if (e->error) {
+					report(t, nlh, -e->error);
+					first = first ?: e->error;
+				}
+				if (e->msg.nlmsg_seq == sentinel)
+					return first;
+			} else if (nlh->nlmsg_seq == sentinel) {
+				return first;
+			}
+		}
+	}
+}
+
+static int send_batch(struct dp *dp, struct txn *t)
+{
+	int n_iov = nftnl_batch_iovec_len(t->batch);
+	struct iovec *iov = calloc((size_t)n_iov, sizeof(*iov));
+	struct sockaddr_nl snl = { .nl_family = AF_NETLINK };
+	struct msghdr msg = {
+		.msg_name = &snl, .msg_namelen = sizeof(snl),
+		.msg_iov = iov, .msg_iovlen = (size_t)n_iov,
+	};
+	size_t total = 0;
+	int sndbuf;
+	ssize_t ret;
+
+	if (!iov)
+		return -ENOMEM;
+	nftnl_batch_iovec(t->batch, iov, (uint32_t)n_iov);
+	for (int i = 0; i < n_iov; i++)
+		total += iov[i].iov_len;
+	/* The whole transaction must arrive as one datagram: the kernel
+	 * aborts a batch whose END is not in the same message. */
+	sndbuf = total + 4096 > INT32_MAX ? INT32_MAX : (int)(total + 4096);
+	setsockopt(mnl_socket_get_fd(dp->nl), SOL_SOCKET, SO_SNDBUFFORCE,
+		   &sndbuf, sizeof(sndbuf));
+	ret = sendmsg(mnl_socket_get_fd(dp->nl), &msg, 0);
+	free(iov);
+	if (ret < 0)
+		return -errno;
+	return 0;
+}
+
+static bool op_is_delete(uint8_t op)
+{
+	return op == CH_SVC_DEL || op == CH_BE_DEL || op == CH_NOEP_DEL;
+}
+
+static bool op_is_elem_add(uint8_t op)
+{
+	return op == CH_SVC_ADD || op == CH_BE_ADD || op == CH_NOEP_ADD;
+}
+
+/* Order inside the transaction: chains the new elements jump to, then
+ * element deletions (so a slot can be deleted and re-added), additions,
+ * and last the chains nothing jumps to any more. */
+static void build(struct txn *t, const struct changes *c, bool ensure_base)
+{
+	txn_begin(t);
+	if (ensure_base) {
+		nft_base_build(t, AF_INET);
+		nft_base_build(t, AF_INET6);
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].op == CH_CLASS_ADD)
+			nft_class_build(t, &c->v[i].cls);
+	for (size_t i = 0; i < c->n;)
+		i = op_is_delete(c->v[i].op) ? nft_elems_build(t, c, i) : i + 1;
+	for (size_t i = 0; i < c->n;)
+		i = op_is_elem_add(c->v[i].op) ? nft_elems_build(t, c, i) : i + 1;
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].op == CH_CLASS_DEL)
+			nft_class_del_build(t, &c->v[i].cls);
+	txn_end(t);
+}
+
+int dp_transact(struct dp *dp, struct txn *t)
+{
+	uint32_t sentinel = t->seq++;
+	int ret;
+
+	if (t->err) {
+		log_err("building the netlink batch: %s", strerror(-t->err));
+		return t->err;
+	}
+	ret = send_batch(dp, t);
+	if (ret == 0)
+		ret = send_sentinel(dp, sentinel);
+	if (ret == 0)
+		ret = read_replies(dp, t, sentinel);
+	else
+		log_err("sending the netlink batch: %s", strerror(-ret));
+	dp->seq = t->seq;
+	return ret > 0 ? -ret : ret;
+}
+
+int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
+{
+	struct txn t;
+	int ret;
+
+	if (!c->n && !ensure_base)
+		return 0;
+	ret = txn_init(&t, dp->table, dp->seq);
+	if (ret < 0)
+		return ret;
+	build(&t, c, ensure_base);
+	ret = dp_transact(dp, &t);
+	txn_fini(&t);
+	return ret;
+}
+
+int dp_cleanup(struct dp *dp)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	int ret = 0;
+
+	/* One transaction per table, so a missing one does not keep the
+	 * other from going. */
+	for (size_t i = 0; i < sizeof(families); i++) {
+		struct txn t;
+		int err;
+
+		if (!dp_table_exists(dp, families[i]))
+			continue;
+		err = txn_init(&t, dp->table, dp->seq);
+		if (err < 0)
+			return err;
+		txn_begin(&t);
+		nft_table_del_build(&t, families[i]);
+		txn_end(&t);
+		err = dp_transact(dp, &t);
+		txn_fini(&t);
+		ret = ret ?: err;
+	}
+	return ret;
+}

@@ -1,0 +1,71 @@
+/* nft.h: private to datapath/: object names, key layouts, message builders. */
+#ifndef VIPD_DATAPATH_NFT_H
+#define VIPD_DATAPATH_NFT_H
+
+#include <stdint.h>
+#include <libnftnl/batch.h>
+
+#include "datapath.h"
+
+#define SET_BACKENDS	"backends"
+#define SET_SERVICES	"services"
+#define SET_NOEP	"noendpoints"
+
+/* Fixed so that every node and every rebuild sends a client to the same
+ * slot (DESIGN.md: a random seed per rebuild would reshuffle clients). */
+#define SH_SEED		0x76697064	/* "vipd" */
+
+/* Keys are concatenations, each field padded to a 32-bit register:
+ *   services, noendpoints: addr . l4proto . port
+ *   backends:              addr . l4proto . port . slot  ->  addr . port
+ * addr and port are in network order, slot in host order (numgen and jhash
+ * store host-order words). */
+#define KEY_MAX		(16 + 4 + 4 + 4)
+#define DATA_MAX	(16 + 4)
+
+unsigned fe_key_len(uint8_t family);
+unsigned be_key_len(uint8_t family);
+unsigned be_data_len(uint8_t family);
+void fe_key_pack(const struct fe_key *k, uint8_t *buf);
+void be_key_pack(const struct fe_key *k, uint16_t slot, uint8_t *buf);
+void be_data_pack(uint8_t family, const struct be_addr *be, uint8_t *buf);
+int fe_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k);
+int be_key_unpack(uint8_t family, const void *buf, uint32_t len,
+		  struct fe_key *k, uint16_t *slot);
+int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
+		   struct be_addr *be);
+
+const char *family_name(uint8_t family);	/* "ip", "ip6" */
+
+/* A batch under construction, remembering what each message was for so a
+ * kernel error can be reported against its object. */
+struct msg_ref {
+	uint32_t seq;
+	const struct change *ch;	/* NULL for base objects */
+	char what[64];
+};
+
+struct txn {
+	struct nftnl_batch *batch;
+	const char *table;
+	uint32_t seq;
+	struct msg_ref *refs;
+	size_t n_refs, cap_refs;
+	int err;			/* first build error, sticky */
+};
+
+int txn_init(struct txn *t, const char *table, uint32_t first_seq);
+void txn_fini(struct txn *t);
+void txn_begin(struct txn *t);
+void txn_end(struct txn *t);
+const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq);
+
+void nft_base_build(struct txn *t, uint8_t family);
+void nft_class_build(struct txn *t, const struct class_key *cls);
+void nft_class_del_build(struct txn *t, const struct class_key *cls);
+/* Builds messages for changes[i..j) (same op, set and frontend), at most
+ * ELEMS_PER_MSG elements each; returns j. */
+size_t nft_elems_build(struct txn *t, const struct changes *c, size_t i);
+void nft_table_del_build(struct txn *t, uint8_t family);
+
+#endif

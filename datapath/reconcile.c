@@ -1,0 +1,639 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "codec.h"
+#include "hmap.h"
+#include "log.h"
+#include "reconcile.h"
+#include "slots.h"
+
+/* A frontend as the kernel has it (or will, once the planned changes land). */
+struct fe_state {
+	struct fe_key key;
+	struct class_key cls;	/* meaningful when n > 0 */
+	bool noep;		/* in the noendpoints set */
+	bool svc;		/* has its services element */
+	uint16_t n;		/* slots held; a slot with port 0 is absent */
+	struct be_addr *slots;
+	char *owner;		/* service name; NULL when only read back */
+	uint32_t gen;		/* plan that last claimed it */
+};
+
+struct class_state {
+	unsigned refs;
+	bool present;		/* in the kernel, or added by this plan */
+};
+
+/* Service name -> the frontends it claimed in the last plan. */
+struct owned {
+	size_t n;
+	struct fe_key keys[];
+};
+
+struct reconciler {
+	const char *node;
+	struct hmap *fes;	/* fe_key -> struct fe_state */
+	struct hmap *classes;	/* class_key -> struct class_state */
+	struct hmap *owned;	/* service name -> struct owned */
+	struct hmap *conflicts;	/* service name -> (void *)1 */
+	uint32_t gen;
+	unsigned conflict_hits;	/* grows with each refused claim */
+	bool reassert;		/* rewrite every class chain's rule once */
+};
+
+/* What one frontend should be: built per service, then diffed. */
+struct fe_want {
+	struct fe_key key;
+	struct class_key cls;
+	uint16_t n;
+	struct be_addr slots[SLOTS_MAX];
+	const char *ep_id[SLOTS_MAX];
+};
+
+static void fe_state_free(void *p)
+{
+	struct fe_state *fe = p;
+
+	free(fe->slots);
+	free(fe->owner);
+	free(fe);
+}
+
+struct reconciler *rec_alloc(const char *node_name)
+{
+	struct reconciler *rec = calloc(1, sizeof(*rec));
+
+	if (!rec)
+		return NULL;
+	rec->node = node_name;
+	rec->fes = hmap_alloc();
+	rec->classes = hmap_alloc();
+	rec->owned = hmap_alloc();
+	rec->conflicts = hmap_alloc();
+	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts) {
+		rec_free(rec);
+		return NULL;
+	}
+	return rec;
+}
+
+static void reset(struct reconciler *rec)
+{
+	hmap_free(rec->fes, fe_state_free);
+	hmap_free(rec->classes, free);
+	hmap_free(rec->owned, free);
+	hmap_free(rec->conflicts, NULL);
+	rec->fes = rec->classes = rec->owned = rec->conflicts = NULL;
+}
+
+void rec_free(struct reconciler *rec)
+{
+	if (!rec)
+		return;
+	reset(rec);
+	free(rec);
+}
+
+/* ---- read back ---------------------------------------------------------- */
+
+static struct fe_state *fe_get(struct reconciler *rec, const struct fe_key *k,
+			       bool create)
+{
+	struct fe_state *fe = hmap_get(rec->fes, k, sizeof(*k));
+
+	if (fe || !create)
+		return fe;
+	fe = calloc(1, sizeof(*fe));
+	if (!fe)
+		return NULL;
+	fe->key = *k;
+	if (hmap_put(rec->fes, k, sizeof(*k), fe) < 0) {
+		free(fe);
+		return NULL;
+	}
+	return fe;
+}
+
+static struct class_state *class_get(struct reconciler *rec,
+				     const struct class_key *k, bool create)
+{
+	struct class_state *cs = hmap_get(rec->classes, k, sizeof(*k));
+
+	if (cs || !create)
+		return cs;
+	cs = calloc(1, sizeof(*cs));
+	if (cs && hmap_put(rec->classes, k, sizeof(*k), cs) < 0) {
+		free(cs);
+		return NULL;
+	}
+	return cs;
+}
+
+static int fe_grow(struct fe_state *fe, uint16_t n)
+{
+	struct be_addr *s;
+
+	if (n <= fe->n)
+		return 0;
+	s = realloc(fe->slots, n * sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	memset(s + fe->n, 0, (n - fe->n) * sizeof(*s));
+	fe->slots = s;
+	fe->n = n;
+	return 0;
+}
+
+static void load_class(void *arg, const struct class_key *cls)
+{
+	struct class_state *cs = class_get(arg, cls, true);
+
+	if (cs)
+		cs->present = true;
+}
+
+static void load_service(void *arg, const struct fe_key *k,
+			 const struct class_key *cls)
+{
+	struct reconciler *rec = arg;
+	struct fe_state *fe = fe_get(rec, k, true);
+	struct class_state *cs = class_get(rec, cls, true);
+
+	if (!fe || !cs)
+		return;
+	fe->cls = *cls;
+	fe->svc = true;
+	cs->refs++;
+	fe_grow(fe, cls->n);
+}
+
+/* A backends element beyond the frontend's slot count is a leftover; keep
+ * it so the sweep deletes it. */
+static void load_backend(void *arg, const struct fe_key *k, uint16_t slot,
+			 const struct be_addr *be)
+{
+	struct fe_state *fe = fe_get(arg, k, true);
+
+	if (!fe || slot >= SLOTS_MAX || fe_grow(fe, slot + 1) < 0)
+		return;
+	fe->slots[slot] = *be;
+}
+
+static void load_noep(void *arg, const struct fe_key *k)
+{
+	struct fe_state *fe = fe_get(arg, k, true);
+
+	if (fe)
+		fe->noep = true;
+}
+
+int rec_load(struct reconciler *rec, struct dp *dp)
+{
+	struct dp_reader r = {
+		.arg = rec, .class_chain = load_class, .service = load_service,
+		.backend = load_backend, .noep = load_noep,
+	};
+	int ret = -EAGAIN;
+
+	/* A dump that raced with another writer is retried from scratch. */
+	for (int tries = 0; tries < 3 && ret == -EAGAIN; tries++) {
+		reset(rec);
+		rec->fes = hmap_alloc();
+		rec->classes = hmap_alloc();
+		rec->owned = hmap_alloc();
+		rec->conflicts = hmap_alloc();
+		if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts)
+			return -ENOMEM;
+		ret = dp_read(dp, &r);
+	}
+	if (ret < 0)
+		return ret;
+	rec->reassert = true;
+	return 0;
+}
+
+/* ---- planning ----------------------------------------------------------- */
+
+static int emit(struct changes *out, uint8_t op, const struct fe_key *k,
+		const char *comment)
+{
+	struct change ch = { .op = op, .fe = *k };
+
+	return changes_push(out, &ch, comment);
+}
+
+static int class_ref(struct reconciler *rec, const struct class_key *cls,
+		     struct changes *out)
+{
+	struct class_state *cs = class_get(rec, cls, true);
+	struct change ch = { .op = CH_CLASS_ADD, .cls = *cls };
+
+	if (!cs)
+		return -ENOMEM;
+	cs->refs++;
+	if (cs->present)
+		return 0;
+	cs->present = true;
+	return changes_push(out, &ch, NULL);
+}
+
+static void class_unref(struct reconciler *rec, const struct class_key *cls)
+{
+	struct class_state *cs = class_get(rec, cls, false);
+
+	if (cs && cs->refs)
+		cs->refs--;
+}
+
+static bool cls_equal(const struct class_key *a, const struct class_key *b)
+{
+	return a->family == b->family && a->kind == b->kind && a->n == b->n;
+}
+
+static int be_change(struct changes *out, uint8_t op, const struct fe_key *k,
+		     uint16_t slot, const struct be_addr *be, const char *comment)
+{
+	struct change ch = { .op = op, .fe = *k, .slot = slot };
+
+	if (be)
+		ch.be = *be;
+	return changes_push(out, &ch, comment);
+}
+
+static void comment_for(char *buf, size_t len, const char *svc,
+			const char *ep_id)
+{
+	if (ep_id)
+		snprintf(buf, len, "%s/%s", svc, ep_id);
+	else
+		snprintf(buf, len, "%s", svc);
+}
+
+static bool slot_same(const struct fe_state *fe, const struct fe_want *want,
+		      uint16_t s)
+{
+	return s < fe->n && s < want->n &&
+	       !memcmp(&fe->slots[s], &want->slots[s], sizeof(want->slots[s]));
+}
+
+/* Moves fe from what it is to want, as element changes. Read-back state
+ * may have holes (a slot without its element, a services element without
+ * slots): only what exists is deleted. */
+static int fe_diff(struct reconciler *rec, struct fe_state *fe,
+		   const struct fe_want *want, const char *svc,
+		   const char *port_label, struct changes *out)
+{
+	bool noep = want->n == 0;
+	bool same_class = fe->svc && want->n && cls_equal(&fe->cls, &want->cls);
+	char c[NAME_MAX_LEN * 2 + 2];
+	int ret = 0;
+
+	if (fe->noep != noep) {
+		ret = emit(out, noep ? CH_NOEP_ADD : CH_NOEP_DEL, &fe->key, port_label);
+		fe->noep = noep;
+	}
+	if (fe->svc && !same_class) {
+		ret = ret ?: emit(out, CH_SVC_DEL, &fe->key, port_label);
+		class_unref(rec, &fe->cls);
+		fe->svc = false;
+	}
+	for (uint16_t s = 0; s < fe->n && !ret; s++)
+		if (fe->slots[s].port && !slot_same(fe, want, s))
+			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, NULL);
+	if (!ret && want->n > fe->n)
+		ret = fe_grow(fe, want->n);
+	for (uint16_t s = 0; s < want->n && !ret; s++) {
+		if (slot_same(fe, want, s))
+			continue;
+		comment_for(c, sizeof(c), svc, want->ep_id[s]);
+		ret = be_change(out, CH_BE_ADD, &fe->key, s, &want->slots[s], c);
+		fe->slots[s] = want->slots[s];
+	}
+	fe->n = want->n;
+	if (!ret && want->n && !same_class) {
+		struct change ch = { .op = CH_SVC_ADD, .fe = fe->key, .cls = want->cls };
+
+		fe->cls = want->cls;
+		fe->svc = true;
+		ret = class_ref(rec, &want->cls, out) ?:
+		      changes_push(out, &ch, port_label);
+	}
+	return ret;
+}
+
+static int fe_remove(struct reconciler *rec, struct fe_state *fe,
+		     struct changes *out)
+{
+	int ret = 0;
+
+	if (fe->svc) {
+		ret = emit(out, CH_SVC_DEL, &fe->key, NULL);
+		class_unref(rec, &fe->cls);
+	}
+	for (uint16_t s = 0; s < fe->n && !ret; s++)
+		if (fe->slots[s].port)
+			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, NULL);
+	if (fe->noep)
+		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, NULL);
+
+	hmap_del(rec->fes, &fe->key, sizeof(fe->key));
+	fe_state_free(fe);
+	return ret;
+}
+
+static enum class_kind class_kind_of(enum lb_algo algo)
+{
+	switch (algo) {
+	case ALGO_ROUND_ROBIN: return CLASS_RR;
+	case ALGO_SOURCE_HASH:
+	case ALGO_MAGLEV: return CLASS_SH;
+	default: return CLASS_LB;
+	}
+}
+
+static bool eligible(const struct reconciler *rec, const struct service *svc,
+		     const struct endpoint *ep, uint8_t family)
+{
+	if (ep->ip.family != family || !ep->ready || ep->terminating)
+		return false;
+	if (svc->policy == POLICY_LOCAL)
+		return rec->node && ep->node && !strcmp(rec->node, ep->node);
+	return true;
+}
+
+static int ep_cmp(const void *a, const void *b)
+{
+	const struct endpoint *x = *(struct endpoint *const *)a;
+	const struct endpoint *y = *(struct endpoint *const *)b;
+	int c = memcmp(x->ip.bytes, y->ip.bytes, sizeof(x->ip.bytes));
+
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static uint64_t backend_hash(const struct be_addr *be)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint8_t *p = (const uint8_t *)be;
+
+	for (size_t i = 0; i < sizeof(*be); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Fills want for one VIP and service port from the eligible endpoints,
+ * which are sorted so every node and every restart computes the same. */
+static void fe_render(const struct service *svc, const struct svc_port *sp,
+		      struct endpoint **eps, size_t n, struct fe_want *want)
+{
+	uint32_t w[SLOTS_MAX];
+	uint64_t keys[SLOTS_MAX];
+	struct be_addr be[SLOTS_MAX];
+	uint16_t idx[SLOTS_MAX];
+	size_t slots;
+
+	if (n > SLOTS_MAX)
+		n = SLOTS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(be[i].addr, eps[i]->ip.bytes, sizeof(be[i].addr));
+		be[i].port = endpoint_port_for(eps[i], sp);
+		w[i] = eps[i]->weight;
+		keys[i] = backend_hash(&be[i]);
+	}
+	if (svc->algo == ALGO_MAGLEV)
+		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
+	else
+		slots = slots_fill(w, n, idx, SLOTS_MAX);
+	want->n = (uint16_t)slots;
+	want->cls.n = (uint16_t)slots;
+	want->cls.kind = class_kind_of(svc->algo);
+	want->cls.family = want->key.family;
+	for (size_t s = 0; s < slots; s++) {
+		want->slots[s] = be[idx[s]];
+		want->ep_id[s] = eps[idx[s]]->id;
+	}
+}
+
+static bool owned_has(const struct owned *o, size_t upto, const struct fe_key *k)
+{
+	for (size_t i = 0; i < upto; i++)
+		if (!memcmp(&o->keys[i], k, sizeof(*k)))
+			return true;
+	return false;
+}
+
+static void fe_key_of(struct fe_key *k, const struct vaddr *vip,
+		      const struct svc_port *sp)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = vip->family;
+	k->proto = sp->proto;
+	k->port = sp->port;
+	memcpy(k->addr, vip->bytes, sizeof(k->addr));
+}
+
+static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
+		 const char *label, struct owned *now, struct changes *out)
+{
+	struct fe_state *fe = fe_get(rec, &want->key, true);
+	const struct owned *other;
+	char vip[ADDR_STRLEN];
+
+	if (!fe)
+		return -ENOMEM;
+	if (fe->owner && strcmp(fe->owner, name) &&
+	    (other = hmap_get_str(rec->owned, fe->owner)) &&
+	    owned_has(other, other->n, &want->key)) {
+		struct vaddr a = { .family = want->key.family };
+
+		memcpy(a.bytes, want->key.addr, sizeof(a.bytes));
+		if (!hmap_get_str(rec->conflicts, name))
+			log_err("service \"%s\": field vip: value %s port %u/%s: already used by service \"%s\"; ignored",
+				name, addr_format(&a, vip), want->key.port,
+				codec_proto_name(want->key.proto), fe->owner);
+		hmap_put_str(rec->conflicts, name, (void *)1);
+		rec->conflict_hits++;
+		return 0;
+	}
+	if (!fe->owner || strcmp(fe->owner, name)) {
+		free(fe->owner);
+		if (!(fe->owner = strdup(name)))
+			return -ENOMEM;
+	}
+	fe->gen = rec->gen;
+	now->keys[now->n++] = want->key;
+	return fe_diff(rec, fe, want, name, label, out);
+}
+
+static void port_label(char *buf, size_t len, const char *name,
+		       const struct svc_port *sp)
+{
+	if (*sp->name)
+		snprintf(buf, len, "%s:%s", name, sp->name);
+	else
+		snprintf(buf, len, "%s:%u/%s", name, sp->port,
+			 codec_proto_name(sp->proto));
+}
+
+static int plan_family(struct reconciler *rec, const struct model *m,
+		       const struct service *svc, const struct vaddr *vip,
+		       struct fe_want *want, struct owned *now,
+		       struct changes *out)
+{
+	struct endpoint *const *all;
+	size_t n_all = model_endpoints_get(m, svc->name, &all), n = 0;
+	struct endpoint **eps = malloc((n_all + 1) * sizeof(*eps));
+	char label[NAME_MAX_LEN + PORT_NAME_LEN + 2];
+	int ret = 0;
+
+	if (!eps)
+		return -ENOMEM;
+	for (size_t i = 0; i < n_all; i++)
+		if (eligible(rec, svc, all[i], vip->family))
+			eps[n++] = all[i];
+	qsort(eps, n, sizeof(*eps), ep_cmp);
+	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
+		fe_key_of(&want->key, vip, &svc->ports[p]);
+		fe_render(svc, &svc->ports[p], eps, n, want);
+		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
+		ret = claim(rec, svc->name, want, label, now, out);
+	}
+	free(eps);
+	return ret;
+}
+
+static int plan_service(struct reconciler *rec, const struct model *m,
+			const char *name, struct fe_want *want,
+			struct changes *out)
+{
+	const struct service *svc = model_service_get(m, name);
+	struct owned *old = hmap_get_str(rec->owned, name), *now;
+	size_t cap = svc ? 2 * svc->n_ports : 0;
+	unsigned hits = rec->conflict_hits;
+	int ret = 0;
+
+	now = calloc(1, sizeof(*now) + cap * sizeof(now->keys[0]));
+	if (!now)
+		return -ENOMEM;
+	if (svc && svc->vip4.family)
+		ret = plan_family(rec, m, svc, &svc->vip4, want, now, out);
+	if (svc && svc->vip6.family && !ret)
+		ret = plan_family(rec, m, svc, &svc->vip6, want, now, out);
+	for (size_t i = 0; old && i < old->n && !ret; i++) {
+		struct fe_state *fe = fe_get(rec, &old->keys[i], false);
+
+		if (owned_has(now, now->n, &old->keys[i]) || !fe ||
+		    !fe->owner || strcmp(fe->owner, name))
+			continue;
+		ret = fe_remove(rec, fe, out);
+	}
+	if (hits == rec->conflict_hits)
+		hmap_del_str(rec->conflicts, name);
+	free(hmap_del_str(rec->owned, name));
+	if (now->n && hmap_put_str(rec->owned, name, now) == 0)
+		return ret;
+	free(now);
+	return ret;
+}
+
+/* Full plans also delete what nobody claimed: leftovers of earlier runs,
+ * of services deleted while vipd was down, of foreign edits. */
+static int sweep(struct reconciler *rec, const struct model *m,
+		 struct changes *out)
+{
+	struct fe_state *fe;
+	const void *key;
+	size_t len;
+	int ret = 0;
+
+	for (size_t it = 0; !ret && hmap_next(rec->fes, &it, NULL, NULL, (void **)&fe);)
+		if (fe->gen != rec->gen)
+			ret = fe_remove(rec, fe, out);
+	for (size_t it = 0; hmap_next(rec->owned, &it, &key, &len, NULL);) {
+		char name[NAME_MAX_LEN + 1];
+
+		snprintf(name, sizeof(name), "%.*s", (int)len, (const char *)key);
+		if (!model_service_get(m, name))
+			free(hmap_del_str(rec->owned, name));
+	}
+	return ret;
+}
+
+static int classes_settle(struct reconciler *rec, struct changes *out)
+{
+	struct class_state *cs;
+	const void *key;
+	int ret = 0;
+
+	for (size_t it = 0; !ret && hmap_next(rec->classes, &it, &key, NULL, (void **)&cs);) {
+		struct change ch = { .op = CH_CLASS_ADD };
+
+		memcpy(&ch.cls, key, sizeof(ch.cls));
+		if (cs->refs && cs->present && rec->reassert)
+			ret = changes_push(out, &ch, NULL);
+		if (cs->refs)
+			continue;
+		if (cs->present) {
+			ch.op = CH_CLASS_DEL;
+			ret = changes_push(out, &ch, NULL);
+		}
+		free(hmap_del(rec->classes, &ch.cls, sizeof(ch.cls)));
+	}
+	rec->reassert = false;
+	return ret;
+}
+
+int rec_plan(struct reconciler *rec, const struct model *m,
+	     const struct name_list *dirty, bool full, struct changes *out)
+{
+	struct fe_want *want = malloc(sizeof(*want));
+	struct name_list retry = { 0 };
+	const char *name;
+	int ret = 0;
+
+	if (!want)
+		return -ENOMEM;
+	rec->gen++;
+	if (full) {
+		for (size_t it = 0; !ret && (name = model_service_next(m, &it));)
+			ret = plan_service(rec, m, name, want, out);
+		ret = ret ?: sweep(rec, m, out);
+	} else {
+		for (size_t i = 0; !ret && i < dirty->n; i++)
+			ret = plan_service(rec, m, dirty->names[i], want, out);
+	}
+	/* A service refused for a VIP another one held may get it now that
+	 * the holder changed: try those once more. */
+	if (!ret && hmap_count(rec->conflicts)) {
+		const void *key;
+		size_t len;
+
+		retry.names = calloc(hmap_count(rec->conflicts), sizeof(char *));
+		for (size_t it = 0; retry.names &&
+		     hmap_next(rec->conflicts, &it, &key, &len, NULL);)
+			retry.names[retry.n++] = strndup(key, len);
+		for (size_t i = 0; !ret && i < retry.n; i++)
+			if (retry.names[i])
+				ret = plan_service(rec, m, retry.names[i], want, out);
+		model_names_free(&retry);
+	}
+	ret = ret ?: classes_settle(rec, out);
+	free(want);
+	return ret;
+}
+
+void rec_stats(const struct reconciler *rec, struct rec_stats *st)
+{
+	struct fe_state *fe;
+
+	memset(st, 0, sizeof(*st));
+	st->frontends = hmap_count(rec->fes);
+	st->classes = hmap_count(rec->classes);
+	for (size_t it = 0; hmap_next(rec->fes, &it, NULL, NULL, (void **)&fe);)
+		st->slots += fe->n;
+}

@@ -1,0 +1,129 @@
+#include <stdlib.h>
+#include <string.h>
+
+#include "slots.h"
+
+static uint32_t gcd(uint32_t a, uint32_t b)
+{
+	while (b) {
+		uint32_t t = a % b;
+
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+/* Brings counts down to a total of at most cap, keeping every backend
+ * (while there are fewer backends than slots) and the ratios as near as
+ * integers allow. */
+static void scale(uint32_t *count, size_t n, size_t cap)
+{
+	uint64_t total = 0, sum = 0;
+
+	for (size_t i = 0; i < n; i++)
+		total += count[i];
+	if (total <= cap)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = (uint64_t)count[i] * cap / total;
+
+		count[i] = c ? (uint32_t)c : (i < cap ? 1 : 0);
+		sum += count[i];
+	}
+	while (sum > cap) {
+		size_t big = 0;
+
+		for (size_t i = 1; i < n; i++)
+			if (count[i] > count[big])
+				big = i;
+		count[big]--;
+		sum--;
+	}
+}
+
+size_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
+{
+	uint32_t *count, g = 0;
+	int64_t *cur;
+	size_t total = 0;
+
+	if (!n)
+		return 0;
+	count = malloc(n * sizeof(*count));
+	cur = calloc(n, sizeof(*cur));
+	if (!count || !cur) {
+		free(count);
+		free(cur);
+		return 0;
+	}
+	memcpy(count, weights, n * sizeof(*count));
+	scale(count, n, cap);
+	for (size_t i = 0; i < n; i++)
+		g = gcd(g, count[i]);
+	for (size_t i = 0; i < n; i++) {
+		count[i] /= g ? g : 1;
+		total += count[i];
+	}
+	/* Smooth weighted round robin: every round the backend furthest
+	 * behind its share takes the slot, so a backend's slots are spread
+	 * out, and round-robin over slots follows the weights smoothly. */
+	for (size_t s = 0; s < total; s++) {
+		size_t best = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			cur[i] += count[i];
+			if (cur[i] > cur[best])
+				best = i;
+		}
+		cur[best] -= (int64_t)total;
+		out[s] = (uint16_t)best;
+	}
+	free(count);
+	free(cur);
+	return total;
+}
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 33;
+	x *= 0xff51afd7ed558ccdULL;
+	x ^= x >> 33;
+	x *= 0xc4ceb9fe1a85ec53ULL;
+	x ^= x >> 33;
+	return x;
+}
+
+size_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap)
+{
+	size_t m = n * 10 <= MAGLEV_SMALL ? MAGLEV_SMALL : MAGLEV_LARGE;
+	size_t *next, filled = 0;
+
+	if (!n || m > cap)
+		return 0;
+	if (n > m)
+		n = m;
+	next = calloc(n, sizeof(*next));
+	if (!next)
+		return 0;
+	for (size_t s = 0; s < m; s++)
+		out[s] = UINT16_MAX;
+	/* Each backend walks its own permutation of the table (offset and
+	 * skip from its key) and takes its next free slot, in turns, until
+	 * the table is full: a backend leaving frees only its own slots. */
+	while (filled < m) {
+		for (size_t i = 0; i < n && filled < m; i++) {
+			uint64_t offset = mix(keys[i]) % m;
+			uint64_t skip = mix(keys[i] ^ 0x9e3779b97f4a7c15ULL) % (m - 1) + 1;
+			size_t s;
+
+			do {
+				s = (offset + next[i]++ * skip) % m;
+			} while (out[s] != UINT16_MAX);
+			out[s] = (uint16_t)i;
+			filled++;
+		}
+	}
+	free(next);
+	return m;
+}

@@ -1,0 +1,26 @@
+/* addr.h: IPv4/IPv6 addresses as the datapath stores them. */
+#ifndef VIPD_ADDR_H
+#define VIPD_ADDR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <netinet/in.h>
+
+/* Longest text form, with room for the terminator. */
+#define ADDR_STRLEN INET6_ADDRSTRLEN
+
+struct vaddr {
+	uint8_t family;		/* AF_INET, AF_INET6; 0 when unset */
+	uint8_t bytes[16];	/* network order; IPv4 uses the first 4 */
+};
+
+/* Returns 0, or -EINVAL when text is no plain IPv4 or IPv6 address. */
+int addr_parse(struct vaddr *out, const char *text);
+const char *addr_format(const struct vaddr *a, char buf[ADDR_STRLEN]);
+static inline unsigned addr_len(uint8_t family)
+{
+	return family == AF_INET6 ? 16 : 4;
+}
+bool addr_equal(const struct vaddr *a, const struct vaddr *b);
+
+#endif

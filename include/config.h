@@ -1,0 +1,22 @@
+/* config.h: vipd's command line, parsed once, read by every part. */
+#ifndef VIPD_CONFIG_H
+#define VIPD_CONFIG_H
+
+#include <stdbool.h>
+
+#define DEFAULT_TABLE		"vipd"
+#define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
+
+struct vipd_config {
+	const char *services_file;
+	const char *table;
+	const char *node_name;
+	bool once, cleanup, dry_run;
+	int verbose;
+};
+
+/* Returns 0, 1 when --help/--version was answered, or -EINVAL after
+ * printing one line naming the bad flag. */
+int config_parse(struct vipd_config *cfg, int argc, char **argv);
+
+#endif

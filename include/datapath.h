@@ -1,0 +1,103 @@
+/* datapath.h: what vipd asks of the kernel, and the netlink that does it.
+ *
+ * The reconciler speaks in changes to map elements and class chains; this
+ * part turns a list of them into one nf_tables transaction (libnftnl +
+ * libmnl), reads the tables back, and renders them as text for --dry-run.
+ * The ruleset shape is DESIGN.md's: constant chains, a `services` verdict
+ * map, a `backends` map keyed by address . l4proto . port . slot, and class
+ * chains lb-N / rr-N / sh-N made on demand.
+ */
+#ifndef VIPD_DATAPATH_H
+#define VIPD_DATAPATH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* What clients connect to: a VIP, a protocol and a port. Packed so it can
+ * key a hash map byte for byte. */
+struct fe_key {
+	uint8_t family;		/* AF_INET, AF_INET6 */
+	uint8_t proto;		/* IPPROTO_* */
+	uint16_t port;		/* host order */
+	uint8_t addr[16];
+};
+
+struct be_addr {
+	uint8_t addr[16];	/* same family as the frontend */
+	uint16_t port;		/* host order */
+};
+
+enum class_kind { CLASS_LB, CLASS_RR, CLASS_SH };
+
+/* A class chain: how a slot is picked, over how many slots. */
+struct class_key {
+	uint8_t family;
+	uint8_t kind;		/* enum class_kind */
+	uint16_t n;
+};
+
+enum change_op {
+	CH_CLASS_ADD,	/* make sure the class chain exists with its rule */
+	CH_CLASS_DEL,
+	CH_SVC_ADD,	/* services: frontend -> goto class chain */
+	CH_SVC_DEL,
+	CH_BE_ADD,	/* backends: frontend . slot -> backend */
+	CH_BE_DEL,
+	CH_NOEP_ADD,	/* noendpoints: frontend (rejected) */
+	CH_NOEP_DEL,
+};
+
+struct change {
+	uint8_t op;		/* enum change_op */
+	uint16_t slot;
+	struct class_key cls;
+	struct fe_key fe;
+	struct be_addr be;
+	char *comment;		/* owned; names the service (and endpoint) */
+};
+
+struct changes {
+	struct change *v;
+	size_t n, cap;
+};
+
+int changes_push(struct changes *c, const struct change *ch, const char *comment);
+void changes_free(struct changes *c);
+
+/* Class chain names, e.g. "lb-3": the one place they are spelled. */
+int class_chain_name(const struct class_key *cls, char *buf, size_t len);
+bool class_chain_parse(const char *name, uint8_t family, struct class_key *out);
+
+struct dp;
+
+/* Opens a netlink socket for tables named `table` (both families). */
+int dp_open(const char *table, struct dp **out);
+void dp_close(struct dp *dp);
+
+/* One transaction: the changes, preceded, with ensure_base, by the tables,
+ * sets and constant chains (created if missing, their rules rewritten).
+ * Returns 0, or a negative errno after logging each refused object. */
+int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base);
+
+/* Read back: the callbacks see every object vipd can own in its tables. */
+struct dp_reader {
+	void *arg;
+	void (*table)(void *arg, uint8_t family);
+	void (*class_chain)(void *arg, const struct class_key *cls);
+	void (*service)(void *arg, const struct fe_key *fe,
+			const struct class_key *cls);
+	void (*backend)(void *arg, const struct fe_key *fe, uint16_t slot,
+			const struct be_addr *be);
+	void (*noep)(void *arg, const struct fe_key *fe);
+};
+int dp_read(struct dp *dp, const struct dp_reader *r);
+
+/* Deletes vipd's tables; missing ones are fine. */
+int dp_cleanup(struct dp *dp);
+
+/* The ruleset that a commit of these (add-only) changes would make. */
+void dp_print(FILE *out, const char *table, const struct changes *c);
+
+#endif

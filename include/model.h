@@ -1,0 +1,121 @@
+/* model.h: services and endpoints, as every source reports them.
+ *
+ * Sources (file, etcd, docker) put and delete objects; the reconciler reads
+ * them and the names that changed since it last looked. The model owns every
+ * object put into it: _put takes ownership, also when it fails.
+ */
+#ifndef VIPD_MODEL_H
+#define VIPD_MODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define NAME_MAX_LEN	253	/* a DNS name: services are named like one */
+#define PORT_NAME_LEN	63
+#define WEIGHT_MIN	1
+#define WEIGHT_MAX	10000
+#define WEIGHT_DEFAULT	100
+
+enum lb_algo { ALGO_RANDOM, ALGO_ROUND_ROBIN, ALGO_SOURCE_HASH, ALGO_MAGLEV };
+enum traffic_policy { POLICY_CLUSTER, POLICY_LOCAL };
+/* Lower wins when two sources define the same service. */
+enum source_id { SRC_FILE, SRC_ETCD, SRC_DOCKER, SRC_MAX };
+
+struct svc_port {
+	char name[PORT_NAME_LEN + 1];
+	uint16_t port;
+	uint16_t target_port;	/* 0: same as port */
+	uint16_t node_port;	/* 0: none */
+	uint8_t proto;		/* IPPROTO_TCP, _UDP, _SCTP */
+};
+
+struct health_spec {
+	bool enabled;
+	bool http;
+	char *path;
+	uint16_t port;
+	uint16_t expect;
+	uint32_t interval_ms, timeout_ms;
+	uint8_t rise, fall;
+};
+
+struct service {
+	char *name;
+	struct vaddr vip4, vip6;	/* family 0 when absent */
+	unsigned n_ports;
+	struct svc_port *ports;
+	enum lb_algo algo;
+	uint32_t affinity_timeout;
+	enum traffic_policy policy;
+	struct health_spec health;
+	uint32_t slow_start, drain_seconds;
+};
+
+struct ep_port {
+	char name[PORT_NAME_LEN + 1];
+	uint16_t port;
+};
+
+struct endpoint {
+	char *id;
+	struct vaddr ip;
+	uint16_t port;		/* 0: take the service port's target */
+	unsigned n_ports;
+	struct ep_port *ports;
+	uint32_t weight;
+	char *node, *zone;
+	bool ready, terminating;
+	uint8_t source;		/* enum source_id; set by the model */
+	bool stale;		/* model bookkeeping during a source resync */
+};
+
+struct model;
+
+struct model *model_alloc(void);
+void model_free(struct model *m);
+
+void service_free(struct service *svc);
+void endpoint_free(struct endpoint *ep);
+/* Backend port of ep for service port sp, as DESIGN.md orders the choices. */
+uint16_t endpoint_port_for(const struct endpoint *ep, const struct svc_port *sp);
+
+int model_service_put(struct model *m, enum source_id src, struct service *svc);
+void model_service_del(struct model *m, enum source_id src, const char *name);
+int model_endpoint_put(struct model *m, enum source_id src, const char *service,
+		       struct endpoint *ep);
+void model_endpoint_del(struct model *m, enum source_id src,
+			const char *service, const char *id);
+
+/* A source that re-reads everything marks its objects, puts what it found
+ * (which unmarks them) and sweeps: what is still marked is deleted. */
+void model_source_mark(struct model *m, enum source_id src);
+void model_source_sweep(struct model *m, enum source_id src);
+/* During a resync: keep an object as it was (its new version was refused).
+ * Returns whether there was one to keep. */
+bool model_service_keep(struct model *m, enum source_id src, const char *name);
+bool model_endpoint_keep(struct model *m, enum source_id src,
+			 const char *service, const char *id);
+
+/* The effective definition, or NULL. Borrowed until the next change. */
+const struct service *model_service_get(const struct model *m, const char *name);
+/* Endpoints of a service from every source, in no particular order. */
+size_t model_endpoints_get(const struct model *m, const char *service,
+			   struct endpoint *const **eps);
+/* for (size_t it = 0; (name = model_service_next(m, &it));) */
+const char *model_service_next(const struct model *m, size_t *it);
+size_t model_service_count(const struct model *m);
+
+/* Names whose services or endpoints changed since the last take. The caller
+ * owns the array and its strings (model_names_free). */
+struct name_list {
+	char **names;
+	size_t n;
+};
+bool model_dirty(const struct model *m);
+void model_dirty_take(struct model *m, struct name_list *out);
+void model_names_free(struct name_list *l);
+
+#endif

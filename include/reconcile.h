@@ -1,0 +1,36 @@
+/* reconcile.h: the model as it should be in the kernel vs what is there.
+ *
+ * The reconciler remembers what the kernel holds (read back at start, then
+ * updated as it plans) and turns changed services into the least element
+ * changes. It plans optimistically: when a commit fails, load again.
+ */
+#ifndef VIPD_RECONCILE_H
+#define VIPD_RECONCILE_H
+
+#include <stdbool.h>
+
+#include "datapath.h"
+#include "model.h"
+
+struct reconciler;
+
+/* node_name: endpoints of traffic_policy local services must match it;
+ * borrowed for the reconciler's life (may be NULL). */
+struct reconciler *rec_alloc(const char *node_name);
+void rec_free(struct reconciler *rec);
+
+/* Forgets everything and learns the kernel's state through dp. */
+int rec_load(struct reconciler *rec, struct dp *dp);
+
+/* Appends to out the changes that bring the services named in dirty (all
+ * of them, and a sweep of leftovers, when full) to the model's state. */
+int rec_plan(struct reconciler *rec, const struct model *m,
+	     const struct name_list *dirty, bool full, struct changes *out);
+
+/* Counts for logs and tests. */
+struct rec_stats {
+	size_t frontends, slots, classes;
+};
+void rec_stats(const struct reconciler *rec, struct rec_stats *st);
+
+#endif

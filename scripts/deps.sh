@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Install every Debian package that building, testing, the demo and the
+# benchmarks need. Idempotent: a second run installs nothing.
+set -euo pipefail
+
+pkgs=(
+	build-essential pkg-config
+	libnftnl-dev libmnl-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
+	libnetfilter-conntrack-dev
+	nftables iptables iproute2 conntrack
+	curl socat busybox-static python3 procps psmisc
+	valgrind wrk
+)
+
+missing=()
+for p in "${pkgs[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

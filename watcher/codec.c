@@ -1,0 +1,503 @@
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+
+#define SVC_PORTS_MAX	64	/* kube-proxy users rarely pass a dozen */
+#define EP_PORTS_MAX	64
+#define VALUE_SHOWN	48	/* long bad values are cut in log lines */
+
+static int fail(char *err, const char *field, const json_t *value,
+		const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+/* "field F: value V: why" with V as compact JSON, cut to VALUE_SHOWN. */
+static int fail(char *err, const char *field, const json_t *value,
+		const char *fmt, ...)
+{
+	char shown[VALUE_SHOWN + 4] = "(missing)", why[128];
+	va_list ap;
+
+	if (value) {
+		char *dump = json_dumps(value, JSON_ENCODE_ANY | JSON_COMPACT);
+
+		if (dump) {
+			snprintf(shown, sizeof(shown), "%.*s%s", VALUE_SHOWN, dump,
+				 strlen(dump) > VALUE_SHOWN ? "..." : "");
+			free(dump);
+		}
+	}
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof(why), fmt, ap);
+	va_end(ap);
+	snprintf(err, CODEC_ERR_LEN, "field %s: value %s: %s", field, shown, why);
+	return -EINVAL;
+}
+
+/* A key that is not JSON yet (a map key, an etcd key) as a JSON string. */
+static int fail_str(char *err, const char *field, const char *value,
+		    const char *why)
+{
+	json_t *v = json_stringn_nocheck(value, strlen(value));
+	int ret = fail(err, field, v, "%s", why);
+
+	json_decref(v);
+	return ret;
+}
+
+static bool name_chars(const char *s, size_t max, const char *inner)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		bool edge = i == 0 || i == n - 1;
+		unsigned char c = (unsigned char)s[i];
+
+		if (islower(c) || isdigit(c))
+			continue;
+		if (edge || !strchr(inner, c))
+			return false;
+	}
+	return true;
+}
+
+bool codec_name_valid(const char *name)
+{
+	return name_chars(name, NAME_MAX_LEN, ".-");
+}
+
+/* Ids come from registrars (container ids, host:port, pod names): allow
+ * what those use, but nothing that breaks a key path or a log line. */
+bool codec_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > NAME_MAX_LEN)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)id[i];
+
+		if (!isalnum(c) && !strchr("._:-", c))
+			return false;
+	}
+	return true;
+}
+
+static bool port_name_valid(const char *s)
+{
+	return !*s || name_chars(s, PORT_NAME_LEN, "-");
+}
+
+const char *codec_algo_name(enum lb_algo algo)
+{
+	static const char *const names[] = {
+		[ALGO_RANDOM] = "random", [ALGO_ROUND_ROBIN] = "round-robin",
+		[ALGO_SOURCE_HASH] = "source-hash", [ALGO_MAGLEV] = "maglev",
+	};
+	return names[algo];
+}
+
+const char *codec_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_SCTP: return "sctp";
+	}
+	return "?";
+}
+
+/* Reads an optional integer field within [min, max]; absent leaves *out. */
+static int get_uint(const json_t *obj, const char *key, const char *field,
+		    long long min, long long max, uint32_t *out, char *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return fail(err, field, v, "must be an integer");
+	if (json_integer_value(v) < min || json_integer_value(v) > max)
+		return fail(err, field, v, "out of range %lld..%lld", min, max);
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+static int get_str(const json_t *obj, const char *key, const char *field,
+		   const char **out, char *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return fail(err, field, v, "must be a string");
+	*out = json_string_value(v);
+	return 0;
+}
+
+static int get_bool(const json_t *obj, const char *key, bool *out, char *err)
+{
+	const json_t *v = json_object_get(obj, key);
+
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(err, key, v, "must be true or false");
+	*out = json_is_true(v);
+	return 0;
+}
+
+static int get_addr(const json_t *obj, const char *key, int family,
+		    struct vaddr *out, char *err)
+{
+	const json_t *v = json_object_get(obj, key);
+	const char *s = NULL;
+	int ret = get_str(obj, key, key, &s, err);
+
+	if (ret < 0 || !s)
+		return ret;
+	if (addr_parse(out, s) < 0)
+		return fail(err, key, v, "not an IP address");
+	if (family && out->family != family)
+		return fail(err, key, v, "must be an %s address",
+			    family == AF_INET ? "IPv4" : "IPv6");
+	if (out->family == AF_INET &&
+	    (out->bytes[0] == 0 || out->bytes[0] >= 224))
+		return fail(err, key, v, "not a unicast address");
+	if (out->family == AF_INET6 &&
+	    (out->bytes[0] == 0xff || !memcmp(out->bytes, (uint8_t[16]){0}, 16)))
+		return fail(err, key, v, "not a unicast address");
+	return 0;
+}
+
+static int parse_proto(const json_t *port, const char *field, uint8_t *out,
+		       char *err)
+{
+	const char *s = "tcp";
+	int ret = get_str(port, "protocol", field, &s, err);
+
+	if (ret < 0)
+		return ret;
+	if (!strcmp(s, "tcp"))
+		*out = IPPROTO_TCP;
+	else if (!strcmp(s, "udp"))
+		*out = IPPROTO_UDP;
+	else if (!strcmp(s, "sctp"))
+		*out = IPPROTO_SCTP;
+	else
+		return fail(err, field, json_object_get(port, "protocol"),
+			    "must be tcp, udp or sctp");
+	return 0;
+}
+
+static int parse_port(const json_t *v, unsigned i, struct svc_port *p, char *err)
+{
+	char f[64];
+	const char *name = "";
+	uint32_t n = 0;
+	int ret;
+
+	snprintf(f, sizeof(f), "ports[%u]", i);
+	if (!json_is_object(v))
+		return fail(err, f, v, "must be an object");
+	snprintf(f, sizeof(f), "ports[%u].name", i);
+	if ((ret = get_str(v, "name", f, &name, err)) < 0)
+		return ret;
+	if (!port_name_valid(name))
+		return fail(err, f, json_object_get(v, "name"),
+			    "must be lower-case letters, digits and '-'");
+	strcpy(p->name, name);
+	snprintf(f, sizeof(f), "ports[%u].port", i);
+	if (!json_object_get(v, "port"))
+		return fail(err, f, NULL, "required");
+	if ((ret = get_uint(v, "port", f, 1, 65535, &n, err)) < 0)
+		return ret;
+	p->port = (uint16_t)n;
+	n = 0;
+	snprintf(f, sizeof(f), "ports[%u].target_port", i);
+	if ((ret = get_uint(v, "target_port", f, 1, 65535, &n, err)) < 0)
+		return ret;
+	p->target_port = (uint16_t)n;
+	n = 0;
+	snprintf(f, sizeof(f), "ports[%u].node_port", i);
+	if ((ret = get_uint(v, "node_port", f, 1, 65535, &n, err)) < 0)
+		return ret;
+	p->node_port = (uint16_t)n;
+	snprintf(f, sizeof(f), "ports[%u].protocol", i);
+	return parse_proto(v, f, &p->proto, err);
+}
+
+static int parse_ports(const json_t *obj, struct service *svc, char *err)
+{
+	const json_t *ports = json_object_get(obj, "ports");
+	size_t n = json_array_size(ports);
+
+	if (!ports)
+		return fail(err, "ports", NULL, "required");
+	if (!json_is_array(ports) || n == 0)
+		return fail(err, "ports", ports, "must be a non-empty array");
+	if (n > SVC_PORTS_MAX)
+		return fail(err, "ports", ports, "more than %d ports", SVC_PORTS_MAX);
+	svc->ports = calloc(n, sizeof(*svc->ports));
+	if (!svc->ports)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		int ret = parse_port(json_array_get(ports, i), i, &svc->ports[i], err);
+
+		if (ret < 0)
+			return ret;
+		svc->n_ports++;
+		for (size_t j = 0; j < i; j++) {
+			const struct svc_port *a = &svc->ports[j], *b = &svc->ports[i];
+
+			if (a->port == b->port && a->proto == b->proto)
+				return fail(err, "ports", json_array_get(ports, i),
+					    "port %u/%s listed twice", b->port,
+					    codec_proto_name(b->proto));
+			if (*a->name && !strcmp(a->name, b->name))
+				return fail(err, "ports", json_array_get(ports, i),
+					    "port name \"%s\" listed twice", b->name);
+		}
+	}
+	return 0;
+}
+
+static int parse_enum(const json_t *obj, const char *key,
+		      const char *const *names, int n, int *out, char *err)
+{
+	const char *s = NULL;
+	int ret = get_str(obj, key, key, &s, err);
+
+	if (ret < 0 || !s)
+		return ret;
+	for (int i = 0; i < n; i++)
+		if (names[i] && !strcmp(s, names[i])) {
+			*out = i;
+			return 0;
+		}
+	return fail(err, key, json_object_get(obj, key), "unknown value");
+}
+
+static int parse_health(const json_t *obj, struct health_spec *h, char *err)
+{
+	const json_t *v = json_object_get(obj, "health");
+	const char *type = "tcp", *path = "/";
+	uint32_t port = 0, expect = 200, rise = 2, fall = 3;
+	int ret;
+
+	h->interval_ms = 1000;
+	h->timeout_ms = 1000;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_object(v))
+		return fail(err, "health", v, "must be an object");
+	if ((ret = get_str(v, "type", "health.type", &type, err)) < 0 ||
+	    (ret = get_str(v, "path", "health.path", &path, err)) < 0 ||
+	    (ret = get_uint(v, "port", "health.port", 1, 65535, &port, err)) < 0 ||
+	    (ret = get_uint(v, "expect", "health.expect", 100, 599, &expect, err)) < 0 ||
+	    (ret = get_uint(v, "interval_ms", "health.interval_ms", 10, 3600000,
+			    &h->interval_ms, err)) < 0 ||
+	    (ret = get_uint(v, "timeout_ms", "health.timeout_ms", 10, 3600000,
+			    &h->timeout_ms, err)) < 0 ||
+	    (ret = get_uint(v, "rise", "health.rise", 1, 100, &rise, err)) < 0 ||
+	    (ret = get_uint(v, "fall", "health.fall", 1, 100, &fall, err)) < 0)
+		return ret;
+	if (strcmp(type, "tcp") && strcmp(type, "http"))
+		return fail(err, "health.type", json_object_get(v, "type"),
+			    "must be tcp or http");
+	if (path[0] != '/' || strpbrk(path, " \r\n"))
+		return fail(err, "health.path", json_object_get(v, "path"),
+			    "must be an absolute path without spaces");
+	h->enabled = true;
+	h->http = !strcmp(type, "http");
+	h->port = (uint16_t)port;
+	h->expect = (uint16_t)expect;
+	h->rise = (uint8_t)rise;
+	h->fall = (uint8_t)fall;
+	h->path = strdup(path);
+	return h->path ? 0 : -ENOMEM;
+}
+
+static int service_fields(const json_t *obj, struct service *svc, char *err)
+{
+	static const char *const algos[] = {
+		"random", "round-robin", "source-hash", "maglev",
+	};
+	static const char *const policies[] = { "cluster", "local" };
+	int algo = ALGO_RANDOM, policy = POLICY_CLUSTER, ret;
+
+	if ((ret = get_addr(obj, "vip", AF_INET, &svc->vip4, err)) < 0 ||
+	    (ret = get_addr(obj, "vip6", AF_INET6, &svc->vip6, err)) < 0)
+		return ret;
+	if (!svc->vip4.family && !svc->vip6.family)
+		return fail(err, "vip", NULL, "a service needs vip or vip6");
+	if ((ret = parse_ports(obj, svc, err)) < 0 ||
+	    (ret = parse_enum(obj, "algorithm", algos, 4, &algo, err)) < 0 ||
+	    (ret = parse_enum(obj, "traffic_policy", policies, 2, &policy, err)) < 0 ||
+	    (ret = get_uint(obj, "affinity_timeout", "affinity_timeout", 0, 86400,
+			    &svc->affinity_timeout, err)) < 0 ||
+	    (ret = get_uint(obj, "slow_start", "slow_start", 0, 3600,
+			    &svc->slow_start, err)) < 0 ||
+	    (ret = get_uint(obj, "drain_seconds", "drain_seconds", 0, 86400,
+			    &svc->drain_seconds, err)) < 0)
+		return ret;
+	svc->algo = algo;
+	svc->policy = policy;
+	return parse_health(obj, &svc->health, err);
+}
+
+int codec_service_parse(const char *name, const json_t *obj,
+			struct service **out, char err[CODEC_ERR_LEN])
+{
+	struct service *svc;
+	int ret;
+
+	if (!codec_name_valid(name))
+		return fail_str(err, "name", name,
+				"must match [a-z0-9]([a-z0-9.-]*[a-z0-9])?, at most 253 characters");
+	if (!json_is_object(obj))
+		return fail(err, "service", obj, "must be an object");
+	svc = calloc(1, sizeof(*svc));
+	if (!svc || !(svc->name = strdup(name))) {
+		free(svc);
+		return -ENOMEM;
+	}
+	ret = service_fields(obj, svc, err);
+	if (ret < 0) {
+		service_free(svc);
+		return ret;
+	}
+	*out = svc;
+	return 0;
+}
+
+static int parse_ep_ports(const json_t *obj, struct endpoint *ep, char *err)
+{
+	const json_t *ports = json_object_get(obj, "ports"), *v;
+	const char *key;
+	char f[96];
+
+	if (!ports || json_is_null(ports))
+		return 0;
+	if (!json_is_object(ports))
+		return fail(err, "ports", ports, "must be an object of name: port");
+	if (json_object_size(ports) > EP_PORTS_MAX)
+		return fail(err, "ports", ports, "more than %d ports", EP_PORTS_MAX);
+	ep->ports = calloc(json_object_size(ports) + 1, sizeof(*ep->ports));
+	if (!ep->ports)
+		return -ENOMEM;
+	json_object_foreach((json_t *)ports, key, v) {
+		struct ep_port *p = &ep->ports[ep->n_ports];
+		uint32_t n = 0;
+		int ret;
+
+		snprintf(f, sizeof(f), "ports.%.60s", key);
+		if (!*key || !port_name_valid(key))
+			return fail(err, f, v, "bad port name");
+		if (!json_is_integer(v))
+			return fail(err, f, v, "must be an integer");
+		if ((ret = get_uint(ports, key, f, 1, 65535, &n, err)) < 0)
+			return ret;
+		strcpy(p->name, key);
+		p->port = (uint16_t)n;
+		ep->n_ports++;
+	}
+	return 0;
+}
+
+static int endpoint_fields(const json_t *obj, struct endpoint *ep, char *err)
+{
+	const char *node = NULL, *zone = NULL;
+	uint32_t port = 0;
+	int ret;
+
+	if (!json_object_get(obj, "ip"))
+		return fail(err, "ip", NULL, "required");
+	if ((ret = get_addr(obj, "ip", 0, &ep->ip, err)) < 0 ||
+	    (ret = get_uint(obj, "port", "port", 1, 65535, &port, err)) < 0 ||
+	    (ret = get_uint(obj, "weight", "weight", WEIGHT_MIN, WEIGHT_MAX,
+			    &ep->weight, err)) < 0 ||
+	    (ret = get_str(obj, "node", "node", &node, err)) < 0 ||
+	    (ret = get_str(obj, "zone", "zone", &zone, err)) < 0 ||
+	    (ret = get_bool(obj, "ready", &ep->ready, err)) < 0 ||
+	    (ret = get_bool(obj, "terminating", &ep->terminating, err)) < 0 ||
+	    (ret = parse_ep_ports(obj, ep, err)) < 0)
+		return ret;
+	ep->port = (uint16_t)port;
+	if (node && !(ep->node = strdup(node)))
+		return -ENOMEM;
+	if (zone && !(ep->zone = strdup(zone)))
+		return -ENOMEM;
+	return 0;
+}
+
+int codec_endpoint_parse(const char *id, const json_t *obj,
+			 struct endpoint **out, char err[CODEC_ERR_LEN])
+{
+	struct endpoint *ep;
+	int ret;
+
+	if (!codec_id_valid(id))
+		return fail_str(err, "id", id,
+				"must be 1..253 letters, digits and ._:-");
+	if (!json_is_object(obj))
+		return fail(err, "endpoint", obj, "must be an object");
+	ep = calloc(1, sizeof(*ep));
+	if (!ep || !(ep->id = strdup(id))) {
+		free(ep);
+		return -ENOMEM;
+	}
+	ep->weight = WEIGHT_DEFAULT;
+	ep->ready = true;
+	ret = endpoint_fields(obj, ep, err);
+	if (ret < 0) {
+		endpoint_free(ep);
+		return ret;
+	}
+	*out = ep;
+	return 0;
+}
+
+static json_t *load_text(const char *text, size_t len, char *err)
+{
+	json_error_t jerr;
+	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+
+	if (!root)
+		snprintf(err, CODEC_ERR_LEN, "field (json): value %.*s: %s at line %d column %d",
+			 (int)(len < VALUE_SHOWN ? len : VALUE_SHOWN), text,
+			 jerr.text, jerr.line, jerr.column);
+	return root;
+}
+
+int codec_service_parse_text(const char *name, const char *text, size_t len,
+			     struct service **out, char err[CODEC_ERR_LEN])
+{
+	json_t *root = load_text(text, len, err);
+	int ret;
+
+	if (!root)
+		return -EINVAL;
+	ret = codec_service_parse(name, root, out, err);
+	json_decref(root);
+	return ret;
+}
+
+int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
+			      struct endpoint **out, char err[CODEC_ERR_LEN])
+{
+	json_t *root = load_text(text, len, err);
+	int ret;
+
+	if (!root)
+		return -EINVAL;
+	ret = codec_endpoint_parse(id, root, out, err);
+	json_decref(root);
+	return ret;
+}

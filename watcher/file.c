@@ -1,0 +1,218 @@
+/* The services file: the embedded default source for one node without a
+ * registry. Re-read when it changes, also when replaced by a rename, which
+ * is how editors and configuration tools write files. */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <jansson.h>
+
+#include "codec.h"
+#include "config.h"
+#include "log.h"
+#include "loop.h"
+#include "model.h"
+#include "source.h"
+
+/* A writer's burst (truncate, write, close; or write tmp, rename) settles
+ * within this; one read after it instead of one per event. */
+#define SETTLE_MS 20
+
+struct file_source {
+	char dir[PATH_MAX], base[NAME_MAX + 1];
+	int ino_fd;
+	uint64_t timer;
+};
+
+struct counts {
+	unsigned services, endpoints, refused;
+};
+
+static void load_services(struct source *src, json_t *services, struct counts *n)
+{
+	const char *path = src->cfg->services_file, *name;
+	char err[CODEC_ERR_LEN];
+	json_t *v;
+
+	json_object_foreach(services, name, v) {
+		struct service *svc;
+		int ret = codec_service_parse(name, v, &svc, err);
+
+		if (ret == 0 && model_service_put(src->model, SRC_FILE, svc) == 0) {
+			n->services++;
+			continue;
+		}
+		n->refused++;
+		log_err("services-file %s: service \"%.64s\": %s%s", path, name,
+			ret == -ENOMEM ? "out of memory" : err,
+			model_service_keep(src->model, SRC_FILE, name) ?
+			"; keeping its previous definition" : "");
+	}
+}
+
+static void load_endpoints(struct source *src, const char *svc_name, json_t *eps,
+			   struct counts *n)
+{
+	const char *path = src->cfg->services_file, *id;
+	char err[CODEC_ERR_LEN];
+	json_t *v;
+
+	json_object_foreach(eps, id, v) {
+		struct endpoint *ep;
+		int ret = codec_endpoint_parse(id, v, &ep, err);
+
+		if (ret == 0 && model_endpoint_put(src->model, SRC_FILE, svc_name, ep) == 0) {
+			n->endpoints++;
+			continue;
+		}
+		n->refused++;
+		log_err("services-file %s: endpoint \"%.64s/%.64s\": %s%s", path,
+			svc_name, id, ret == -ENOMEM ? "out of memory" : err,
+			model_endpoint_keep(src->model, SRC_FILE, svc_name, id) ?
+			"; keeping its previous version" : "");
+	}
+}
+
+static int load_all(struct source *src, json_t *root, struct counts *n)
+{
+	const char *path = src->cfg->services_file, *name;
+	json_t *services = json_object_get(root, "services");
+	json_t *endpoints = json_object_get(root, "endpoints"), *v;
+
+	if (!json_is_object(root) || (services && !json_is_object(services)) ||
+	    (endpoints && !json_is_object(endpoints))) {
+		log_err("services-file %s: field services/endpoints: must be objects keyed by name; keeping the previous state",
+			path);
+		return -EINVAL;
+	}
+	model_source_mark(src->model, SRC_FILE);
+	if (services)
+		load_services(src, services, n);
+	json_object_foreach(endpoints, name, v) {
+		if (!codec_name_valid(name) || !json_is_object(v)) {
+			n->refused++;
+			log_err("services-file %s: endpoints of \"%.64s\": field name: %s",
+				path, name, json_is_object(v) ? "bad service name"
+				: "must be an object keyed by endpoint id");
+			continue;
+		}
+		load_endpoints(src, name, v, n);
+	}
+	model_source_sweep(src->model, SRC_FILE);
+	return 0;
+}
+
+static int file_read(struct source *src)
+{
+	const char *path = src->cfg->services_file;
+	struct counts n = { 0 };
+	json_error_t jerr;
+	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+	int ret;
+
+	if (!root) {
+		log_err("services-file %s: line %d column %d: %s; keeping the previous state",
+			path, jerr.line, jerr.column, jerr.text);
+		return -EINVAL;
+	}
+	ret = load_all(src, root, &n);
+	json_decref(root);
+	if (ret == 0)
+		log_info("services-file %s: %u services, %u endpoints%s%.0u%s", path,
+			 n.services, n.endpoints, n.refused ? ", refused " : "",
+			 n.refused, n.refused ? " (see above)" : "");
+	return ret;
+}
+
+static void settled(struct loop *l, void *arg)
+{
+	struct source *src = arg;
+	struct file_source *fs = src->priv;
+
+	fs->timer = 0;
+	file_read(src);
+}
+
+static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	struct source *src = arg;
+	struct file_source *fs = src->priv;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	bool ours = false;
+	ssize_t len;
+
+	while ((len = read(fd, buf, sizeof(buf))) > 0) {
+		for (char *p = buf; p < buf + len;) {
+			const struct inotify_event *ev = (const void *)p;
+
+			if (ev->len && !strcmp(ev->name, fs->base))
+				ours = true;
+			p += sizeof(*ev) + ev->len;
+		}
+	}
+	if (ours && !fs->timer)
+		fs->timer = loop_timer_add(l, SETTLE_MS, settled, src);
+}
+
+static int file_start(struct source *src)
+{
+	struct file_source *fs = calloc(1, sizeof(*fs));
+	char tmp[PATH_MAX];
+	int ret;
+
+	if (!fs)
+		return -ENOMEM;
+	src->priv = fs;
+	fs->ino_fd = -1;
+	snprintf(tmp, sizeof(tmp), "%s", src->cfg->services_file);
+	snprintf(fs->dir, sizeof(fs->dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", src->cfg->services_file);
+	snprintf(fs->base, sizeof(fs->base), "%s", basename(tmp));
+	ret = file_read(src);
+	if (ret < 0 || !src->loop)
+		return ret;
+	/* Watch the directory, not the file: a rename replaces the inode. */
+	fs->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fs->ino_fd < 0 ||
+	    inotify_add_watch(fs->ino_fd, fs->dir, IN_CLOSE_WRITE | IN_MOVED_TO |
+			      IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0 ||
+	    loop_fd_add(src->loop, fs->ino_fd, EPOLLIN, on_inotify, src) < 0) {
+		ret = -errno;
+		log_err("services-file %s: cannot watch %s: %s", src->cfg->services_file,
+			fs->dir, strerror(errno));
+		return ret;
+	}
+	return 0;
+}
+
+static void file_resync(struct source *src)
+{
+	file_read(src);
+}
+
+static void file_stop(struct source *src)
+{
+	struct file_source *fs = src->priv;
+
+	if (!fs)
+		return;
+	if (fs->timer)
+		loop_timer_del(src->loop, fs->timer);
+	if (fs->ino_fd >= 0) {
+		loop_fd_del(src->loop, fs->ino_fd);
+		close(fs->ino_fd);
+	}
+	free(fs);
+	src->priv = NULL;
+}
+
+const struct source_ops source_file_ops = {
+	.name = "services-file",
+	.start = file_start,
+	.resync = file_resync,
+	.stop = file_stop,
+};
