@@ -96,5 +96,6 @@ deps:
 clean:
 	rm -rf $(BUILD) vipd vipctl
 
+.SECONDARY:
 .PHONY: all unit e2e check valgrind fuzz bench demo deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
