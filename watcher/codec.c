@@ -214,7 +214,7 @@ static int parse_port(const json_t *v, unsigned i, struct svc_port *p, char *err
 			    "must be lower-case letters, digits and '-'");
 	strcpy(p->name, name);
 	snprintf(f, sizeof(f), "ports[%u].port", i);
-	if (!json_object_get(v, "port"))
+	if (json_is_null(json_object_get(v, "port")) || !json_object_get(v, "port"))
 		return fail(err, f, NULL, "required");
 	if ((ret = get_uint(v, "port", f, 1, 65535, &n, err)) < 0)
 		return ret;
@@ -417,7 +417,7 @@ static int endpoint_fields(const json_t *obj, struct endpoint *ep, char *err)
 	uint32_t port = 0;
 	int ret;
 
-	if (!json_object_get(obj, "ip"))
+	if (json_is_null(json_object_get(obj, "ip")) || !json_object_get(obj, "ip"))
 		return fail(err, "ip", NULL, "required");
 	if ((ret = get_addr(obj, "ip", 0, &ep->ip, err)) < 0 ||
 	    (ret = get_uint(obj, "port", "port", 1, 65535, &port, err)) < 0 ||

@@ -81,6 +81,8 @@ static void service_refused(void **state)
 	REFUSED(svc("web", "{\"vip\":\"10.1.1.1\",\"ports\":[{\"port\":\"80\"}]}", err),
 		"must be an integer");
 	REFUSED(svc("web", "{\"vip\":\"10.1.1.1\",\"ports\":[]}", err), "non-empty");
+	REFUSED(svc("web", "{\"vip\":\"10.1.1.1\",\"ports\":[{\"port\":null}]}", err), "required");
+	REFUSED(ep("e1", "{\"ip\":null}", err), "field ip");
 	REFUSED(svc("web", "{\"vip\":\"10.1.1.1\"}", err), "field ports: value (missing)");
 	REFUSED(svc("web", "{\"ports\":[{\"port\":80}]}", err), "needs vip or vip6");
 	REFUSED(svc("web", "{\"vip\":\"10.1.1.1\",\"ports\":[{\"port\":80},{\"port\":80}]}", err),
