@@ -90,7 +90,7 @@ static void print_family(FILE *out, const char *table, const struct changes *c,
 			print_class(out, &c->v[i].cls, ip);
 	fprintf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
 		     "\t\t%s vmap @%s\n\t}\n\n", key, SET_SERVICES);
-	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority dstnat; policy accept;\n"
+	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
 		     "\t\t%s vmap @%s\n\t}\n\n", key, SET_SERVICES);
 	fprintf(out, "\tchain filter-forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
 		     "\t\t%s @%s meta l4proto tcp reject with tcp reset\n\t\t%s @%s reject\n\t}\n\n",

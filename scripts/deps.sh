@@ -9,7 +9,7 @@ pkgs=(
 	libnetfilter-conntrack-dev
 	nftables iptables iproute2 conntrack
 	curl socat busybox-static python3 procps psmisc
-	valgrind wrk
+	valgrind wrk clang libclang-rt-14-dev
 )
 
 missing=()
