@@ -99,7 +99,7 @@ static void report(const struct txn *t, const struct nlmsghdr *nlh, int error)
  * read every error there will be. */
 static int send_sentinel(struct dp *dp, uint32_t seq)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_BUF] = { 0 };
 	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETGEN, AF_UNSPEC,
 						     0, seq);
 

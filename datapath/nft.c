@@ -136,12 +136,14 @@ int txn_init(struct txn *t, const char *table, uint32_t first_seq)
 	t->table = table;
 	t->seq = first_seq;
 	t->batch = nftnl_batch_alloc(BATCH_PAGE, MSG_MAX);
-	return t->batch ? 0 : -ENOMEM;
+	t->scratch = calloc(1, MSG_MAX);
+	return t->batch && t->scratch ? 0 : -ENOMEM;
 }
 
 void txn_fini(struct txn *t)
 {
 	nftnl_batch_free(t->batch);
+	free(t->scratch);
 	free(t->refs);
 }
 
@@ -207,12 +209,18 @@ static struct nlmsghdr *msg_start(struct txn *t, uint16_t type, uint8_t family,
 				  const char *what)
 {
 	ref_add(t, t->seq, ch, "%s", what);
-	return nftnl_nlmsg_build_hdr(nftnl_batch_buffer(t->batch), type, family,
-				     flags, t->seq++);
+	return nftnl_nlmsg_build_hdr(t->scratch, type, family, flags, t->seq++);
 }
 
+/* Messages are built in a zeroed scratch buffer and copied into the batch:
+ * libmnl leaves attribute padding as it finds it, and batch pages are not
+ * zeroed, so building in place would hand the kernel stale heap bytes. */
 static void msg_done(struct txn *t)
 {
+	const struct nlmsghdr *nlh = (const void *)t->scratch;
+
+	memcpy(nftnl_batch_buffer(t->batch), t->scratch, nlh->nlmsg_len);
+	memset(t->scratch, 0, nlh->nlmsg_len);
 	if (nftnl_batch_update(t->batch) < 0)
 		txn_fail(t, -ENOMEM);
 }

@@ -23,6 +23,9 @@
 #define KEY_MAX		(16 + 4 + 4 + 4)
 #define DATA_MAX	(16 + 4)
 
+/* One request (a get or a dump) with a table and a name or two. */
+#define REQ_BUF		1024
+
 unsigned fe_key_len(uint8_t family);
 unsigned be_key_len(uint8_t family);
 unsigned be_data_len(uint8_t family);
@@ -49,6 +52,7 @@ struct txn {
 	struct nftnl_batch *batch;
 	const char *table;
 	uint32_t seq;
+	char *scratch;			/* one message, zeroed between uses */
 	struct msg_ref *refs;
 	size_t n_refs, cap_refs;
 	int err;			/* first build error, sticky */

@@ -67,7 +67,7 @@ static int table_cb(const struct nlmsghdr *nlh, void *arg)
 
 bool dp_table_exists(struct dp *dp, uint8_t family)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_BUF] = { 0 };
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 	bool found = false;
@@ -155,7 +155,7 @@ static int elem_cb(const struct nlmsghdr *nlh, void *arg)
 
 static int read_chains(struct dump *d)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_BUF] = { 0 };
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 
@@ -171,7 +171,7 @@ static int read_chains(struct dump *d)
 
 static int read_elems(struct dump *d, const char *set)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[REQ_BUF] = { 0 };
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
