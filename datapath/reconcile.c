@@ -301,7 +301,7 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 	}
 	for (uint16_t s = 0; s < fe->n && !ret; s++)
 		if (fe->slots[s].port && !slot_same(fe, want, s))
-			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, NULL);
+			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, svc);
 	if (!ret && want->n > fe->n)
 		ret = fe_grow(fe, want->n);
 	for (uint16_t s = 0; s < want->n && !ret; s++) {
@@ -329,14 +329,14 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 	int ret = 0;
 
 	if (fe->svc) {
-		ret = emit(out, CH_SVC_DEL, &fe->key, NULL);
+		ret = emit(out, CH_SVC_DEL, &fe->key, fe->owner);
 		class_unref(rec, &fe->cls);
 	}
 	for (uint16_t s = 0; s < fe->n && !ret; s++)
 		if (fe->slots[s].port)
-			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, NULL);
+			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, fe->owner);
 	if (fe->noep)
-		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, NULL);
+		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, fe->owner);
 
 	hmap_del(rec->fes, &fe->key, sizeof(fe->key));
 	fe_state_free(fe);
