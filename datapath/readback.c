@@ -10,6 +10,7 @@
 #include <libnftnl/common.h>
 #include <libnftnl/set.h>
 #include <libnftnl/table.h>
+#include <libnftnl/udata.h>
 
 #include "dp_internal.h"
 #include "log.h"
@@ -102,11 +103,36 @@ static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
+static int comment_cb(const struct nftnl_udata *attr, void *data)
+{
+	const char **comment = data;
+	uint8_t len = nftnl_udata_len(attr);
+	const char *value = nftnl_udata_get(attr);
+
+	if (nftnl_udata_type(attr) == NFTNL_UDATA_SET_ELEM_COMMENT && len &&
+	    value[len - 1] == '\0')
+		*comment = value;
+	return 0;
+}
+
+/* The element's comment, borrowed from e. */
+static const char *elem_comment(struct nftnl_set_elem *e)
+{
+	uint32_t len = 0;
+	const void *ud = nftnl_set_elem_get(e, NFTNL_SET_ELEM_USERDATA, &len);
+	const char *comment = NULL;
+
+	if (ud)
+		nftnl_udata_parse(ud, len, comment_cb, &comment);
+	return comment;
+}
+
 static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 {
 	const struct dp_reader *r = d->r;
 	uint32_t klen = 0, dlen = 0;
 	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
+	const char *comment = elem_comment(e);
 	struct fe_key fe;
 
 	if (!key)
@@ -118,16 +144,16 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 
 		if (data && be_key_unpack(d->family, key, klen, &fe, &slot) == 0 &&
 		    be_data_unpack(d->family, data, dlen, &be) == 0 && r->backend)
-			r->backend(r->arg, &fe, slot, &be);
+			r->backend(r->arg, &fe, slot, &be, comment);
 	} else if (!strcmp(d->set, SET_SERVICES)) {
 		const char *chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
 		struct class_key cls;
 
 		if (chain && fe_key_unpack(d->family, key, klen, &fe) == 0 &&
 		    class_chain_parse(chain, d->family, &cls) && r->service)
-			r->service(r->arg, &fe, &cls);
+			r->service(r->arg, &fe, &cls, comment);
 	} else if (fe_key_unpack(d->family, key, klen, &fe) == 0 && r->noep) {
-		r->noep(r->arg, &fe);
+		r->noep(r->arg, &fe, comment);
 	}
 }
 

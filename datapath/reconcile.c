@@ -1,4 +1,6 @@
+#define _GNU_SOURCE
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -9,14 +11,22 @@
 #include "reconcile.h"
 #include "slots.h"
 
+/* A backends element: its data and a hash of its comment, so a renamed
+ * endpoint gets its element rewritten (the comment is what operators read). */
+struct slot {
+	struct be_addr be;
+	uint32_t tag;
+};
+
 /* A frontend as the kernel has it (or will, once the planned changes land). */
 struct fe_state {
 	struct fe_key key;
 	struct class_key cls;	/* meaningful when n > 0 */
 	bool noep;		/* in the noendpoints set */
 	bool svc;		/* has its services element */
+	uint32_t tag;		/* comment hash of the services/noendpoints element */
 	uint16_t n;		/* slots held; a slot with port 0 is absent */
-	struct be_addr *slots;
+	struct slot *slots;
 	char *owner;		/* service name; NULL when only read back */
 	uint32_t gen;		/* plan that last claimed it */
 };
@@ -48,9 +58,20 @@ struct fe_want {
 	struct fe_key key;
 	struct class_key cls;
 	uint16_t n;
-	struct be_addr slots[SLOTS_MAX];
-	const char *ep_id[SLOTS_MAX];
+	struct slot slots[SLOTS_MAX];
+	const char *ep_id[SLOTS_MAX];	/* comment of each slot's element */
 };
+
+static uint32_t tag_of(const char *comment)
+{
+	uint32_t h = 2166136261u;
+
+	if (!comment)
+		return 0;
+	for (const char *p = comment; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h ? h : 1;
+}
 
 static void fe_state_free(void *p)
 {
@@ -133,7 +154,7 @@ static struct class_state *class_get(struct reconciler *rec,
 
 static int fe_grow(struct fe_state *fe, uint16_t n)
 {
-	struct be_addr *s;
+	struct slot *s;
 
 	if (n <= fe->n)
 		return 0;
@@ -155,7 +176,7 @@ static void load_class(void *arg, const struct class_key *cls)
 }
 
 static void load_service(void *arg, const struct fe_key *k,
-			 const struct class_key *cls)
+			 const struct class_key *cls, const char *comment)
 {
 	struct reconciler *rec = arg;
 	struct fe_state *fe = fe_get(rec, k, true);
@@ -165,6 +186,7 @@ static void load_service(void *arg, const struct fe_key *k,
 		return;
 	fe->cls = *cls;
 	fe->svc = true;
+	fe->tag = tag_of(comment);
 	cs->refs++;
 	fe_grow(fe, cls->n);
 }
@@ -172,21 +194,24 @@ static void load_service(void *arg, const struct fe_key *k,
 /* A backends element beyond the frontend's slot count is a leftover; keep
  * it so the sweep deletes it. */
 static void load_backend(void *arg, const struct fe_key *k, uint16_t slot,
-			 const struct be_addr *be)
+			 const struct be_addr *be, const char *comment)
 {
 	struct fe_state *fe = fe_get(arg, k, true);
 
 	if (!fe || slot >= SLOTS_MAX || fe_grow(fe, slot + 1) < 0)
 		return;
-	fe->slots[slot] = *be;
+	fe->slots[slot].be = *be;
+	fe->slots[slot].tag = tag_of(comment);
 }
 
-static void load_noep(void *arg, const struct fe_key *k)
+static void load_noep(void *arg, const struct fe_key *k, const char *comment)
 {
 	struct fe_state *fe = fe_get(arg, k, true);
 
-	if (fe)
+	if (fe) {
 		fe->noep = true;
+		fe->tag = tag_of(comment);
+	}
 }
 
 int rec_load(struct reconciler *rec, struct dp *dp)
@@ -262,20 +287,11 @@ static int be_change(struct changes *out, uint8_t op, const struct fe_key *k,
 	return changes_push(out, &ch, comment);
 }
 
-static void comment_for(char *buf, size_t len, const char *svc,
-			const char *ep_id)
-{
-	if (ep_id)
-		snprintf(buf, len, "%s/%s", svc, ep_id);
-	else
-		snprintf(buf, len, "%s", svc);
-}
-
 static bool slot_same(const struct fe_state *fe, const struct fe_want *want,
 		      uint16_t s)
 {
-	return s < fe->n && s < want->n &&
-	       !memcmp(&fe->slots[s], &want->slots[s], sizeof(want->slots[s]));
+	return s < fe->n && s < want->n && fe->slots[s].tag == want->slots[s].tag &&
+	       !memcmp(&fe->slots[s].be, &want->slots[s].be, sizeof(struct be_addr));
 }
 
 /* Moves fe from what it is to want, as element changes. Read-back state
@@ -285,30 +301,32 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 		   const struct fe_want *want, const char *svc,
 		   const char *port_label, struct changes *out)
 {
-	bool noep = want->n == 0;
-	bool same_class = fe->svc && want->n && cls_equal(&fe->cls, &want->cls);
-	char c[NAME_MAX_LEN * 2 + 2];
+	bool noep = want->n == 0, relabel = fe->tag != tag_of(port_label);
+	bool same_class = fe->svc && want->n && !relabel &&
+			  cls_equal(&fe->cls, &want->cls);
 	int ret = 0;
 
-	if (fe->noep != noep) {
-		ret = emit(out, noep ? CH_NOEP_ADD : CH_NOEP_DEL, &fe->key, port_label);
-		fe->noep = noep;
-	}
+	if (fe->noep && (!noep || relabel))
+		ret = emit(out, CH_NOEP_DEL, &fe->key, port_label);
+	if (noep && (!fe->noep || relabel))
+		ret = ret ?: emit(out, CH_NOEP_ADD, &fe->key, port_label);
+	fe->noep = noep;
+	fe->tag = tag_of(port_label);
 	if (fe->svc && !same_class) {
 		ret = ret ?: emit(out, CH_SVC_DEL, &fe->key, port_label);
 		class_unref(rec, &fe->cls);
 		fe->svc = false;
 	}
 	for (uint16_t s = 0; s < fe->n && !ret; s++)
-		if (fe->slots[s].port && !slot_same(fe, want, s))
+		if (fe->slots[s].be.port && !slot_same(fe, want, s))
 			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, svc);
 	if (!ret && want->n > fe->n)
 		ret = fe_grow(fe, want->n);
 	for (uint16_t s = 0; s < want->n && !ret; s++) {
 		if (slot_same(fe, want, s))
 			continue;
-		comment_for(c, sizeof(c), svc, want->ep_id[s]);
-		ret = be_change(out, CH_BE_ADD, &fe->key, s, &want->slots[s], c);
+		ret = be_change(out, CH_BE_ADD, &fe->key, s, &want->slots[s].be,
+				want->ep_id[s]);
 		fe->slots[s] = want->slots[s];
 	}
 	fe->n = want->n;
@@ -333,7 +351,7 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 		class_unref(rec, &fe->cls);
 	}
 	for (uint16_t s = 0; s < fe->n && !ret; s++)
-		if (fe->slots[s].port)
+		if (fe->slots[s].be.port)
 			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, fe->owner);
 	if (fe->noep)
 		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, fe->owner);
@@ -389,7 +407,8 @@ static uint64_t backend_hash(const struct be_addr *be)
 /* Fills want for one VIP and service port from the eligible endpoints,
  * which are sorted so every node and every restart computes the same. */
 static void fe_render(const struct service *svc, const struct svc_port *sp,
-		      struct endpoint **eps, size_t n, struct fe_want *want)
+		      struct endpoint **eps, char **labels, size_t n,
+		      struct fe_want *want)
 {
 	uint32_t w[SLOTS_MAX];
 	uint64_t keys[SLOTS_MAX];
@@ -414,8 +433,9 @@ static void fe_render(const struct service *svc, const struct svc_port *sp,
 	want->cls.kind = class_kind_of(svc->algo);
 	want->cls.family = want->key.family;
 	for (size_t s = 0; s < slots; s++) {
-		want->slots[s] = be[idx[s]];
-		want->ep_id[s] = eps[idx[s]]->id;
+		want->slots[s].be = be[idx[s]];
+		want->slots[s].tag = tag_of(labels[idx[s]]);
+		want->ep_id[s] = labels[idx[s]];
 	}
 }
 
@@ -488,21 +508,34 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 	struct endpoint *const *all;
 	size_t n_all = model_endpoints_get(m, svc->name, &all), n = 0;
 	struct endpoint **eps = malloc((n_all + 1) * sizeof(*eps));
+	char **labels = calloc(n_all + 1, sizeof(*labels));
 	char label[NAME_MAX_LEN + PORT_NAME_LEN + 2];
 	int ret = 0;
 
-	if (!eps)
-		return -ENOMEM;
+	if (!eps || !labels) {
+		ret = -ENOMEM;
+		goto out;
+	}
 	for (size_t i = 0; i < n_all; i++)
 		if (eligible(rec, svc, all[i], vip->family))
 			eps[n++] = all[i];
 	qsort(eps, n, sizeof(*eps), ep_cmp);
+	/* Element comments name the endpoint: "service/id". */
+	for (size_t i = 0; i < n && !ret; i++)
+		if (asprintf(&labels[i], "%s/%s", svc->name, eps[i]->id) < 0) {
+			labels[i] = NULL;
+			ret = -ENOMEM;
+		}
 	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
 		fe_key_of(&want->key, vip, &svc->ports[p]);
-		fe_render(svc, &svc->ports[p], eps, n, want);
+		fe_render(svc, &svc->ports[p], eps, labels, n, want);
 		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
 		ret = claim(rec, svc->name, want, label, now, out);
 	}
+out:
+	for (size_t i = 0; labels && i < n; i++)
+		free(labels[i]);
+	free(labels);
 	free(eps);
 	return ret;
 }

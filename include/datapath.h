@@ -24,6 +24,7 @@ struct fe_key {
 	uint8_t addr[16];
 };
 
+/* Compared with memcmp: no padding (16 + 2 bytes, 2-byte aligned). */
 struct be_addr {
 	uint8_t addr[16];	/* same family as the frontend */
 	uint16_t port;		/* host order */
@@ -81,16 +82,17 @@ void dp_close(struct dp *dp);
  * Returns 0, or a negative errno after logging each refused object. */
 int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base);
 
-/* Read back: the callbacks see every object vipd can own in its tables. */
+/* Read back: the callbacks see every object vipd can own in its tables,
+ * with the element's comment (NULL if it has none). */
 struct dp_reader {
 	void *arg;
 	void (*table)(void *arg, uint8_t family);
 	void (*class_chain)(void *arg, const struct class_key *cls);
 	void (*service)(void *arg, const struct fe_key *fe,
-			const struct class_key *cls);
+			const struct class_key *cls, const char *comment);
 	void (*backend)(void *arg, const struct fe_key *fe, uint16_t slot,
-			const struct be_addr *be);
-	void (*noep)(void *arg, const struct fe_key *fe);
+			const struct be_addr *be, const char *comment);
+	void (*noep)(void *arg, const struct fe_key *fe, const char *comment);
 };
 int dp_read(struct dp *dp, const struct dp_reader *r);
 

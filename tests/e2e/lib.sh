@@ -1,0 +1,213 @@
+# shellcheck shell=bash disable=SC2034 # globals are read by the tests
+# lib.sh: namespaces, servers and assertions shared by the e2e tests and the
+# demo. Source it; it sets up `trap cleanup EXIT` and a temp dir "$tmp".
+#
+# Topology (every name ends in the sourcing shell's pid, $$):
+#
+#   ┌──────────────────────┐     ┌──────────────────────────────────────┐
+#   │ $client              │     │ $node                                │
+#   │ eth0 10.250.1.2/24   ├─────┤ vc   10.250.1.1/24                   │
+#   │ default via .1.1     │     │ br0  10.250.2.1/24  ip_forward=1     │
+#   └──────────────────────┘     │ vipd: table ip vipd (DNAT of VIPs)   │
+#                                └──┬──────────────┬───────────────┬────┘
+#                                   │ vb1 (br0)    │ vb2 (br0)     │ vbN
+#                          ┌────────┴────────┐ ┌───┴─────────────┐ ...
+#                          │ $b1             │ │ $b2             │
+#                          │ eth0 10.250.2.11│ │ eth0 10.250.2.12│ 10.250.2.1N
+#                          │ default via .2.1│ │ default via .2.1│
+#                          └─────────────────┘ └─────────────────┘
+#
+# VIPs (10.96.x.y) have no route anywhere: the client's default route sends
+# them to $node, where vipd's DNAT picks a backend. Nothing here touches the
+# root namespace: links are created inside $node with their peers moved
+# straight into the other namespaces.
+
+set -e
+root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+VIPD=${VIPD:-$root_dir/vipd}
+BUSYBOX=${BUSYBOX:-/bin/busybox}
+
+node=vipd-node-$$
+client=vipd-client-$$
+created_ns=()
+pids=()
+vipd_pid=
+vipd_status= # exit status of the last stop_vipd
+tmp=$(mktemp -d /tmp/vipd-e2e.XXXXXX)
+vipd_log=$tmp/vipd.log
+
+pn() { ip netns exec "$node" "$@"; }
+pc() { ip netns exec "$client" "$@"; }
+pb() { local i=$1; shift; ip netns exec "vipd-b$i-$$" "$@"; }
+
+# Background a command in a namespace; its pid (ip netns exec execs, so it
+# is the command's own pid) goes to $! and to the cleanup list. The "<&0"
+# keeps the caller's stdin: without job control bash gives a background
+# command /dev/null instead.
+bg_ns() { local ns=$1; shift; ip netns exec "$ns" "$@" <&0 & pids+=($!); }
+
+# ns_add NAME: create a namespace; cleanup removes exactly the ones made here.
+ns_add() { ip netns add "$1" && created_ns+=("$1"); }
+
+cleanup() {
+	local rc=$? pid ns i
+	set +e
+	trap - EXIT
+	# A recorded pid may have exited and been reused: signal only our children.
+	for pid in "${pids[@]}"; do our_child "$pid" && kill "$pid" 2>/dev/null; done
+	for ((i = 0; i < 20; i++)); do
+		alive_any "${pids[@]}" || break
+		sleep 0.05
+	done
+	# Anything still running in our namespaces was started by us.
+	for ns in "${created_ns[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	done
+	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
+	for ns in "${created_ns[@]}"; do ip netns del "$ns"; done
+	if [[ $rc -ne 0 && -s $vipd_log ]]; then
+		echo "--- last lines of the vipd log ($vipd_log)" >&2
+		tail -n 20 "$vipd_log" >&2
+	fi
+	rm -rf "$tmp"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM HUP
+
+our_child() { [[ $(awk '$1 == "PPid:" { print $2 }' "/proc/$1/status" 2>/dev/null) == "$$" ]]; }
+alive_any() {
+	local pid
+	for pid in "$@"; do our_child "$pid" && return 0; done
+	return 1
+}
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+say() { echo "== $*"; }
+
+assert_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
+assert_ge() { [[ "$1" -ge "$2" ]] || fail "$3: expected >= $2, got $1"; }
+assert_le() { [[ "$1" -le "$2" ]] || fail "$3: expected <= $2, got $1"; }
+running() { our_child "$1" && ! grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null; }
+assert_alive() { running "$1" || fail "$2: process $1 is not running"; }
+
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# within SECONDS CMD...: run CMD every 50 ms until it succeeds; fail after
+# SECONDS (counted from now, or from $since_ms when set).
+within() {
+	local secs=$1 start=${since_ms:-$(now_ms)} deadline
+	shift
+	deadline=$((start + $(awk -v s="$secs" 'BEGIN { printf "%d", s * 1000 }')))
+	while :; do
+		"$@" && return 0
+		[[ $(now_ms) -lt $deadline ]] || return 1
+		sleep 0.05
+	done
+}
+
+topo_up() {
+	local n=$1 i
+	ns_add "$client"
+	ns_add "$node"
+	pc ip link set lo up
+	pn ip link set lo up
+	pn sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$node" link add vc type veth peer name eth0 netns "$client"
+	pn ip addr add 10.250.1.1/24 dev vc
+	pn ip link set vc up
+	pc ip addr add 10.250.1.2/24 dev eth0
+	pc ip link set eth0 up
+	pc ip route add default via 10.250.1.1
+	pn ip link add br0 type bridge
+	pn ip addr add 10.250.2.1/24 dev br0
+	pn ip link set br0 up
+	for ((i = 1; i <= n; i++)); do
+		ns_add "vipd-b$i-$$"
+		pb "$i" ip link set lo up
+		ip -n "$node" link add "vb$i" type veth peer name eth0 netns "vipd-b$i-$$"
+		pn ip link set "vb$i" master br0 up
+		pb "$i" ip addr add "10.250.2.1$i/24" dev eth0
+		pb "$i" ip link set eth0 up
+		pb "$i" ip route add default via 10.250.2.1
+	done
+}
+
+backend_ip() { echo "10.250.2.1$1"; }
+
+# start_httpd N: busybox httpd on :8080 in backend N, answering "bN".
+start_httpd() {
+	local dir=$tmp/www$1
+	mkdir -p "$dir"
+	echo "b$1" >"$dir/index.html"
+	bg_ns "vipd-b$1-$$" "$BUSYBOX" httpd -f -p 8080 -h "$dir"
+	wait_port "$1" 8080
+}
+
+# start_echo N PORT: TCP echo server in backend N.
+start_echo() {
+	bg_ns "vipd-b$1-$$" socat "TCP-LISTEN:$2,fork,reuseaddr" EXEC:cat
+	wait_port "$1" "$2"
+}
+
+port_open() { pb "$1" ss -Htln "sport = :$2" | grep -q .; }
+wait_port() { within 5 port_open "$1" "$2" || fail "backend b$1: nothing listens on port $2"; }
+
+# start_vipd FILE [ARGS...]: vipd as a daemon in $node, log in $vipd_log.
+start_vipd() {
+	local file=$1
+	shift
+	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
+	ip netns exec "$node" "$VIPD" --services-file "$file" -v "$@" 2>>"$vipd_log" &
+	vipd_pid=$!
+	pids+=("$vipd_pid")
+}
+
+# stop_vipd SIGNAL: signal vipd, wait (at most 5 s) for it to exit, exit
+# status in $vipd_status.
+stop_vipd() {
+	local i
+	running "$vipd_pid" || fail "vipd (pid $vipd_pid) is not running"
+	# Quiet bash's "Killed" job notice while the signal is delivered.
+	exec 4>&2 2>/dev/null
+	kill -"$1" "$vipd_pid"
+	for ((i = 0; i < 100; i++)); do
+		running "$vipd_pid" || break
+		sleep 0.05
+	done
+	if running "$vipd_pid"; then
+		exec 2>&4 4>&-
+		fail "vipd (pid $vipd_pid) still running 5 s after SIG$1"
+	fi
+	vipd_status=0
+	wait "$vipd_pid" || vipd_status=$?
+	exec 2>&4 4>&-
+}
+
+vip_in_map() { pn nft list map ip vipd services 2>/dev/null | grep -qwF "$1"; }
+wait_vip() { within 5 vip_in_map "$1" || fail "VIP $1 not in map ip vipd services after 5 s"; }
+
+# put_file FILE < content: replace FILE atomically (write a temp, rename).
+put_file() { cat >"$1.tmp.$$" && mv -f "$1.tmp.$$" "$1"; }
+
+# count_backends VIP PORT COUNT: COUNT requests, each a new connection
+# (busybox httpd closes every one); prints "bN hits" per backend answering.
+count_backends() {
+	timeout 120 ip netns exec "$client" curl -s --max-time 2 "http://$1:$2/?n=[1-$3]" |
+		grep -E '^b[0-9]+$' | sort | uniq -c | awk '{ print $2, $1 }'
+}
+
+# hits NAME "COUNTS": hits of one backend in count_backends output.
+hits() { awk -v b="$1" '$1 == b { n = $2 } END { print n + 0 }' <<<"$2"; }
+total() { awk '{ n += $2 } END { print n + 0 }' <<<"$1"; }
+
+# ep N [WEIGHT [PORT]]: JSON of endpoint "bN" on backend N.
+ep() { printf '"b%d":{"ip":"%s","port":%d,"weight":%d}' "$1" "$(backend_ip "$1")" "${3:-8080}" "${2:-100}"; }
+
+# web_json ALGORITHM [EP...]: a services file with one service, "web",
+# 10.96.0.10:80 -> 8080, whose endpoints are the given `ep` fragments.
+web_json() {
+	local algo=$1 IFS=,
+	shift
+	printf '{"services":{"web":{"vip":"10.96.0.10","ports":[{"name":"http","port":80,"protocol":"tcp","target_port":8080}],"algorithm":"%s"}},\n "endpoints":{"web":{%s}}}\n' "$algo" "$*"
+}
