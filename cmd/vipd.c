@@ -19,6 +19,12 @@
 /* After a failed commit, retry after this, doubling up to the cap. */
 #define RETRY_MIN_MS	500
 #define RETRY_MAX_MS	30000
+/* Foreign writers: the ruleset generation is polled this often (one tiny
+ * netlink round trip); when it moved, the tables are read back and
+ * repaired, but after a read-back that found nothing of ours changed, not
+ * again for VERIFY_QUIET_MS (other tables may change often). */
+#define VERIFY_POLL_MS	1000
+#define VERIFY_QUIET_MS	10000
 
 struct daemon {
 	struct vipd_config cfg;
@@ -30,9 +36,21 @@ struct daemon {
 	bool full;		/* next reconcile plans every service */
 	bool base;		/* next commit re-asserts tables and chains */
 	bool failed;		/* waiting for the retry timer */
+	bool verifying;		/* this reconcile repairs foreign edits */
 	uint64_t retry_ms;
+	uint32_t genid;		/* ruleset generation after our last commit */
+	uint64_t verify_after;
 	int sig_fd;
 };
+
+/* Reads the kernel state back; without both tables, recreate them. */
+static void load(struct daemon *d, bool rewrite_rules)
+{
+	if (rec_load(d->rec, d->dp, rewrite_rules) < 0)
+		log_err("reading back table %s failed", d->cfg.table);
+	d->full = true;
+	d->base = d->base || rewrite_rules || !rec_tables_present(d->rec);
+}
 
 static int reconcile(struct daemon *d)
 {
@@ -50,13 +68,19 @@ static int reconcile(struct daemon *d)
 		struct rec_stats st;
 
 		rec_stats(d->rec, &st);
-		vlog(full || c.n > 1000 ? VLOG_INFO : VLOG_DEBUG,
+		if (d->verifying && c.n)
+			log_warn("table %s was changed by another writer: %zu element or chain changes repaired",
+				 d->cfg.table, c.n);
+		if (d->verifying && !c.n)
+			d->verify_after = loop_now_ms() + VERIFY_QUIET_MS;
+		vlog(!d->verifying && (full || c.n > 1000) ? VLOG_INFO : VLOG_DEBUG,
 		     "reconciled %s%zu services: %zu changes in %llu ms (%zu frontends, %zu slots, %zu class chains)",
 		     full ? "all " : "", full ? model_service_count(d->model) : dirty.n,
 		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
 		     st.slots, st.classes);
-		d->full = d->base = false;
+		d->full = d->base = d->verifying = false;
 		d->retry_ms = 0;
+		dp_genid(d->dp, &d->genid);
 	}
 	model_names_free(&dirty);
 	changes_free(&c);
@@ -79,9 +103,8 @@ static void recover(struct daemon *d)
 		d->retry_ms = RETRY_MAX_MS;
 	log_warn("kernel state not converged; reading it back, retrying in %llu ms",
 		 (unsigned long long)d->retry_ms);
-	if (rec_load(d->rec, d->dp) < 0)
-		log_err("reading back table %s failed", d->cfg.table);
-	d->full = d->base = true;
+	d->base = true;
+	load(d, true);
 	d->failed = true;
 	loop_timer_add(d->loop, d->retry_ms, retry, d);
 }
@@ -105,15 +128,26 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reading sources and kernel state again");
 			d->file.ops->resync(&d->file);
-			if (rec_load(d->rec, d->dp) < 0)
-				log_err("reading back table %s failed", d->cfg.table);
-			d->full = d->base = true;
+			load(d, true);
 		} else {
 			log_info("signal %d: exiting, kernel state stays in place",
 				 (int)si.ssi_signo);
 			loop_stop(l);
 		}
 	}
+}
+
+static void verify_tick(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	uint32_t id;
+
+	loop_timer_add(l, VERIFY_POLL_MS, verify_tick, d);
+	if (d->failed || d->full || loop_now_ms() < d->verify_after ||
+	    dp_genid(d->dp, &id) < 0 || id == d->genid)
+		return;
+	load(d, false);
+	d->verifying = true;
 }
 
 static int signals_start(struct daemon *d)
@@ -147,9 +181,11 @@ static int cleanup(struct daemon *d)
 {
 	int ret = dp_cleanup(d->dp);
 
-	if (ret == 0)
-		log_info("removed tables ip %s and ip6 %s", d->cfg.table, d->cfg.table);
-	return ret;
+	if (ret > 0)
+		log_info("removed %d table%s named %s", ret, ret > 1 ? "s" : "", d->cfg.table);
+	else if (ret == 0)
+		log_info("no table named %s to remove", d->cfg.table);
+	return ret < 0 ? ret : 0;
 }
 
 static int run(struct daemon *d)
@@ -164,7 +200,7 @@ static int run(struct daemon *d)
 		return ret;
 	if (d->cfg.dry_run)
 		return dry_run(d);
-	ret = rec_load(d->rec, d->dp);
+	ret = rec_load(d->rec, d->dp, true);
 	if (ret < 0) {
 		log_err("reading back table %s: %s", d->cfg.table, strerror(-ret));
 		return ret;
@@ -174,6 +210,7 @@ static int run(struct daemon *d)
 		return ret;
 	if ((ret = signals_start(d)) < 0)
 		return ret;
+	loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d);
 	loop_before_sleep(d->loop, before_sleep, d);
 	return loop_run(d->loop);
 }

@@ -94,6 +94,17 @@ static void report(const struct txn *t, const struct nlmsghdr *nlh, int error)
 	}
 }
 
+static uint32_t gen_parse(const struct nlmsghdr *nlh, uint32_t dflt)
+{
+	struct nftnl_gen *g = nftnl_gen_alloc();
+	uint32_t id = dflt;
+
+	if (g && nftnl_gen_nlmsg_parse(nlh, g) == 0 && nftnl_gen_is_set(g, NFTNL_GEN_ID))
+		id = nftnl_gen_get_u32(g, NFTNL_GEN_ID);
+	nftnl_gen_free(g);
+	return id;
+}
+
 /* The batch carries no NLM_F_ACK, so the kernel answers only failures; a
  * GETGEN sent after it is answered after them, which tells us we have
  * read every error there will be. */
@@ -129,6 +140,7 @@ static int read_replies(struct dp *dp, const struct txn *t, uint32_t sentinel)
 				if (e->msg.nlmsg_seq == sentinel)
 					return first;
 			} else if (nlh->nlmsg_seq == sentinel) {
+				dp->genid = gen_parse(nlh, dp->genid);
 				return first;
 			}
 		}
@@ -218,6 +230,18 @@ int dp_transact(struct dp *dp, struct txn *t)
 	return ret > 0 ? -ret : ret;
 }
 
+int dp_genid(struct dp *dp, uint32_t *id)
+{
+	struct txn t = { .table = dp->table };
+	uint32_t seq = dp->seq++;
+	int ret = send_sentinel(dp, seq);
+
+	/* an empty txn: every error would be reported as "a message" */
+	ret = ret ?: read_replies(dp, &t, seq);
+	*id = dp->genid;
+	return ret > 0 ? -ret : ret;
+}
+
 int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 {
 	struct txn t;
@@ -237,7 +261,7 @@ int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 int dp_cleanup(struct dp *dp)
 {
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
-	int ret = 0;
+	int ret = 0, removed = 0;
 
 	/* One transaction per table, so a missing one does not keep the
 	 * other from going. */
@@ -256,6 +280,7 @@ int dp_cleanup(struct dp *dp)
 		err = dp_transact(dp, &t);
 		txn_fini(&t);
 		ret = ret ?: err;
+		removed += !err;
 	}
-	return ret;
+	return ret ?: removed;
 }

@@ -13,6 +13,7 @@ struct dp {
 	struct mnl_socket *nl;
 	uint32_t portid;
 	uint32_t seq;
+	uint32_t genid;		/* ruleset generation after our last talk */
 	char table[64];
 };
 

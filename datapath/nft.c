@@ -301,7 +301,7 @@ static void table_build(struct txn *t, uint8_t family)
 {
 	struct nftnl_table *tb = nftnl_table_alloc();
 	struct nftnl_udata_buf *ud = comment_udata(NFTNL_UDATA_TABLE_COMMENT,
-		"vipd: service VIPs to backends; managed by vipd, edits are reverted");
+		CMT_TABLE);
 	struct nlmsghdr *nlh;
 
 	if (!tb || !ud) {
@@ -622,15 +622,15 @@ out:
 void nft_base_build(struct txn *t, uint8_t family)
 {
 	static const struct set_spec sets[] = {
-		{ SET_BACKENDS, "service slot -> backend address . port", true, true, false, 1 },
-		{ SET_SERVICES, "service VIP . l4proto . port -> goto its class chain", false, true, true, 2 },
-		{ SET_NOEP, "services without a ready endpoint: rejected", false, false, false, 3 },
+		{ SET_BACKENDS, CMT_BACKENDS, true, true, false, 1 },
+		{ SET_SERVICES, CMT_SERVICES, false, true, true, 2 },
+		{ SET_NOEP, CMT_NOEP, false, false, false, 3 },
 	};
 	static const struct chain_spec chains[] = {
-		{ "prerouting", "nat", "VIPs reached from other hosts", NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST, true },
-		{ "output", "nat", "VIPs reached from this host", NF_INET_LOCAL_OUT, NF_IP_PRI_NAT_DST, true },
-		{ "filter-forward", "filter", "reject VIPs without endpoints", NF_INET_FORWARD, NF_IP_PRI_FILTER, true },
-		{ "filter-output", "filter", "reject VIPs without endpoints (local clients)", NF_INET_LOCAL_OUT, NF_IP_PRI_FILTER, true },
+		{ "prerouting", "nat", CMT_PRE, NF_INET_PRE_ROUTING, NF_IP_PRI_NAT_DST, true },
+		{ "output", "nat", CMT_OUT, NF_INET_LOCAL_OUT, NF_IP_PRI_NAT_DST, true },
+		{ "filter-forward", "filter", CMT_FWD, NF_INET_FORWARD, NF_IP_PRI_FILTER, true },
+		{ "filter-output", "filter", CMT_FOUT, NF_INET_LOCAL_OUT, NF_IP_PRI_FILTER, true },
 	};
 
 	table_build(t, family);
@@ -640,17 +640,17 @@ void nft_base_build(struct txn *t, uint8_t family)
 		chain_build(t, family, &chains[i]);
 		if (i < 2) {
 			rule_build(t, family, chains[i].name, RULE_VMAP, NULL,
-				   "to the service's class chain");
+				   CMT_VMAP);
 		} else {
 			rule_build(t, family, chains[i].name, RULE_REJECT_TCP, NULL,
-				   "no endpoint: TCP reset");
+				   CMT_RST);
 			rule_build(t, family, chains[i].name, RULE_REJECT, NULL,
-				   "no endpoint: port unreachable");
+				   CMT_UNREACH);
 		}
 	}
 }
 
-static const char *class_comment(const struct class_key *cls, char *buf, size_t len)
+const char *class_comment(const struct class_key *cls, char *buf, size_t len)
 {
 	static const char *const how[] = {
 		[CLASS_LB] = "random", [CLASS_RR] = "round robin",
@@ -671,7 +671,7 @@ void nft_class_build(struct txn *t, const struct class_key *cls)
 	}
 	cs.comment = class_comment(cls, comment, sizeof(comment));
 	chain_build(t, cls->family, &cs);
-	rule_build(t, cls->family, name, RULE_CLASS, cls, "slot -> backend");
+	rule_build(t, cls->family, name, RULE_CLASS, cls, CMT_CLASS_RULE);
 }
 
 void nft_class_del_build(struct txn *t, const struct class_key *cls)

@@ -11,6 +11,23 @@
 #define SET_SERVICES	"services"
 #define SET_NOEP	"noendpoints"
 
+/* What `nft list ruleset` says each object is for (also --dry-run). */
+#define CMT_TABLE	"vipd: service VIPs to backends; managed by vipd, edits are reverted"
+#define CMT_BACKENDS	"service slot -> backend address . port"
+#define CMT_SERVICES	"service VIP . l4proto . port -> goto its class chain"
+#define CMT_NOEP	"services without a ready endpoint: rejected"
+#define CMT_PRE		"VIPs reached from other hosts"
+#define CMT_OUT		"VIPs reached from this host"
+#define CMT_FWD		"reject VIPs without endpoints"
+#define CMT_FOUT	"reject VIPs without endpoints (local clients)"
+#define CMT_VMAP	"to the service's class chain"
+#define CMT_RST		"no endpoint: TCP reset"
+#define CMT_UNREACH	"no endpoint: port unreachable"
+#define CMT_CLASS_RULE	"slot -> backend"
+
+/* "random over 3 slots": a class chain's comment. */
+const char *class_comment(const struct class_key *cls, char *buf, size_t len);
+
 /* Fixed so that every node and every rebuild sends a client to the same
  * slot (DESIGN.md: a random seed per rebuild would reshuffle clients). */
 #define SH_SEED		0x76697064	/* "vipd" */

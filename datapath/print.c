@@ -56,48 +56,71 @@ static void print_elems(FILE *out, const struct changes *c, uint8_t family,
 
 static void print_class(FILE *out, const struct class_key *cls, const char *ip)
 {
-	char name[32];
+	char name[32], comment[64];
 
 	class_chain_name(cls, name, sizeof(name));
-	fprintf(out, "\tchain %s {\n\t\tdnat %s to %s daddr . meta l4proto . th dport . ",
-		name, ip, ip);
+	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n\t\tdnat %s to %s daddr . meta l4proto . th dport . ",
+		name, class_comment(cls, comment, sizeof(comment)), ip, ip);
 	if (cls->kind == CLASS_SH)
 		fprintf(out, "jhash %s saddr mod %u seed 0x%x", ip, cls->n, SH_SEED);
 	else
 		fprintf(out, "numgen %s mod %u", cls->kind == CLASS_RR ? "inc" : "random",
 			cls->n);
-	fprintf(out, " map @%s\n\t}\n\n", SET_BACKENDS);
+	fprintf(out, " map @%s comment \"%s\"\n\t}\n\n", SET_BACKENDS, CMT_CLASS_RULE);
+}
+
+static void print_set(FILE *out, const struct changes *c, uint8_t family,
+		      const char *kind, const char *name, const char *type,
+		      const char *comment, uint8_t op)
+{
+	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n\t\tcomment \"%s\"\n",
+		kind, name, type, comment);
+	print_elems(out, c, family, op);
+	fputs("\t}\n\n", out);
+}
+
+static void print_base(FILE *out, const char *name, const char *comment,
+		       const char *hook, const char *rules)
+{
+	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n\t\t%s\n%s\t}\n", name,
+		comment, hook, rules);
 }
 
 static void print_family(FILE *out, const char *table, const struct changes *c,
 			 uint8_t family)
 {
 	const char *ip = family_name(family);
-	const char *key = family == AF_INET6 ? "ip6 daddr . meta l4proto . th dport"
-					     : "ip daddr . meta l4proto . th dport";
+	char key[64], type[160], vmap[160], reject[400];
 
-	fprintf(out, "table %s %s {\n", ip, table);
-	fprintf(out, "\tmap %s {\n\t\ttypeof %s . numgen random mod 1 : %s daddr . th dport\n",
-		SET_BACKENDS, key, ip);
-	print_elems(out, c, family, CH_BE_ADD);
-	fprintf(out, "\t}\n\n\tmap %s {\n\t\ttypeof %s : verdict\n", SET_SERVICES, key);
-	print_elems(out, c, family, CH_SVC_ADD);
-	fprintf(out, "\t}\n\n\tset %s {\n\t\ttypeof %s\n", SET_NOEP, key);
-	print_elems(out, c, family, CH_NOEP_ADD);
-	fputs("\t}\n\n", out);
+	snprintf(key, sizeof(key), "%s daddr . meta l4proto . th dport", ip);
+	fprintf(out, "table %s %s {\n\tcomment \"%s\"\n", ip, table, CMT_TABLE);
+	snprintf(type, sizeof(type), "%s . numgen random mod 1 : %s daddr . th dport", key, ip);
+	print_set(out, c, family, "map", SET_BACKENDS, type, CMT_BACKENDS, CH_BE_ADD);
+	snprintf(type, sizeof(type), "%s : verdict", key);
+	print_set(out, c, family, "map", SET_SERVICES, type, CMT_SERVICES, CH_SVC_ADD);
+	print_set(out, c, family, "set", SET_NOEP, key, CMT_NOEP, CH_NOEP_ADD);
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_ADD && c->v[i].cls.family == family)
 			print_class(out, &c->v[i].cls, ip);
-	fprintf(out, "\tchain prerouting {\n\t\ttype nat hook prerouting priority dstnat; policy accept;\n"
-		     "\t\t%s vmap @%s\n\t}\n\n", key, SET_SERVICES);
-	fprintf(out, "\tchain output {\n\t\ttype nat hook output priority -100; policy accept;\n"
-		     "\t\t%s vmap @%s\n\t}\n\n", key, SET_SERVICES);
-	fprintf(out, "\tchain filter-forward {\n\t\ttype filter hook forward priority filter; policy accept;\n"
-		     "\t\t%s @%s meta l4proto tcp reject with tcp reset\n\t\t%s @%s reject\n\t}\n\n",
-		key, SET_NOEP, key, SET_NOEP);
-	fprintf(out, "\tchain filter-output {\n\t\ttype filter hook output priority filter; policy accept;\n"
-		     "\t\t%s @%s meta l4proto tcp reject with tcp reset\n\t\t%s @%s reject\n\t}\n}\n",
-		key, SET_NOEP, key, SET_NOEP);
+	snprintf(vmap, sizeof(vmap), "\t\t%s vmap @%s comment \"%s\"\n", key,
+		 SET_SERVICES, CMT_VMAP);
+	snprintf(reject, sizeof(reject),
+		 "\t\t%s @%s meta l4proto tcp reject with tcp reset comment \"%s\"\n"
+		 "\t\t%s @%s reject comment \"%s\"\n",
+		 key, SET_NOEP, CMT_RST, key, SET_NOEP, CMT_UNREACH);
+	print_base(out, "prerouting", CMT_PRE,
+		   "type nat hook prerouting priority dstnat; policy accept;", vmap);
+	fputs("\n", out);
+	/* nft 1.0.6 takes the name dstnat for prerouting only */
+	print_base(out, "output", CMT_OUT,
+		   "type nat hook output priority -100; policy accept;", vmap);
+	fputs("\n", out);
+	print_base(out, "filter-forward", CMT_FWD,
+		   "type filter hook forward priority filter; policy accept;", reject);
+	fputs("\n", out);
+	print_base(out, "filter-output", CMT_FOUT,
+		   "type filter hook output priority filter; policy accept;", reject);
+	fputs("}\n", out);
 }
 
 void dp_print(FILE *out, const char *table, const struct changes *c)

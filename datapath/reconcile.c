@@ -51,6 +51,7 @@ struct reconciler {
 	uint32_t gen;
 	unsigned conflict_hits;	/* grows with each refused claim */
 	bool reassert;		/* rewrite every class chain's rule once */
+	unsigned tables;	/* tables found by the last load */
 };
 
 /* What one frontend should be: built per service, then diffed. */
@@ -214,17 +215,30 @@ static void load_noep(void *arg, const struct fe_key *k, const char *comment)
 	}
 }
 
-int rec_load(struct reconciler *rec, struct dp *dp)
+static void load_table(void *arg, uint8_t family)
+{
+	struct reconciler *rec = arg;
+
+	rec->tables++;
+}
+
+bool rec_tables_present(const struct reconciler *rec)
+{
+	return rec->tables == 2;
+}
+
+int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 {
 	struct dp_reader r = {
-		.arg = rec, .class_chain = load_class, .service = load_service,
-		.backend = load_backend, .noep = load_noep,
+		.arg = rec, .table = load_table, .class_chain = load_class,
+		.service = load_service, .backend = load_backend, .noep = load_noep,
 	};
 	int ret = -EAGAIN;
 
 	/* A dump that raced with another writer is retried from scratch. */
 	for (int tries = 0; tries < 3 && ret == -EAGAIN; tries++) {
 		reset(rec);
+		rec->tables = 0;
 		rec->fes = hmap_alloc();
 		rec->classes = hmap_alloc();
 		rec->owned = hmap_alloc();
@@ -235,7 +249,7 @@ int rec_load(struct reconciler *rec, struct dp *dp)
 	}
 	if (ret < 0)
 		return ret;
-	rec->reassert = true;
+	rec->reassert = rewrite_rules;
 	return 0;
 }
 
@@ -621,20 +635,44 @@ static int classes_settle(struct reconciler *rec, struct changes *out)
 	return ret;
 }
 
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* In name order, so that when two services claim one VIP the same one
+ * wins on every node and after every restart. */
+static int plan_all(struct reconciler *rec, const struct model *m,
+		    struct fe_want *want, struct changes *out)
+{
+	size_t n = 0, it = 0, cap = model_service_count(m);
+	const char **names = malloc((cap + 1) * sizeof(*names));
+	const char *name;
+	int ret = 0;
+
+	if (!names)
+		return -ENOMEM;
+	while (n < cap && (name = model_service_next(m, &it)))
+		names[n++] = name;
+	qsort(names, n, sizeof(*names), name_cmp);
+	for (size_t i = 0; i < n && !ret; i++)
+		ret = plan_service(rec, m, names[i], want, out);
+	free(names);
+	return ret;
+}
+
 int rec_plan(struct reconciler *rec, const struct model *m,
 	     const struct name_list *dirty, bool full, struct changes *out)
 {
 	struct fe_want *want = malloc(sizeof(*want));
 	struct name_list retry = { 0 };
-	const char *name;
 	int ret = 0;
 
 	if (!want)
 		return -ENOMEM;
 	rec->gen++;
 	if (full) {
-		for (size_t it = 0; !ret && (name = model_service_next(m, &it));)
-			ret = plan_service(rec, m, name, want, out);
+		ret = plan_all(rec, m, want, out);
 		ret = ret ?: sweep(rec, m, out);
 	} else {
 		for (size_t i = 0; !ret && i < dirty->n; i++)

@@ -96,8 +96,13 @@ struct dp_reader {
 };
 int dp_read(struct dp *dp, const struct dp_reader *r);
 
-/* Deletes vipd's tables; missing ones are fine. */
+/* Deletes vipd's tables; returns how many there were, or a negative errno. */
 int dp_cleanup(struct dp *dp);
+
+/* The ruleset's generation id: it moves with every transaction in this
+ * network namespace, ours included (dp_commit records the id after ours).
+ * Returns 0 or a negative errno. */
+int dp_genid(struct dp *dp, uint32_t *id);
 
 /* The ruleset that a commit of these (add-only) changes would make. */
 void dp_print(FILE *out, const char *table, const struct changes *c);

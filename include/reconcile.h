@@ -19,8 +19,12 @@ struct reconciler;
 struct reconciler *rec_alloc(const char *node_name);
 void rec_free(struct reconciler *rec);
 
-/* Forgets everything and learns the kernel's state through dp. */
-int rec_load(struct reconciler *rec, struct dp *dp);
+/* Forgets everything and learns the kernel's state through dp. With
+ * rewrite_rules the next plan also rewrites every class chain's rule (after
+ * a start or a resync, when vipd may be a different version). */
+int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules);
+/* Whether the last load found both tables (ip and ip6). */
+bool rec_tables_present(const struct reconciler *rec);
 
 /* Appends to out the changes that bring the services named in dirty (all
  * of them, and a sweep of leftovers, when full) to the model's state. */

@@ -106,7 +106,7 @@ static int load_all(struct source *src, json_t *root, struct counts *n)
 	return 0;
 }
 
-static int file_read(struct source *src)
+static int file_read(struct source *src, bool initial)
 {
 	const char *path = src->cfg->services_file;
 	struct counts n = { 0 };
@@ -115,8 +115,13 @@ static int file_read(struct source *src)
 	int ret;
 
 	if (!root) {
-		log_err("services-file %s: line %d column %d: %s; keeping the previous state",
-			path, jerr.line, jerr.column, jerr.text);
+		char where[64] = "";
+
+		if (jerr.line > 0)
+			snprintf(where, sizeof(where), "line %d column %d: ", jerr.line,
+				 jerr.column);
+		log_err("services-file %s: %s%s%s", path, where, jerr.text,
+			initial ? "" : "; keeping the previous state");
 		return -EINVAL;
 	}
 	ret = load_all(src, root, &n);
@@ -134,7 +139,7 @@ static void settled(struct loop *l, void *arg)
 	struct file_source *fs = src->priv;
 
 	fs->timer = 0;
-	file_read(src);
+	file_read(src, false);
 }
 
 static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
@@ -172,7 +177,7 @@ static int file_start(struct source *src)
 	snprintf(fs->dir, sizeof(fs->dir), "%s", dirname(tmp));
 	snprintf(tmp, sizeof(tmp), "%s", src->cfg->services_file);
 	snprintf(fs->base, sizeof(fs->base), "%s", basename(tmp));
-	ret = file_read(src);
+	ret = file_read(src, true);
 	if (ret < 0 || !src->loop)
 		return ret;
 	/* Watch the directory, not the file: a rename replaces the inode. */
@@ -191,7 +196,7 @@ static int file_start(struct source *src)
 
 static void file_resync(struct source *src)
 {
-	file_read(src);
+	file_read(src, false);
 }
 
 static void file_stop(struct source *src)

@@ -43,4 +43,12 @@ within 2 gone || fail "foreign element still in noendpoints 2 s after SIGHUP"
 assert_eq "$(pn nft list table ip other)" "$before" "foreign table after SIGHUP"
 out=$(count_backends 10.96.0.10 80 20)
 assert_eq "$(hits b1 "$out")" 20 "connections to b1 after SIGHUP"
+
+say "a foreign edit is repaired without any signal (generation polling)"
+pn nft delete element ip vipd services '{ 10.96.0.10 . tcp . 80 }'
+back() { pn nft list map ip vipd services | grep -q 'comment "web:http" : goto lb-1'; }
+within 3 back || fail "deleted services element not restored within 3 s"
+grep -q "changed by another writer" "$vipd_log" || fail "the repair was not logged"
+out=$(count_backends 10.96.0.10 80 20)
+assert_eq "$(hits b1 "$out")" 20 "connections to b1 after the repair"
 say "ok"

@@ -1,0 +1,334 @@
+#!/usr/bin/env python3
+"""Benchmark input generator for vipd full-sync comparisons (stdlib only).
+
+    gen.py vipd     S E > services.json   vipd --services-file input
+    gen.py nft      S E > kp.nft          kube-proxy nftables-mode full-sync
+                                          transaction (nft -f), with its flushes
+    gen.py nft-plain S E > kp.nft         the same without the flush commands
+    gen.py nft-vipd S E > vs.nft          vipd's own ruleset shape (DESIGN.md) with the
+                                          same elements, for nft -f (reference only)
+    gen.py iptables S E > kp.ipt          kube-proxy iptables-mode nat table
+                                          (iptables-legacy-restore)
+    gen.py expect   S E                   expected object counts, one
+                                          "key value" per line (for checks)
+
+All three shapes describe the same S services and S*E endpoints:
+  service i   : name svc-<i> (namespace "default" in the kube-proxy shapes),
+                VIP = 10.96.0.0 + i + 1, port 80/tcp, port name "http",
+                target port 8080
+  endpoint j  : of service i: id e<j>, IP = 10.128.0.0 + (i*E + j) + 1,
+                port 8080, weight 100
+
+The kube-proxy shapes follow kube-proxy's own generated rules
+(pkg/proxy/nftables and pkg/proxy/iptables of kubernetes/kubernetes): the
+same chain names (hash prefixes computed the same way), one chain per
+service and one chain per endpoint, the same per-chain rules, the same base
+chains, and, for nft, one `add element` line per element as knftables
+writes them. Cluster (pod) CIDR 10.128.0.0/9, service CIDR 10.96.0.0/16.
+"""
+
+import base64
+import hashlib
+import ipaddress
+import json
+import sys
+
+SVC_BASE = int(ipaddress.IPv4Address("10.96.0.0"))
+EP_BASE = int(ipaddress.IPv4Address("10.128.0.0"))
+SVC_CIDR = "10.96.0.0/16"
+CLUSTER_CIDR = "10.128.0.0/9"
+NAMESPACE = "default"
+PORT_NAME = "http"
+PORT = 80
+TARGET_PORT = 8080
+WEIGHT = 100
+NODE_IP = "192.168.0.2"
+MASQ_MARK = "0x4000"
+
+
+def limits(s, e):
+    if s < 1 or e < 1:
+        raise SystemExit("gen.py: S and E must be >= 1")
+    if s > 65534:
+        raise SystemExit("gen.py: S must be <= 65534 (VIPs come from 10.96.0.0/16)")
+    if s * e > (1 << 23) - 2:
+        raise SystemExit("gen.py: S*E must be <= %d (endpoints come from 10.128.0.0/9)"
+                         % ((1 << 23) - 2))
+
+
+def vip(i):
+    return str(ipaddress.IPv4Address(SVC_BASE + i + 1))
+
+
+def ep_ip(i, j, e):
+    return str(ipaddress.IPv4Address(EP_BASE + i * e + j + 1))
+
+
+def svc_name(i):
+    return "svc-%d" % i
+
+
+# ---------------------------------------------------------------- vipd
+
+def gen_vipd(s, e, out):
+    services = {}
+    endpoints = {}
+    for i in range(s):
+        name = svc_name(i)
+        services[name] = {
+            "vip": vip(i),
+            "ports": [{"name": PORT_NAME, "port": PORT, "protocol": "tcp",
+                       "target_port": TARGET_PORT}],
+            "algorithm": "random",
+        }
+        endpoints[name] = {
+            "e%d" % j: {"ip": ep_ip(i, j, e), "port": TARGET_PORT, "weight": WEIGHT}
+            for j in range(e)
+        }
+    json.dump({"services": services, "endpoints": endpoints}, out,
+              separators=(",", ":"))
+    out.write("\n")
+
+
+# ---------------------------------------------------------------- nft (kube-proxy nftables mode)
+
+def kp_nft_hash(name):
+    # kube-proxy nftables: hashAndTruncate(): base32(sha256(name))[:8] + "-" + name
+    h = base64.b32encode(hashlib.sha256(name.encode()).digest()).decode()
+    return h[:8] + "-" + name
+
+
+NFT_BASE = """\
+add table ip kube-proxy { comment "rules for kube-proxy" ; }
+
+add set ip kube-proxy cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }
+add set ip kube-proxy nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }
+
+add map ip kube-proxy firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "destinations that are subject to LoadBalancerSourceRanges" ; }
+add map ip kube-proxy no-endpoint-nodeports { type inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to service nodeports with no endpoints" ; }
+add map ip kube-proxy no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; comment "vmap to drop or reject packets to services with no endpoints" ; }
+add map ip kube-proxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; comment "ClusterIP, ExternalIP and LoadBalancer IP traffic" ; }
+add map ip kube-proxy service-nodeports { type inet_proto . inet_service : verdict ; comment "NodePort traffic" ; }
+
+add chain ip kube-proxy cluster-ips-check
+add chain ip kube-proxy filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }
+add chain ip kube-proxy filter-output-pre-dnat { type filter hook output priority -110 ; }
+add chain ip kube-proxy filter-forward { type filter hook forward priority 0 ; }
+add chain ip kube-proxy filter-input { type filter hook input priority 0 ; }
+add chain ip kube-proxy filter-output { type filter hook output priority 0 ; }
+add chain ip kube-proxy firewall-check
+add chain ip kube-proxy mark-for-masquerade
+add chain ip kube-proxy masquerading
+add chain ip kube-proxy nat-output { type nat hook output priority -100 ; }
+add chain ip kube-proxy nat-postrouting { type nat hook postrouting priority 100 ; }
+add chain ip kube-proxy nat-prerouting { type nat hook prerouting priority -100 ; }
+add chain ip kube-proxy nodeport-endpoints-check
+add chain ip kube-proxy reject-chain { comment "helper for @no-endpoint-services / @no-endpoint-nodeports" ; }
+add chain ip kube-proxy services
+add chain ip kube-proxy service-endpoints-check
+
+add rule ip kube-proxy cluster-ips-check ip daddr @cluster-ips reject comment "Reject traffic to invalid ports of ClusterIPs"
+add rule ip kube-proxy cluster-ips-check ip daddr { %(svc_cidr)s } drop comment "Drop traffic to unallocated ClusterIPs"
+add rule ip kube-proxy filter-prerouting-pre-dnat ct state new jump firewall-check
+add rule ip kube-proxy filter-forward ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-forward ct state new jump cluster-ips-check
+add rule ip kube-proxy filter-input ct state new jump nodeport-endpoints-check
+add rule ip kube-proxy filter-input ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-output ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-output-pre-dnat ct state new jump firewall-check
+add rule ip kube-proxy filter-output ct state new jump cluster-ips-check
+add rule ip kube-proxy firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips
+add rule ip kube-proxy mark-for-masquerade mark set mark or %(mark)s
+add rule ip kube-proxy masquerading mark and %(mark)s == 0 return
+add rule ip kube-proxy masquerading mark set mark xor %(mark)s
+add rule ip kube-proxy masquerading masquerade fully-random
+add rule ip kube-proxy nat-output jump services
+add rule ip kube-proxy nat-postrouting jump masquerading
+add rule ip kube-proxy nat-prerouting jump services
+add rule ip kube-proxy nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports
+add rule ip kube-proxy reject-chain reject
+add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips
+add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
+
+add element ip kube-proxy nodeport-ips { %(node_ip)s }
+add rule ip kube-proxy service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+"""
+
+
+def gen_nft(s, e, out, flush=True):
+    # flush=True writes what kube-proxy's full sync sends: every map it rebuilds
+    # is flushed, and every service/endpoint chain is "add chain" + "flush chain"
+    # (ensureChain()). On an empty table the flushes change nothing but still
+    # cost parsing, evaluation and netlink messages. "nft-plain" drops them.
+    w = out.write
+    w(NFT_BASE % {"svc_cidr": SVC_CIDR, "mark": MASQ_MARK, "node_ip": NODE_IP})
+    if flush:
+        for m in ("firewall-ips", "no-endpoint-services", "no-endpoint-nodeports",
+                  "service-ips", "service-nodeports"):
+            w("flush map ip kube-proxy %s\n" % m)
+    # Per service, in the order kube-proxy's syncProxyRules() emits it:
+    # ensureChain() for each endpoint chain, then for the service chain, the
+    # service-ips (and cluster-ips) elements, the service chain's rules
+    # (masquerade check, numgen vmap), then each endpoint chain's rules.
+    def chain(c):
+        w("add chain ip kube-proxy %s\n" % c)
+        if flush:
+            w("flush chain ip kube-proxy %s\n" % c)
+
+    for i in range(s):
+        v = vip(i)
+        spn = "%s/%s/tcp/%s" % (NAMESPACE, svc_name(i), PORT_NAME)
+        svc_chain = "service-" + kp_nft_hash(spn)
+        ep_chains = []
+        for j in range(e):
+            ip = ep_ip(i, j, e)
+            ep_chains.append((ip, "endpoint-" + kp_nft_hash("%s__%s/%d" % (spn, ip, TARGET_PORT))))
+        for _, c in ep_chains:
+            chain(c)
+        chain(svc_chain)
+        w("add element ip kube-proxy cluster-ips { %s }\n" % v)
+        w("add element ip kube-proxy service-ips { %s . tcp . %d : goto %s }\n" % (v, PORT, svc_chain))
+        w("add rule ip kube-proxy %s ip daddr %s tcp dport %d ip saddr != %s jump mark-for-masquerade\n"
+          % (svc_chain, v, PORT, CLUSTER_CIDR))
+        vm = " , ".join("%d : goto %s" % (k, c) for k, (_, c) in enumerate(ep_chains))
+        w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n" % (svc_chain, e, vm))
+        for ip, c in ep_chains:
+            w("add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n" % (c, ip))
+            w("add rule ip kube-proxy %s meta l4proto tcp dnat to %s:%d\n" % (c, ip, TARGET_PORT))
+
+
+# ---------------------------------------------------------------- nft-vipd (vipd's shape, loaded by nft -f)
+
+def gen_nft_vipd(s, e, out, chunk=1000):
+    """vipd's constant ruleset (DESIGN.md "Ruleset shape") with this input's
+    elements, as an nft -f script: a reference for what the shape costs in one
+    batch independent of vipd's own netlink code. Equal weights -> 1 slot per
+    endpoint, so every service jumps to lb-<E>. Elements go in `add element`
+    statements of `chunk` elements each."""
+    w = out.write
+    w("add table ip vipd\n")
+    w('add map ip vipd services { type ipv4_addr . inet_proto . inet_service : verdict ; '
+      'comment "VIP -> class chain" ; }\n')
+    w("add map ip vipd backends { typeof ip daddr . meta l4proto . th dport . numgen random mod 1 : "
+      'ip daddr . th dport ; comment "VIP slot -> backend" ; }\n')
+    w('add chain ip vipd lb-%d { comment "random, %d slots" ; }\n' % (e, e))
+    w("add rule ip vipd lb-%d dnat ip to ip daddr . meta l4proto . th dport . numgen random mod %d "
+      "map @backends\n" % (e, e))
+    for hook, prio in (("prerouting", "dstnat"), ("output", "-100")):
+        w("add chain ip vipd %s { type nat hook %s priority %s ; }\n" % (hook, hook, prio))
+        w("add rule ip vipd %s ip daddr . meta l4proto . th dport vmap @services\n" % hook)
+
+    def flush(mapname, items):
+        for k in range(0, len(items), chunk):
+            w("add element ip vipd %s { %s }\n" % (mapname, ", ".join(items[k:k + chunk])))
+
+    flush("services", ["%s . tcp . %d : goto lb-%d" % (vip(i), PORT, e) for i in range(s)])
+    be = []
+    for i in range(s):
+        v = vip(i)
+        for j in range(e):
+            be.append("%s . tcp . %d . %d : %s . %d" % (v, PORT, j, ep_ip(i, j, e), TARGET_PORT))
+            if len(be) >= chunk:
+                flush("backends", be)
+                be = []
+    flush("backends", be)
+
+
+# ---------------------------------------------------------------- iptables (kube-proxy iptables mode)
+
+def kp_ipt_hash(s):
+    # kube-proxy iptables: base32(sha256(...))[:16]
+    return base64.b32encode(hashlib.sha256(s.encode()).digest()).decode()[:16]
+
+
+def gen_iptables(s, e, out):
+    w = out.write
+    chains = []   # per-service and per-endpoint chain declarations
+    rules = []
+    svc_rules = []
+    for i in range(s):
+        v = vip(i)
+        spn = "%s/%s:%s" % (NAMESPACE, svc_name(i), PORT_NAME)   # ServicePortName.String()
+        svc_chain = "KUBE-SVC-" + kp_ipt_hash(spn + "tcp")
+        chains.append(svc_chain)
+        svc_rules.append('-A KUBE-SERVICES -m comment --comment "%s cluster IP" -m tcp -p tcp '
+                         '-d %s --dport %d -j %s' % (spn, v, PORT, svc_chain))
+        rules.append('-A %s -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d '
+                     '! -s %s -j KUBE-MARK-MASQ' % (svc_chain, spn, v, PORT, CLUSTER_CIDR))
+        seps = []
+        for j in range(e):
+            ip = ep_ip(i, j, e)
+            epstr = "%s:%d" % (ip, TARGET_PORT)
+            sep = "KUBE-SEP-" + kp_ipt_hash(spn + "tcp" + epstr)
+            chains.append(sep)
+            seps.append((sep, ip, epstr))
+        for j, (sep, ip, epstr) in enumerate(seps):
+            n = e - j
+            if n > 1:
+                rules.append('-A %s -m comment --comment "%s -> %s" -m statistic --mode random '
+                             '--probability %0.10f -j %s' % (svc_chain, spn, epstr, 1.0 / n, sep))
+            else:
+                rules.append('-A %s -m comment --comment "%s -> %s" -j %s'
+                             % (svc_chain, spn, epstr, sep))
+        for sep, ip, epstr in seps:
+            rules.append("-A %s -m comment --comment %s -s %s -j KUBE-MARK-MASQ" % (sep, spn, ip))
+            rules.append("-A %s -m comment --comment %s -m tcp -p tcp -j DNAT --to-destination %s"
+                         % (sep, spn, epstr))
+
+    w("*nat\n")
+    for c in ("PREROUTING ACCEPT", "INPUT ACCEPT", "OUTPUT ACCEPT", "POSTROUTING ACCEPT"):
+        w(":%s [0:0]\n" % c)
+    for c in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
+        w(":%s - [0:0]\n" % c)
+    for c in chains:
+        w(":%s - [0:0]\n" % c)
+    w('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
+    w('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
+    w('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING\n')
+    w("-A KUBE-POSTROUTING -m mark ! --mark %s/%s -j RETURN\n" % (MASQ_MARK, MASQ_MARK))
+    w("-A KUBE-POSTROUTING -j MARK --xor-mark %s\n" % MASQ_MARK)
+    w('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" '
+      '-j MASQUERADE --random-fully\n')
+    w("-A KUBE-MARK-MASQ -j MARK --or-mark %s\n" % MASQ_MARK)
+    for r in svc_rules:
+        w(r + "\n")
+    w('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be '
+      'the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n')
+    for r in rules:
+        w(r + "\n")
+    w("COMMIT\n")
+
+
+# ---------------------------------------------------------------- expected counts
+
+def gen_expect(s, e, out):
+    # nft: 16 base chains; iptables: 4 KUBE-* base chains in nat (builtins not counted)
+    out.write("services %d\n" % s)
+    out.write("endpoints %d\n" % (s * e))
+    out.write("nft_chains %d\n" % (16 + s + s * e))
+    out.write("nft_service_ips %d\n" % s)
+    out.write("ipt_kube_chains %d\n" % (4 + s + s * e))
+    out.write("ipt_sep_chains %d\n" % (s * e))
+    out.write("ipt_rules %d\n" % (3 + 3 + 1 + s + 1 + s * (1 + e) + 2 * s * e))
+
+
+def main(argv):
+    if len(argv) != 4 or argv[1] not in ("vipd", "nft", "nft-plain", "nft-vipd", "iptables",
+                                               "expect"):
+        sys.stderr.write("usage: gen.py vipd|nft|nft-plain|nft-vipd|iptables|expect S E\n")
+        return 2
+    try:
+        s, e = int(argv[2]), int(argv[3])
+    except ValueError:
+        sys.stderr.write("gen.py: S and E must be integers\n")
+        return 2
+    limits(s, e)
+    {"vipd": gen_vipd, "nft": gen_nft, "iptables": gen_iptables,
+     "nft-plain": lambda s, e, out: gen_nft(s, e, out, flush=False),
+     "nft-vipd": gen_nft_vipd,
+     "expect": gen_expect}[argv[1]](s, e, sys.stdout)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
