@@ -26,8 +26,8 @@ endif
 BUILD   := build
 CORE    := datapath/nft.c datapath/batch.c datapath/readback.c datapath/print.c \
            datapath/reconcile.c datapath/slots.c datapath/changes.c \
-           watcher/codec.c watcher/file.c \
-           cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c
+           watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
+           cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c
 VIPD    := cmd/vipd.c cmd/options.c
 VIPCTL  := cmd/vipctl.c
 

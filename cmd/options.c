@@ -7,11 +7,17 @@
 #include "config.h"
 
 static const char usage[] =
-"usage: vipd [--services-file PATH] [--table NAME] [--node-name NAME]\n"
+"usage: vipd [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
+"            [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U:P]\n"
+"            [--services-file PATH] [--table NAME] [--node-name NAME]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose]\n"
 "\n"
-"  --services-file PATH  services and endpoints as JSON (default " DEFAULT_SERVICES_FILE ");\n"
-"                        re-read when it changes\n"
+"  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
+"  --etcd-prefix P       registry prefix (default /vipd)\n"
+"  --etcd-cacert/-cert/-key F   TLS: CA bundle, client certificate and key\n"
+"  --etcd-user U:P       etcd username and password\n"
+"  --services-file PATH  services and endpoints as JSON, re-read when it changes\n"
+"                        (default without etcd: " DEFAULT_SERVICES_FILE ")\n"
 "  --table NAME          nftables table name, ip and ip6 (default " DEFAULT_TABLE ")\n"
 "  --node-name NAME      this node, for traffic_policy local\n"
 "  --once                converge the kernel once and exit\n"
@@ -36,6 +42,12 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "services-file", required_argument, NULL, 'f' },
+		{ "etcd-endpoints", required_argument, NULL, 'E' },
+		{ "etcd-prefix", required_argument, NULL, 'P' },
+		{ "etcd-cacert", required_argument, NULL, 'A' },
+		{ "etcd-cert", required_argument, NULL, 'C' },
+		{ "etcd-key", required_argument, NULL, 'K' },
+		{ "etcd-user", required_argument, NULL, 'U' },
 		{ "table", required_argument, NULL, 't' },
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, 'o' },
@@ -53,6 +65,12 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'f': cfg->services_file = optarg; break;
+		case 'E': cfg->etcd_endpoints = optarg; break;
+		case 'P': cfg->etcd_prefix = optarg; break;
+		case 'A': cfg->etcd_cacert = optarg; break;
+		case 'C': cfg->etcd_cert = optarg; break;
+		case 'K': cfg->etcd_key = optarg; break;
+		case 'U': cfg->etcd_user = optarg; break;
 		case 't': cfg->table = optarg; break;
 		case 'n': cfg->node_name = optarg; break;
 		case 'o': cfg->once = true; break;
@@ -84,7 +102,11 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		fprintf(stderr, "vipd: error: --once, --cleanup and --dry-run exclude each other\n");
 		return -EINVAL;
 	}
-	if (!cfg->services_file)
+	if (!cfg->services_file && !cfg->etcd_endpoints)
 		cfg->services_file = DEFAULT_SERVICES_FILE;
+	if ((cfg->etcd_cert != NULL) != (cfg->etcd_key != NULL)) {
+		fprintf(stderr, "vipd: error: --etcd-cert and --etcd-key go together\n");
+		return -EINVAL;
+	}
 	return 0;
 }

@@ -25,6 +25,9 @@
  * again for VERIFY_QUIET_MS (other tables may change often). */
 #define VERIFY_POLL_MS	1000
 #define VERIFY_QUIET_MS	10000
+/* --once and --dry-run wait this long for the sources' first full read. */
+#define ONESHOT_WAIT_MS	30000
+#define SOURCES_MAX	2
 
 struct daemon {
 	struct vipd_config cfg;
@@ -32,7 +35,9 @@ struct daemon {
 	struct model *model;
 	struct reconciler *rec;
 	struct dp *dp;
-	struct source file;
+	struct source sources[SOURCES_MAX];
+	size_t n_sources;
+	int exit_code;
 	bool full;		/* next reconcile plans every service */
 	bool base;		/* next commit re-asserts tables and chains */
 	bool failed;		/* waiting for the retry timer */
@@ -109,14 +114,53 @@ static void recover(struct daemon *d)
 	loop_timer_add(d->loop, d->retry_ms, retry, d);
 }
 
+static bool sources_ready(const struct daemon *d)
+{
+	for (size_t i = 0; i < d->n_sources; i++)
+		if (!d->sources[i].ready)
+			return false;
+	return true;
+}
+
+static int dry_run(struct daemon *d);
+
+/* --once and --dry-run: act once every source has read everything. */
+static void oneshot(struct daemon *d)
+{
+	int ret = d->cfg.dry_run ? dry_run(d) : reconcile(d);
+
+	d->exit_code = ret < 0 ? 1 : 0;
+	loop_stop(d->loop);
+}
+
 static void before_sleep(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
 
+	/* Until every source has its full state, the kernel keeps what it
+	 * has: a plan from half the registry would delete the other half. */
+	if (!sources_ready(d))
+		return;
+	if (d->cfg.once || d->cfg.dry_run) {
+		oneshot(d);
+		return;
+	}
 	if (d->failed || (!d->full && !model_dirty(d->model)))
 		return;
 	if (reconcile(d) < 0)
 		recover(d);
+}
+
+static void oneshot_timeout(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+
+	for (size_t i = 0; i < d->n_sources; i++)
+		if (!d->sources[i].ready)
+			log_err("%s: no complete state within %d s; nothing done",
+				d->sources[i].ops->name, ONESHOT_WAIT_MS / 1000);
+	d->exit_code = 1;
+	loop_stop(l);
 }
 
 static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
@@ -127,7 +171,8 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 	while (read(fd, &si, sizeof(si)) == sizeof(si)) {
 		if (si.ssi_signo == SIGHUP) {
 			log_info("SIGHUP: reading sources and kernel state again");
-			d->file.ops->resync(&d->file);
+			for (size_t i = 0; i < d->n_sources; i++)
+				d->sources[i].ops->resync(&d->sources[i]);
 			load(d, true);
 		} else {
 			log_info("signal %d: exiting, kernel state stays in place",
@@ -188,31 +233,54 @@ static int cleanup(struct daemon *d)
 	return ret < 0 ? ret : 0;
 }
 
-static int run(struct daemon *d)
+static int sources_start(struct daemon *d)
 {
+	bool oneshot = d->cfg.once || d->cfg.dry_run;
 	int ret;
 
-	d->file = (struct source){
-		.ops = &source_file_ops, .model = d->model, .cfg = &d->cfg,
-		.loop = d->cfg.once || d->cfg.dry_run ? NULL : d->loop,
-	};
-	if ((ret = d->file.ops->start(&d->file)) < 0)
+	if (d->cfg.services_file)
+		d->sources[d->n_sources++] = (struct source){
+			.ops = &source_file_ops, .model = d->model, .cfg = &d->cfg,
+			.loop = oneshot ? NULL : d->loop, .ready = true,
+		};
+	if (d->cfg.etcd_endpoints)
+		d->sources[d->n_sources++] = (struct source){
+			.ops = &source_etcd_ops, .model = d->model, .cfg = &d->cfg,
+			.loop = d->loop,
+		};
+	for (size_t i = 0; i < d->n_sources; i++)
+		if ((ret = d->sources[i].ops->start(&d->sources[i])) < 0)
+			return ret;
+	return 0;
+}
+
+static int run(struct daemon *d)
+{
+	bool oneshot = d->cfg.once || d->cfg.dry_run;
+	int ret;
+
+	if ((ret = sources_start(d)) < 0)
 		return ret;
-	if (d->cfg.dry_run)
-		return dry_run(d);
-	ret = rec_load(d->rec, d->dp, true);
-	if (ret < 0) {
-		log_err("reading back table %s: %s", d->cfg.table, strerror(-ret));
-		return ret;
+	if (!d->cfg.dry_run) {
+		ret = rec_load(d->rec, d->dp, true);
+		if (ret < 0) {
+			log_err("reading back table %s: %s", d->cfg.table, strerror(-ret));
+			return ret;
+		}
 	}
 	d->full = d->base = true;
-	if ((ret = reconcile(d)) < 0 || d->cfg.once)
-		return ret;
-	if ((ret = signals_start(d)) < 0)
-		return ret;
-	loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d);
 	loop_before_sleep(d->loop, before_sleep, d);
-	return loop_run(d->loop);
+	if (oneshot) {
+		loop_timer_add(d->loop, ONESHOT_WAIT_MS, oneshot_timeout, d);
+	} else {
+		if ((ret = signals_start(d)) < 0)
+			return ret;
+		loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d);
+		if (!sources_ready(d))
+			log_info("waiting for every source's full state before touching the kernel");
+	}
+	ret = loop_run(d->loop);
+	return ret < 0 ? ret : -d->exit_code;
 }
 
 int main(int argc, char **argv)
@@ -235,8 +303,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
-	if (d.file.ops)
-		d.file.ops->stop(&d.file);
+	for (size_t i = 0; i < d.n_sources; i++)
+		d.sources[i].ops->stop(&d.sources[i]);
 	if (d.sig_fd >= 0)
 		close(d.sig_fd);
 	dp_close(d.dp);

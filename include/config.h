@@ -8,7 +8,10 @@
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
 
 struct vipd_config {
-	const char *services_file;
+	const char *services_file;	/* NULL: no file source */
+	const char *etcd_endpoints;	/* NULL: no etcd source */
+	const char *etcd_prefix;
+	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user;
 	const char *table;
 	const char *node_name;
 	bool once, cleanup, dry_run;

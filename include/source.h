@@ -7,6 +7,8 @@
 #ifndef VIPD_SOURCE_H
 #define VIPD_SOURCE_H
 
+#include <stdbool.h>
+
 struct loop;
 struct model;
 struct vipd_config;
@@ -17,6 +19,10 @@ struct source {
 	struct model *model;		/* borrowed */
 	const struct vipd_config *cfg;	/* borrowed */
 	void *priv;			/* the source's own */
+	/* Set once the source has read its whole state: until every source
+	 * is ready vipd does not touch the kernel, so a restart while etcd is
+	 * unreachable deletes nothing. */
+	bool ready;
 };
 
 struct source_ops {
@@ -30,5 +36,6 @@ struct source_ops {
 };
 
 extern const struct source_ops source_file_ops;
+extern const struct source_ops source_etcd_ops;
 
 #endif

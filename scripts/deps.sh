@@ -10,6 +10,7 @@ pkgs=(
 	nftables iptables iproute2 conntrack
 	curl socat busybox-static python3 procps psmisc
 	valgrind wrk clang libclang-rt-14-dev
+	etcd-server etcd-client
 )
 
 missing=()

@@ -1,0 +1,55 @@
+/* etcd.h: etcd's v3 JSON gateway, the parts vipd and vipctl share: where
+ * the registry lives, request bodies, and decoding of replies (keys and
+ * values are base64, 64-bit numbers are strings). */
+#ifndef VIPD_ETCD_H
+#define VIPD_ETCD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#define ETCD_DEFAULT_PREFIX "/vipd"
+
+struct etcd_conf {
+	char **endpoints;		/* URLs, e.g. http://127.0.0.1:2379 */
+	size_t n_endpoints;
+	const char *prefix;		/* without trailing '/' */
+	const char *cacert, *cert, *key;
+	char *user, *password;		/* NULL: no auth */
+};
+
+/* Fills endpoints and user/password from their flag values; returns 0 or
+ * -EINVAL after printing one line naming the flag. */
+int etcd_conf_init(struct etcd_conf *c, const char *endpoints, const char *prefix,
+		   const char *user_pass);
+void etcd_conf_fini(struct etcd_conf *c);
+
+/* A key-value pair of a reply, decoded. */
+struct etcd_kv {
+	char *key, *value;		/* NUL-terminated; value NULL if absent */
+	size_t key_len, value_len;
+	int64_t mod_revision, lease;
+};
+int etcd_kv_decode(const json_t *kv, struct etcd_kv *out);
+void etcd_kv_fini(struct etcd_kv *kv);
+
+/* 64-bit integers travel as strings; absent or malformed -> 0. */
+int64_t etcd_int(const json_t *obj, const char *key);
+/* The gateway's error text in a reply ({"error": ..., "code": N}) or NULL. */
+const char *etcd_error(const json_t *reply, int *code);
+#define ETCD_CODE_UNAUTHENTICATED 16
+
+/* Request bodies (malloc'd JSON text). end: range end ("" = no end). */
+char *etcd_range_body(const char *key, size_t key_len, const char *end,
+		      long limit, int64_t revision, bool keys_only);
+char *etcd_watch_body(const char *key, const char *end, int64_t start_revision);
+char *etcd_put_body(const char *key, const char *value, int64_t lease);
+char *etcd_delete_body(const char *key, const char *end);
+char *etcd_auth_body(const char *user, const char *password);
+
+/* The range end covering every key under prefix: prefix + "/" with its
+ * last byte incremented, i.e. prefix + "0". Malloc'd. */
+char *etcd_prefix_end(const char *prefix_slash);
+
+#endif

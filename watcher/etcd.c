@@ -1,0 +1,561 @@
+/* The etcd source: range the prefix (in pages, pinned to one revision),
+ * then watch from the next revision over the v3 JSON gateway; resume from
+ * the last seen revision after any disconnect, range again after a
+ * compaction, rotate across endpoints with jittered backoff. While etcd is
+ * unreachable the model (and so the kernel) keeps the last known state. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <jansson.h>
+
+#include "codec.h"
+#include "config.h"
+#include "etcd.h"
+#include "http.h"
+#include "log.h"
+#include "loop.h"
+#include "model.h"
+#include "source.h"
+
+/* Keys per range page: a page of 10-endpoint services is a few MB of JSON,
+ * well within the gateway's message limits. */
+#define RANGE_PAGE		2000
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		5000
+#define CONNECT_TIMEOUT_MS	2000
+#define REQUEST_TIMEOUT_MS	30000
+/* A watch message larger than this is not one etcd sends: give up on it. */
+#define STREAM_MAX		(64u << 20)
+
+enum state { ST_AUTH, ST_RANGE, ST_WATCH, ST_WAIT };
+
+struct etcd {
+	struct source *src;
+	struct etcd_conf conf;
+	struct http *http;
+	struct http_opts opts;
+	char *prefix;			/* "/vipd/" */
+	char *end;			/* "/vipd0" */
+	size_t cur;			/* endpoint in use */
+	enum state state;
+	struct http_req *req;
+	char *auth_header;		/* "Authorization: <token>" */
+	int64_t rev;			/* the model holds the registry as of this */
+	bool need_range;
+	int64_t range_rev;		/* revision the pages are pinned to */
+	char *page_key;			/* next page starts here (NULL: first) */
+	size_t page_key_len, loaded;
+	char *stream;
+	size_t stream_len, stream_cap;
+	uint64_t backoff_ms, timer;
+	bool up;			/* for one log line per state change */
+};
+
+static void kick(struct etcd *e);
+
+static const char *url(struct etcd *e)
+{
+	return e->conf.endpoints[e->cur];
+}
+
+static char *endpoint_url(struct etcd *e, const char *path)
+{
+	char *u;
+
+	return asprintf(&u, "%s/v3/%s", url(e), path) < 0 ? NULL : u;
+}
+
+static void on_backoff(struct loop *l, void *arg)
+{
+	struct etcd *e = arg;
+
+	e->timer = 0;
+	kick(e);
+}
+
+/* Something went wrong with the endpoint in use: say so once, move on to
+ * the next endpoint after a jittered, growing delay. */
+static void fail(struct etcd *e, const char *why)
+{
+	uint64_t delay;
+
+	if (e->up)
+		log_warn("etcd: lost %s: %s; keeping the last known state, retrying",
+			 url(e), why);
+	else
+		log_debug("etcd: %s: %s", url(e), why);
+	e->up = false;
+	http_cancel(e->req);
+	e->req = NULL;
+	e->state = ST_WAIT;
+	e->cur = (e->cur + 1) % e->conf.n_endpoints;
+	e->backoff_ms = e->backoff_ms ? e->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (e->backoff_ms > BACKOFF_MAX_MS)
+		e->backoff_ms = BACKOFF_MAX_MS;
+	/* Jitter: many nodes losing one etcd must not come back in step. */
+	delay = e->backoff_ms / 2 + (uint64_t)rand() % (e->backoff_ms / 2 + 1);
+	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
+}
+
+/* A reply that is not a success: auth errors drop the token. */
+static bool reply_failed(struct etcd *e, int err, long status, json_t *root,
+			 char *why, size_t len)
+{
+	const char *msg;
+	int code = 0;
+
+	if (err) {
+		snprintf(why, len, "%s", http_strerror(err));
+		return true;
+	}
+	msg = root ? etcd_error(root, &code) : NULL;
+	if (status == 401 || code == ETCD_CODE_UNAUTHENTICATED) {
+		free(e->auth_header);
+		e->auth_header = NULL;
+		e->opts.header = NULL;
+	}
+	if (status != 200 || msg || !root) {
+		snprintf(why, len, "HTTP %ld%s%s", status, msg ? ": " : "",
+			 msg ? msg : root ? "" : " (reply is not JSON)");
+		return true;
+	}
+	return false;
+}
+
+/* ---- applying keys ------------------------------------------------------ */
+
+/* Keys may hold anything: show them printable and short in logs. */
+static const char *shown(const char *key, size_t len, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 4 < size; i++)
+		buf[o++] = key[i] >= 0x20 && key[i] < 0x7f ? key[i] : '?';
+	if (o + 4 >= size)
+		memcpy(buf + o, "...", 3), o += 3;
+	buf[o] = '\0';
+	return buf;
+}
+
+static void apply_service(struct etcd *e, const char *key, const char *name,
+			  const struct etcd_kv *kv, char *err)
+{
+	struct model *m = e->src->model;
+	struct service *svc;
+	int ret;
+
+	if (!kv->value) {
+		model_service_del(m, SRC_ETCD, name);
+		return;
+	}
+	ret = codec_service_parse_text(name, kv->value, kv->value_len, &svc, err);
+	if (ret == 0 && model_service_put(m, SRC_ETCD, svc) == 0)
+		return;
+	log_err("etcd %s: %s%s", key, ret == -ENOMEM ? "out of memory" : err,
+		model_service_keep(m, SRC_ETCD, name) ? "; keeping its previous definition" : "");
+}
+
+static void apply_endpoint(struct etcd *e, const char *key, const char *path,
+			   const struct etcd_kv *kv, char *err)
+{
+	struct model *m = e->src->model;
+	const char *slash = strchr(path, '/'), *id;
+	char svc[NAME_MAX_LEN + 1];
+	struct endpoint *ep;
+	int ret;
+
+	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - path) > NAME_MAX_LEN) {
+		log_err("etcd %s: field key: expected %sendpoints/<service>/<id>", key, e->prefix);
+		return;
+	}
+	memcpy(svc, path, (size_t)(slash - path));
+	svc[slash - path] = '\0';
+	id = slash + 1;
+	if (!codec_name_valid(svc)) {
+		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
+		return;
+	}
+	if (!kv->value) {
+		model_endpoint_del(m, SRC_ETCD, svc, id);
+		return;
+	}
+	ret = codec_endpoint_parse_text(id, kv->value, kv->value_len, &ep, err);
+	if (ret == 0 && model_endpoint_put(m, SRC_ETCD, svc, ep) == 0)
+		return;
+	log_err("etcd %s: %s%s", key, ret == -ENOMEM ? "out of memory" : err,
+		model_endpoint_keep(m, SRC_ETCD, svc, id) ? "; keeping its previous version" : "");
+}
+
+/* kv->value NULL: the key was deleted. */
+static void apply(struct etcd *e, const struct etcd_kv *kv)
+{
+	size_t plen = strlen(e->prefix);
+	char key[160], err[CODEC_ERR_LEN];
+	const char *rest;
+
+	shown(kv->key, kv->key_len, key, sizeof(key));
+	if (kv->key_len < plen || memcmp(kv->key, e->prefix, plen) ||
+	    strlen(kv->key) != kv->key_len)
+		return;
+	rest = kv->key + plen;
+	if (!strncmp(rest, "services/", 9) && !strchr(rest + 9, '/'))
+		apply_service(e, key, rest + 9, kv, err);
+	else if (!strncmp(rest, "endpoints/", 10))
+		apply_endpoint(e, key, rest + 10, kv, err);
+	else if (strncmp(rest, "health/", 7))
+		log_debug("etcd %s: not a vipd key; ignored", key);
+}
+
+/* ---- range -------------------------------------------------------------- */
+
+static void range_done(struct http_req *req, int err, long status,
+		       const char *body, size_t len, void *arg);
+
+static void range_send(struct etcd *e)
+{
+	const char *start = e->page_key ? e->page_key : e->prefix;
+	size_t start_len = e->page_key ? e->page_key_len : strlen(e->prefix);
+	char *body = etcd_range_body(start, start_len, e->end, RANGE_PAGE,
+				     e->range_rev, false);
+	char *u = endpoint_url(e, "kv/range");
+
+	e->state = ST_RANGE;
+	e->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	e->req = body && u ? http_request(e->http, u, body, &e->opts, NULL, range_done, e) : NULL;
+	free(body);
+	free(u);
+	if (!e->req)
+		fail(e, "cannot start a request");
+}
+
+static void range_apply(struct etcd *e, json_t *kvs)
+{
+	json_t *v;
+	size_t i;
+
+	json_array_foreach(kvs, i, v) {
+		struct etcd_kv kv;
+
+		if (etcd_kv_decode(v, &kv) < 0)
+			continue;
+		if (kv.value)
+			apply(e, &kv);
+		if (i + 1 == json_array_size(kvs)) {
+			/* next page: right after the last key */
+			free(e->page_key);
+			e->page_key = kv.key;
+			e->page_key_len = kv.key_len + 1;
+			kv.key = NULL;
+		}
+		etcd_kv_fini(&kv);
+		e->loaded++;
+	}
+}
+
+static void range_done(struct http_req *req, int err, long status,
+		       const char *body, size_t len, void *arg)
+{
+	struct etcd *e = arg;
+	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+	char why[256];
+
+	e->req = NULL;
+	if (reply_failed(e, err, status, root, why, sizeof(why))) {
+		/* a pinned revision compacted away mid-range: start over */
+		if (strstr(why, "compacted"))
+			e->range_rev = 0;
+		json_decref(root);
+		fail(e, why);
+		return;
+	}
+	if (!e->page_key) {
+		e->range_rev = etcd_int(json_object_get(root, "header"), "revision");
+		e->loaded = 0;
+		model_source_mark(e->src->model, SRC_ETCD);
+	}
+	range_apply(e, json_object_get(root, "kvs"));
+	if (json_is_true(json_object_get(root, "more")) && e->page_key) {
+		json_decref(root);
+		range_send(e);
+		return;
+	}
+	json_decref(root);
+	model_source_sweep(e->src->model, SRC_ETCD);
+	log_info("etcd: loaded %zu keys under %s at revision %lld from %s", e->loaded,
+		 e->prefix, (long long)e->range_rev, url(e));
+	e->rev = e->range_rev;
+	e->range_rev = 0;
+	free(e->page_key);
+	e->page_key = NULL;
+	e->need_range = false;
+	e->backoff_ms = 0;
+	e->src->ready = true;
+	kick(e);
+}
+
+/* ---- watch -------------------------------------------------------------- */
+
+static void watch_event(struct etcd *e, json_t *ev)
+{
+	const char *type = json_string_value(json_object_get(ev, "type"));
+	struct etcd_kv kv;
+
+	if (etcd_kv_decode(json_object_get(ev, "kv"), &kv) < 0)
+		return;
+	if (type && !strcmp(type, "DELETE")) {
+		free(kv.value);
+		kv.value = NULL;
+	}
+	apply(e, &kv);
+	if (kv.mod_revision > e->rev)
+		e->rev = kv.mod_revision;
+	etcd_kv_fini(&kv);
+}
+
+/* One message of the watch stream. Returns false when the stream is over. */
+static bool watch_message(struct etcd *e, json_t *msg)
+{
+	json_t *r = json_object_get(msg, "result"), *events, *ev;
+	const char *why;
+	int code = 0;
+	size_t i;
+
+	if (!r) {
+		why = etcd_error(msg, &code);
+		if (code == ETCD_CODE_UNAUTHENTICATED) {
+			free(e->auth_header);
+			e->auth_header = NULL;
+			e->opts.header = NULL;
+		}
+		fail(e, why ? why : "unexpected watch message");
+		return false;
+	}
+	if (json_is_true(json_object_get(r, "canceled"))) {
+		int64_t compact = etcd_int(r, "compact_revision");
+
+		if (compact) {
+			log_warn("etcd: revision %lld was compacted (oldest kept: %lld); reading everything again",
+				 (long long)(e->rev + 1), (long long)compact);
+			e->need_range = true;
+			http_cancel(e->req);
+			e->req = NULL;
+			kick(e);
+		} else {
+			why = json_string_value(json_object_get(r, "cancel_reason"));
+			fail(e, why ? why : "watch cancelled");
+		}
+		return false;
+	}
+	if (json_is_true(json_object_get(r, "created")) && !e->up) {
+		log_info("etcd: watching %s from revision %lld", url(e), (long long)(e->rev + 1));
+		e->up = true;
+		e->backoff_ms = 0;
+	}
+	events = json_object_get(r, "events");
+	json_array_foreach(events, i, ev)
+		watch_event(e, ev);
+	if (!json_array_size(events) && !json_is_true(json_object_get(r, "created"))) {
+		/* progress notification: nothing below this revision is pending */
+		int64_t rev = etcd_int(json_object_get(r, "header"), "revision");
+
+		if (rev > e->rev)
+			e->rev = rev;
+	}
+	return true;
+}
+
+/* The gateway streams one JSON object per message; a chunk may hold part of
+ * one, or several. */
+static int watch_data(struct http_req *req, const char *data, size_t len, void *arg)
+{
+	struct etcd *e = arg;
+	size_t off = 0;
+
+	if (e->stream_len + len > STREAM_MAX) {
+		fail(e, "watch message too large");
+		return 1;
+	}
+	if (e->stream_len + len > e->stream_cap) {
+		size_t cap = (e->stream_len + len) * 2;
+		char *s = realloc(e->stream, cap);
+
+		if (!s)
+			return 1;
+		e->stream = s;
+		e->stream_cap = cap;
+	}
+	memcpy(e->stream + e->stream_len, data, len);
+	e->stream_len += len;
+	while (off < e->stream_len) {
+		json_error_t jerr;
+		json_t *msg = json_loadb(e->stream + off, e->stream_len - off,
+					 JSON_DISABLE_EOF_CHECK, &jerr);
+		bool go_on;
+
+		if (!msg) {
+			if ((size_t)jerr.position >= e->stream_len - off)
+				break;		/* incomplete: wait for more */
+			fail(e, "malformed watch message");
+			return 1;
+		}
+		off += (size_t)jerr.position;
+		go_on = watch_message(e, msg);
+		json_decref(msg);
+		if (!go_on) {
+			e->stream_len = 0;
+			return 1;
+		}
+	}
+	memmove(e->stream, e->stream + off, e->stream_len - off);
+	e->stream_len -= off;
+	return 0;
+}
+
+static void watch_done(struct http_req *req, int err, long status,
+		       const char *body, size_t len, void *arg)
+{
+	struct etcd *e = arg;
+	char why[128];
+
+	e->req = NULL;
+	e->stream_len = 0;
+	snprintf(why, sizeof(why), "watch ended: %s",
+		 err ? http_strerror(err) : status == 200 ? "closed by the server" : "HTTP error");
+	fail(e, why);
+}
+
+static void watch_send(struct etcd *e)
+{
+	char *body = etcd_watch_body(e->prefix, e->end, e->rev + 1);
+	char *u = endpoint_url(e, "watch");
+
+	e->state = ST_WATCH;
+	e->stream_len = 0;
+	e->opts.timeout_ms = 0;
+	e->req = body && u ? http_request(e->http, u, body, &e->opts, watch_data,
+					  watch_done, e) : NULL;
+	free(body);
+	free(u);
+	if (!e->req)
+		fail(e, "cannot start a request");
+}
+
+/* ---- auth --------------------------------------------------------------- */
+
+static void auth_done(struct http_req *req, int err, long status,
+		      const char *body, size_t len, void *arg)
+{
+	struct etcd *e = arg;
+	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *token = json_string_value(json_object_get(root, "token"));
+	char why[256];
+
+	e->req = NULL;
+	if (reply_failed(e, err, status, root, why, sizeof(why)) || !token) {
+		json_decref(root);
+		fail(e, token ? why : "authentication refused");
+		return;
+	}
+	free(e->auth_header);
+	if (asprintf(&e->auth_header, "Authorization: %s", token) < 0)
+		e->auth_header = NULL;
+	e->opts.header = e->auth_header;
+	json_decref(root);
+	kick(e);
+}
+
+static void auth_send(struct etcd *e)
+{
+	char *body = etcd_auth_body(e->conf.user, e->conf.password);
+	char *u = endpoint_url(e, "auth/authenticate");
+
+	e->state = ST_AUTH;
+	e->opts.header = NULL;
+	e->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	e->req = body && u ? http_request(e->http, u, body, &e->opts, NULL, auth_done, e) : NULL;
+	free(body);
+	free(u);
+	if (!e->req)
+		fail(e, "cannot start a request");
+}
+
+static void kick(struct etcd *e)
+{
+	if (e->conf.user && !e->auth_header)
+		auth_send(e);
+	else if (e->need_range)
+		range_send(e);
+	else
+		watch_send(e);
+}
+
+/* ---- the source --------------------------------------------------------- */
+
+static int etcd_start(struct source *src)
+{
+	const struct vipd_config *cfg = src->cfg;
+	struct etcd *e = calloc(1, sizeof(*e));
+
+	if (!e)
+		return -ENOMEM;
+	src->priv = e;
+	e->src = src;
+	if (etcd_conf_init(&e->conf, cfg->etcd_endpoints, cfg->etcd_prefix,
+			   cfg->etcd_user) < 0)
+		return -EINVAL;
+	e->conf.cacert = cfg->etcd_cacert;
+	e->conf.cert = cfg->etcd_cert;
+	e->conf.key = cfg->etcd_key;
+	e->opts = (struct http_opts){
+		.cacert = cfg->etcd_cacert, .cert = cfg->etcd_cert, .key = cfg->etcd_key,
+		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
+	};
+	if (asprintf(&e->prefix, "%s/", e->conf.prefix) < 0 ||
+	    !(e->end = etcd_prefix_end(e->prefix)) ||
+	    !(e->http = http_alloc(src->loop)))
+		return -ENOMEM;
+	e->need_range = true;
+	src->ready = false;
+	kick(e);
+	return 0;
+}
+
+static void etcd_resync(struct source *src)
+{
+	struct etcd *e = src->priv;
+
+	if (!e || e->state == ST_WAIT || e->state == ST_RANGE)
+		return;	/* a range is coming anyway, or under way */
+	http_cancel(e->req);
+	e->req = NULL;
+	e->need_range = true;
+	kick(e);
+}
+
+static void etcd_stop(struct source *src)
+{
+	struct etcd *e = src->priv;
+
+	if (!e)
+		return;
+	if (e->timer)
+		loop_timer_del(src->loop, e->timer);
+	http_free(e->http);
+	etcd_conf_fini(&e->conf);
+	free(e->prefix);
+	free(e->end);
+	free(e->auth_header);
+	free(e->page_key);
+	free(e->stream);
+	free(e);
+	src->priv = NULL;
+}
+
+const struct source_ops source_etcd_ops = {
+	.name = "etcd",
+	.start = etcd_start,
+	.resync = etcd_resync,
+	.stop = etcd_stop,
+};
