@@ -1,81 +1,81 @@
-/* vipctl: the operator's tool. One subcommand per entry of the table, as
- * wireguard-tools does; the registry commands arrive with the etcd source. */
+/* vipctl: the operator's tool for the registry. One subcommand per file,
+ * dispatched from a const table, as wireguard-tools does. */
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
-#include <jansson.h>
+#include <stdlib.h>
+#include <curl/curl.h>
 
-#include "codec.h"
+#include "ctl.h"
 
 struct subcommand {
 	const char *name, *help;
-	int (*run)(int argc, char **argv);
+	int (*run)(struct ctl *c, int argc, char **argv);
+	bool etcd;		/* needs the registry */
 };
-
-/* Validates a services file exactly as vipd reads it: one line per refused
- * object, exit 1 if any. */
-static int check_file(int argc, char **argv)
-{
-	json_error_t jerr;
-	json_t *root, *services, *endpoints, *v, *eps, *ev;
-	const char *name, *id;
-	char err[CODEC_ERR_LEN];
-	int bad = 0, n = 0;
-
-	if (argc != 2) {
-		fprintf(stderr, "usage: vipctl check FILE\n");
-		return 2;
-	}
-	root = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		fprintf(stderr, "%s: line %d column %d: %s\n", argv[1], jerr.line,
-			jerr.column, jerr.text);
-		return 1;
-	}
-	services = json_object_get(root, "services");
-	endpoints = json_object_get(root, "endpoints");
-	json_object_foreach(services, name, v) {
-		struct service *svc;
-
-		n++;
-		if (codec_service_parse(name, v, &svc, err) < 0) {
-			printf("service \"%s\": %s\n", name, err);
-			bad++;
-			continue;
-		}
-		service_free(svc);
-	}
-	json_object_foreach(endpoints, name, eps) {
-		json_object_foreach(eps, id, ev) {
-			struct endpoint *ep;
-
-			n++;
-			if (codec_endpoint_parse(id, ev, &ep, err) < 0) {
-				printf("endpoint \"%s/%s\": %s\n", name, id, err);
-				bad++;
-				continue;
-			}
-			endpoint_free(ep);
-		}
-	}
-	json_decref(root);
-	printf("%s: %d objects, %d refused\n", argv[1], n, bad);
-	return bad ? 1 : 0;
-}
 
 static const struct subcommand subcommands[] = {
-	{ "check", "validate a services file as vipd would read it", check_file },
+	{ "service", "add|del|get|list services in the registry", ctl_service, true },
+	{ "endpoint", "add|del|list endpoints (add --ttl: under a lease kept alive)", ctl_endpoint, true },
+	{ "check", "validate a services file as vipd would read it", ctl_check, false },
 };
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: vipctl [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
+			"              [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U:P]\n"
+			"              [--json] COMMAND ...\n");
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
+		fprintf(stderr, "  %-9s %s\n", subcommands[i].name, subcommands[i].help);
+	return CTL_USAGE;
+}
 
 int main(int argc, char **argv)
 {
-	size_t n = sizeof(subcommands) / sizeof(subcommands[0]);
+	static const struct option opts[] = {
+		{ "etcd-endpoints", required_argument, NULL, 'E' },
+		{ "etcd-prefix", required_argument, NULL, 'P' },
+		{ "etcd-cacert", required_argument, NULL, 'A' },
+		{ "etcd-cert", required_argument, NULL, 'C' },
+		{ "etcd-key", required_argument, NULL, 'K' },
+		{ "etcd-user", required_argument, NULL, 'U' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	const char *endpoints = "http://127.0.0.1:2379", *prefix = NULL, *user = NULL;
+	struct ctl c = { .json = false };
+	int opt, ret;
 
-	if (argc >= 2)
-		for (size_t i = 0; i < n; i++)
-			if (!strcmp(argv[1], subcommands[i].name))
-				return subcommands[i].run(argc - 1, argv + 1);
-	fprintf(stderr, "usage: vipctl COMMAND [ARGS]\n");
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "  %-8s %s\n", subcommands[i].name, subcommands[i].help);
-	return argc >= 2 && strcmp(argv[1], "--help") ? 2 : 0;
+	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'E': endpoints = optarg; break;
+		case 'P': prefix = optarg; break;
+		case 'A': c.cacert = optarg; break;
+		case 'C': c.cert = optarg; break;
+		case 'K': c.key = optarg; break;
+		case 'U': user = optarg; break;
+		case 'j': c.json = true; break;
+		case 'h': usage(); return CTL_OK;
+		default: return usage();
+		}
+	}
+	if (optind >= argc)
+		return usage();
+	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+		const struct subcommand *s = &subcommands[i];
+
+		if (strcmp(argv[optind], s->name))
+			continue;
+		if (s->etcd && etcd_conf_init(&c.conf, endpoints, prefix, user) < 0)
+			return CTL_USAGE;
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		ret = s->run(&c, argc - optind, argv + optind);
+		etcd_conf_fini(&c.conf);
+		free(c.auth_header);
+		curl_global_cleanup();
+		return ret;
+	}
+	fprintf(stderr, "vipctl: unknown command %s\n", argv[optind]);
+	return usage();
 }

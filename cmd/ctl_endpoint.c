@@ -1,0 +1,281 @@
+/* vipctl endpoint add|del|list; add --ttl keeps a lease alive in the
+ * foreground and revokes it on SIGINT/SIGTERM, as a registrar would. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "codec.h"
+#include "ctl.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = sig;
+}
+
+static int usage_add(void)
+{
+	fprintf(stderr, "usage: vipctl endpoint add SERVICE ID --ip IP [--port P] [--weight W]\n"
+			"                           [--node N] [--zone Z] [--not-ready] [--ttl SECONDS]\n");
+	return CTL_USAGE;
+}
+
+static int64_t lease_grant(struct ctl *c, long ttl)
+{
+	char body[64];
+	json_t *reply = NULL;
+	int64_t id = 0;
+
+	snprintf(body, sizeof(body), "{\"TTL\":\"%ld\"}", ttl);
+	if (ctl_call(c, "lease/grant", body, &reply) == 0)
+		id = etcd_int(reply, "ID");
+	json_decref(reply);
+	return id;
+}
+
+/* Returns the lease's remaining TTL after the refresh, 0 if it is gone. */
+static int64_t lease_keepalive(struct ctl *c, int64_t id)
+{
+	char body[64];
+	json_t *reply = NULL;
+	int64_t ttl = -1;
+
+	snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", (long long)id);
+	if (ctl_call(c, "lease/keepalive", body, &reply) == 0)
+		ttl = etcd_int(json_object_get(reply, "result"), "TTL");
+	json_decref(reply);
+	return ttl;
+}
+
+static void lease_revoke(struct ctl *c, int64_t id)
+{
+	char body[64];
+	json_t *reply = NULL;
+
+	snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", (long long)id);
+	ctl_call(c, "lease/revoke", body, &reply);
+	json_decref(reply);
+}
+
+static int put(struct ctl *c, const char *key, const char *value, int64_t lease)
+{
+	char *body = etcd_put_body(key, value, lease);
+	json_t *reply = NULL;
+	int ret = body ? ctl_call(c, "kv/put", body, &reply) : -ENOMEM;
+
+	free(body);
+	json_decref(reply);
+	return ret;
+}
+
+/* Refreshes the lease every third of its TTL until a signal; a failed
+ * refresh is retried each second until the lease would have run out. */
+static int keep_alive(struct ctl *c, const char *key, int64_t id, long ttl)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	time_t last_ok = time(NULL);
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "vipctl: %s registered under lease %lld (%ld s); SIGINT/SIGTERM removes it\n",
+		key, (long long)id, ttl);
+	while (!stop) {
+		struct timespec ts = { .tv_sec = ttl / 3 ? ttl / 3 : 1 };
+		int64_t left;
+
+		nanosleep(&ts, NULL);
+		if (stop)
+			break;
+		left = lease_keepalive(c, id);
+		if (left > 0) {
+			last_ok = time(NULL);
+		} else if (left == 0 || time(NULL) - last_ok > ttl) {
+			fprintf(stderr, "vipctl: lease %lld expired; %s is gone\n", (long long)id, key);
+			return CTL_FAIL;
+		}
+	}
+	lease_revoke(c, id);
+	fprintf(stderr, "vipctl: lease %lld revoked; %s removed\n", (long long)id, key);
+	return CTL_OK;
+}
+
+static int endpoint_add(struct ctl *c, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "ip", required_argument, NULL, 'i' }, { "port", required_argument, NULL, 'p' },
+		{ "weight", required_argument, NULL, 'w' }, { "node", required_argument, NULL, 'n' },
+		{ "zone", required_argument, NULL, 'z' }, { "not-ready", no_argument, NULL, 'r' },
+		{ "ttl", required_argument, NULL, 't' }, { 0 }
+	};
+	json_t *obj = json_object();
+	char err[CODEC_ERR_LEN], *key = NULL, *value = NULL, *end;
+	struct endpoint *ep;
+	long ttl = 0;
+	int opt, ret = CTL_USAGE;
+	int64_t lease = 0;
+
+	optind = 0;	/* 0: glibc re-initialises getopt for a new vector */
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		long n = optarg ? strtol(optarg, &end, 10) : 0;
+		bool number = optarg && *optarg && !*end;
+
+		switch (opt) {
+		case 'i': json_object_set_new(obj, "ip", json_string(optarg)); break;
+		case 'n': json_object_set_new(obj, "node", json_string(optarg)); break;
+		case 'z': json_object_set_new(obj, "zone", json_string(optarg)); break;
+		case 'r': json_object_set_new(obj, "ready", json_false()); break;
+		case 'p':
+		case 'w':
+			/* a non-number goes in as a string: the codec names it */
+			json_object_set_new(obj, opt == 'p' ? "port" : "weight",
+					    number ? json_integer(n) : json_string(optarg));
+			break;
+		case 't':
+			if (!number || n < 2 || n > 86400) {
+				fprintf(stderr, "vipctl: --ttl %s: seconds, 2..86400\n", optarg);
+				goto out;
+			}
+			ttl = n;
+			break;
+		default:
+			usage_add();
+			goto out;
+		}
+	}
+	if (optind != argc - 2) {
+		usage_add();
+		goto out;
+	}
+	if (!codec_name_valid(argv[optind])) {
+		fprintf(stderr, "vipctl: service \"%s\": not a valid service name\n", argv[optind]);
+		goto out;
+	}
+	if (codec_endpoint_parse(argv[optind + 1], obj, &ep, err) < 0) {
+		fprintf(stderr, "vipctl: endpoint \"%s/%s\": %s\n", argv[optind], argv[optind + 1], err);
+		goto out;
+	}
+	endpoint_free(ep);
+	ret = CTL_FAIL;
+	key = ctl_key(c, "endpoints", argv[optind], argv[optind + 1]);
+	value = json_dumps(obj, JSON_COMPACT);
+	if (!key || !value || (ttl && !(lease = lease_grant(c, ttl))) ||
+	    put(c, key, value, lease) < 0)
+		goto out;
+	ret = ttl ? keep_alive(c, key, lease, ttl) : CTL_OK;
+out:
+	free(key);
+	free(value);
+	json_decref(obj);
+	return ret;
+}
+
+static int endpoint_del(struct ctl *c, int argc, char **argv)
+{
+	char *key, *body = NULL;
+	json_t *reply = NULL;
+	int ret = CTL_FAIL;
+
+	if (argc != 3) {
+		fprintf(stderr, "usage: vipctl endpoint del SERVICE ID\n");
+		return CTL_USAGE;
+	}
+	key = ctl_key(c, "endpoints", argv[1], argv[2]);
+	if (key)
+		body = etcd_delete_body(key, "");
+	if (body && ctl_call(c, "kv/deleterange", body, &reply) == 0) {
+		if (etcd_int(reply, "deleted"))
+			ret = CTL_OK;
+		else
+			fprintf(stderr, "vipctl: no endpoint \"%s/%s\"\n", argv[1], argv[2]);
+	}
+	free(key);
+	free(body);
+	json_decref(reply);
+	return ret;
+}
+
+static void print_row(const char *path, json_t *v, int64_t lease)
+{
+	const char *slash = strchr(path, '/');
+	json_t *port = json_object_get(v, "port");
+	char leased[24] = "-", ports[16] = "-";
+
+	if (lease)
+		snprintf(leased, sizeof(leased), "%lld", (long long)lease);
+	if (port)
+		snprintf(ports, sizeof(ports), "%lld", (long long)json_integer_value(port));
+	else if (json_object_get(v, "ports"))
+		snprintf(ports, sizeof(ports), "named");
+	printf("%-20.*s %-20s %-16s %-6s %-6lld %-10s %-5s %s\n",
+	       (int)(slash ? slash - path : 0), path, slash ? slash + 1 : path,
+	       json_string_value(json_object_get(v, "ip")) ?: "?", ports,
+	       json_object_get(v, "weight") ? (long long)json_integer_value(json_object_get(v, "weight")) : 100LL,
+	       json_string_value(json_object_get(v, "node")) ?: "-",
+	       json_is_false(json_object_get(v, "ready")) ? "no" : "yes", leased);
+}
+
+static int endpoint_list(struct ctl *c, int argc, char **argv)
+{
+	char *prefix = argc > 1 ? ctl_key(c, "endpoints", argv[1], "") : ctl_key(c, "endpoints", NULL, NULL);
+	char *end = prefix ? etcd_prefix_end(prefix) : NULL, *body = NULL;
+	json_t *reply = NULL, *out = json_array(), *v;
+	size_t i, base = strlen(c->conf.prefix) + strlen("/endpoints/");
+	int ret = CTL_FAIL;
+
+	if (argc > 2) {
+		fprintf(stderr, "usage: vipctl endpoint list [SERVICE]\n");
+		ret = CTL_USAGE;
+		goto out;
+	}
+	if (end)
+		body = etcd_range_body(prefix, strlen(prefix), end, 0, 0, false);
+	if (!body || ctl_call(c, "kv/range", body, &reply) < 0)
+		goto out;
+	if (!c->json)
+		printf("%-20s %-20s %-16s %-6s %-6s %-10s %-5s %s\n", "SERVICE", "ID", "IP",
+		       "PORT", "WEIGHT", "NODE", "READY", "LEASE");
+	json_array_foreach(json_object_get(reply, "kvs"), i, v) {
+		struct etcd_kv kv;
+		json_t *ep;
+
+		if (etcd_kv_decode(v, &kv) < 0 || kv.key_len <= base)
+			continue;
+		ep = json_loads(kv.value ? kv.value : "", 0, NULL);
+		if (c->json)
+			json_array_append_new(out, json_pack("{sssO}", "key", kv.key + base,
+				"endpoint", ep ? ep : json_null()));
+		else
+			print_row(kv.key + base, ep, kv.lease);
+		json_decref(ep);
+		etcd_kv_fini(&kv);
+	}
+	if (c->json) {
+		json_dumpf(out, stdout, JSON_INDENT(2));
+		putchar('\n');
+	}
+	ret = CTL_OK;
+out:
+	free(prefix);
+	free(end);
+	free(body);
+	json_decref(reply);
+	json_decref(out);
+	return ret;
+}
+
+int ctl_endpoint(struct ctl *c, int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "add"))
+		return endpoint_add(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "del"))
+		return endpoint_del(c, argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "list"))
+		return endpoint_list(c, argc - 1, argv + 1);
+	fprintf(stderr, "usage: vipctl endpoint add|del|list ...\n");
+	return CTL_USAGE;
+}

@@ -1,0 +1,32 @@
+/* ctl.h: vipctl's parts: one file per subcommand, sharing a synchronous
+ * etcd client (the daemon's is asynchronous; this one blocks, as a CLI may). */
+#ifndef VIPD_CTL_H
+#define VIPD_CTL_H
+
+#include <stdbool.h>
+#include <jansson.h>
+
+#include "etcd.h"
+
+/* Exit codes: what scripts rely on. */
+enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
+
+struct ctl {
+	struct etcd_conf conf;
+	const char *cacert, *cert, *key;
+	bool json;
+	char *auth_header;
+};
+
+/* POSTs body to /v3/<path> on the first endpoint that answers; *reply is
+ * the parsed answer (caller's). Returns 0, or -EIO after printing why. */
+int ctl_call(struct ctl *c, const char *path, const char *body, json_t **reply);
+/* The registry key of a service or endpoint (malloc'd). */
+char *ctl_key(const struct ctl *c, const char *kind, const char *service,
+	      const char *id);
+
+int ctl_service(struct ctl *c, int argc, char **argv);
+int ctl_endpoint(struct ctl *c, int argc, char **argv);
+int ctl_check(struct ctl *c, int argc, char **argv);
+
+#endif
