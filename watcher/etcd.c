@@ -14,6 +14,7 @@
 #include "config.h"
 #include "etcd.h"
 #include "http.h"
+#include "jstream.h"
 #include "log.h"
 #include "loop.h"
 #include "model.h"
@@ -26,8 +27,6 @@
 #define BACKOFF_MAX_MS		5000
 #define CONNECT_TIMEOUT_MS	2000
 #define REQUEST_TIMEOUT_MS	30000
-/* A watch message larger than this is not one etcd sends: give up on it. */
-#define STREAM_MAX		(64u << 20)
 
 enum state { ST_AUTH, ST_RANGE, ST_WATCH, ST_WAIT };
 
@@ -47,8 +46,7 @@ struct etcd {
 	int64_t range_rev;		/* revision the pages are pinned to */
 	char *page_key;			/* next page starts here (NULL: first) */
 	size_t page_key_len, loaded;
-	char *stream;
-	size_t stream_len, stream_cap;
+	struct jstream stream;
 	uint64_t backoff_ms, timer;
 	bool up;			/* for one log line per state change */
 };
@@ -366,51 +364,21 @@ static bool watch_message(struct etcd *e, json_t *msg)
 	return true;
 }
 
+static bool on_watch_message(json_t *msg, void *arg)
+{
+	return watch_message(arg, msg);
+}
+
 /* The gateway streams one JSON object per message; a chunk may hold part of
  * one, or several. */
 static int watch_data(struct http_req *req, const char *data, size_t len, void *arg)
 {
 	struct etcd *e = arg;
-	size_t off = 0;
+	int ret = jstream_feed(&e->stream, data, len, on_watch_message, e);
 
-	if (e->stream_len + len > STREAM_MAX) {
-		fail(e, "watch message too large");
-		return 1;
-	}
-	if (e->stream_len + len > e->stream_cap) {
-		size_t cap = (e->stream_len + len) * 2;
-		char *s = realloc(e->stream, cap);
-
-		if (!s)
-			return 1;
-		e->stream = s;
-		e->stream_cap = cap;
-	}
-	memcpy(e->stream + e->stream_len, data, len);
-	e->stream_len += len;
-	while (off < e->stream_len) {
-		json_error_t jerr;
-		json_t *msg = json_loadb(e->stream + off, e->stream_len - off,
-					 JSON_DISABLE_EOF_CHECK, &jerr);
-		bool go_on;
-
-		if (!msg) {
-			if ((size_t)jerr.position >= e->stream_len - off)
-				break;		/* incomplete: wait for more */
-			fail(e, "malformed watch message");
-			return 1;
-		}
-		off += (size_t)jerr.position;
-		go_on = watch_message(e, msg);
-		json_decref(msg);
-		if (!go_on) {
-			e->stream_len = 0;
-			return 1;
-		}
-	}
-	memmove(e->stream, e->stream + off, e->stream_len - off);
-	e->stream_len -= off;
-	return 0;
+	if (ret < 0)
+		fail(e, ret == -EINVAL ? "malformed or oversized watch message" : "out of memory");
+	return ret != 0;
 }
 
 static void watch_done(struct http_req *req, int err, long status,
@@ -420,7 +388,7 @@ static void watch_done(struct http_req *req, int err, long status,
 	char why[128];
 
 	e->req = NULL;
-	e->stream_len = 0;
+	jstream_reset(&e->stream);
 	snprintf(why, sizeof(why), "watch ended: %s",
 		 err ? http_strerror(err) : status == 200 ? "closed by the server" : "HTTP error");
 	fail(e, why);
@@ -432,7 +400,7 @@ static void watch_send(struct etcd *e)
 	char *u = endpoint_url(e, "watch");
 
 	e->state = ST_WATCH;
-	e->stream_len = 0;
+	jstream_reset(&e->stream);
 	e->opts.timeout_ms = 0;
 	e->req = body && u ? http_request(e->http, u, body, &e->opts, watch_data,
 					  watch_done, e) : NULL;
@@ -548,7 +516,7 @@ static void etcd_stop(struct source *src)
 	free(e->end);
 	free(e->auth_header);
 	free(e->page_key);
-	free(e->stream);
+	jstream_fini(&e->stream);
 	free(e);
 	src->priv = NULL;
 }

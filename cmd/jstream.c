@@ -1,0 +1,77 @@
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "jstream.h"
+
+static int append(struct jstream *s, const char *data, size_t len)
+{
+	if (!len)
+		return 0;
+	if (s->len + len > JSTREAM_MAX)
+		return -EINVAL;
+	if (s->len + len > s->cap) {
+		size_t cap = (s->len + len) * 2;
+		char *b = realloc(s->buf, cap);
+
+		if (!b)
+			return -ENOMEM;
+		s->buf = b;
+		s->cap = cap;
+	}
+	memcpy(s->buf + s->len, data, len);
+	s->len += len;
+	return 0;
+}
+
+static bool blank(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strchr(" \t\r\n", p[i]))
+			return false;
+	return true;
+}
+
+int jstream_feed(struct jstream *s, const char *data, size_t len,
+		 jstream_cb cb, void *arg)
+{
+	size_t off = 0;
+	int ret = append(s, data, len);
+
+	while (ret == 0 && off < s->len && !blank(s->buf + off, s->len - off)) {
+		json_error_t jerr;
+		json_t *v = json_loadb(s->buf + off, s->len - off,
+				       JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
+
+		if (!v) {
+			/* An error at the very end is a value cut by the chunk
+			 * boundary: keep it and wait for the rest. */
+			if ((size_t)jerr.position >= s->len - off)
+				break;
+			ret = -EINVAL;
+			break;
+		}
+		off += (size_t)jerr.position;
+		if (!cb(v, arg))
+			ret = 1;
+		json_decref(v);
+	}
+	if (ret) {
+		s->len = 0;
+		return ret;
+	}
+	memmove(s->buf, s->buf + off, s->len - off);
+	s->len -= off;
+	return 0;
+}
+
+void jstream_reset(struct jstream *s)
+{
+	s->len = 0;
+}
+
+void jstream_fini(struct jstream *s)
+{
+	free(s->buf);
+	memset(s, 0, sizeof(*s));
+}
