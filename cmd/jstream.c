@@ -60,8 +60,10 @@ int jstream_feed(struct jstream *s, const char *data, size_t len,
 		s->len = 0;
 		return ret;
 	}
-	memmove(s->buf, s->buf + off, s->len - off);
-	s->len -= off;
+	if (off) {
+		memmove(s->buf, s->buf + off, s->len - off);
+		s->len -= off;
+	}
 	return 0;
 }
 
