@@ -46,7 +46,9 @@ int jstream_feed(struct jstream *s, const char *data, size_t len,
 		if (!v) {
 			/* An error at the very end is a value cut by the chunk
 			 * boundary: keep it and wait for the rest. */
-			if ((size_t)jerr.position >= s->len - off)
+			if ((size_t)jerr.position >= s->len - off &&
+			    (strstr(jerr.text, "end of file") ||
+			     strstr(jerr.text, "premature end")))
 				break;
 			ret = -EINVAL;
 			break;
