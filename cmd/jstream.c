@@ -44,11 +44,10 @@ int jstream_feed(struct jstream *s, const char *data, size_t len,
 				       JSON_DISABLE_EOF_CHECK | JSON_DECODE_ANY, &jerr);
 
 		if (!v) {
-			/* An error at the very end is a value cut by the chunk
-			 * boundary: keep it and wait for the rest. */
-			if ((size_t)jerr.position >= s->len - off &&
-			    (strstr(jerr.text, "end of file") ||
-			     strstr(jerr.text, "premature end")))
+			/* An error at the very end is (most likely) a value cut
+			 * by the chunk boundary, even mid-escape: wait for the
+			 * rest. Were it malformed, the next bytes show it. */
+			if ((size_t)jerr.position >= s->len - off)
 				break;
 			ret = -EINVAL;
 			break;

@@ -51,7 +51,7 @@ static void malformed_and_stop(void **state)
 	struct jstream s = { 0 };
 	int seen = 0;
 
-	assert_int_equal(jstream_feed(&s, "{\"a\":1} ]", 9, count, &seen), -EINVAL);
+	assert_int_equal(jstream_feed(&s, "{\"a\":1} ] {}", 12, count, &seen), -EINVAL);
 	jstream_reset(&s);
 	seen = 0;
 	/* a non-object stops the stream (count returns false for it) */
