@@ -21,6 +21,7 @@ struct http {
 	CURLM *multi;
 	uint64_t timer;
 	struct http_req *reqs;		/* all live requests */
+	struct http_req *pending;	/* made inside curl: added after it */
 	int depth;			/* > 0 while inside curl */
 };
 
@@ -35,7 +36,7 @@ struct http_req {
 	size_t len, cap;
 	bool cancelled, too_big;
 	char *post;
-	struct http_req *next;
+	struct http_req *next, *next_pending;
 };
 
 static void drive(struct http *h, curl_socket_t fd, int ev);
@@ -98,6 +99,11 @@ static void req_free(struct http_req *r)
 			*p = r->next;
 			break;
 		}
+	for (struct http_req **p = &h->pending; *p; p = &(*p)->next_pending)
+		if (*p == r) {
+			*p = r->next_pending;
+			break;
+		}
 	curl_multi_remove_handle(h->multi, r->easy);
 	curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->headers);
@@ -129,6 +135,25 @@ static void finish(struct http *h)
 	}
 }
 
+/* libcurl refuses curl_multi_add_handle from inside its own callbacks
+ * (a watch that must start a range when it learns of a compaction):
+ * such requests wait here until curl has returned. */
+static void add_pending(struct http *h)
+{
+	while (h->pending) {
+		struct http_req *r = h->pending;
+
+		h->pending = r->next_pending;
+		if (r->cancelled) {
+			req_free(r);
+		} else if (curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+			if (r->on_done)
+				r->on_done(r, CURLE_FAILED_INIT, 0, NULL, 0, r->arg);
+			req_free(r);
+		}
+	}
+}
+
 static void drive(struct http *h, curl_socket_t fd, int ev)
 {
 	int running;
@@ -137,6 +162,7 @@ static void drive(struct http *h, curl_socket_t fd, int ev)
 	curl_multi_socket_action(h->multi, fd, ev, &running);
 	h->depth--;
 	finish(h);
+	add_pending(h);
 }
 
 static size_t write_cb(char *data, size_t size, size_t n, void *arg)
@@ -251,7 +277,10 @@ struct http_req *http_request(struct http *h, const char *url, const char *body,
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->post);
 	}
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
-	if ((body && !r->post) || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
+	if (h->depth && !(body && !r->post)) {
+		r->next_pending = h->pending;
+		h->pending = r;
+	} else if ((body && !r->post) || curl_multi_add_handle(h->multi, r->easy) != CURLM_OK) {
 		curl_easy_cleanup(r->easy);
 		curl_slist_free_all(r->headers);
 		free(r->post);

@@ -15,6 +15,9 @@
 #include "model.h"
 
 #define CODEC_ERR_LEN 256
+/* A service with 64 ports is under 8 KiB; a value far past that is a
+ * mistake or an attack, refused before parsing. */
+#define CODEC_TEXT_MAX (64u * 1024)
 
 bool codec_name_valid(const char *name);
 bool codec_id_valid(const char *id);

@@ -467,7 +467,14 @@ int codec_endpoint_parse(const char *id, const json_t *obj,
 static json_t *load_text(const char *text, size_t len, char *err)
 {
 	json_error_t jerr;
-	json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+	json_t *root;
+
+	if (len > CODEC_TEXT_MAX) {
+		snprintf(err, CODEC_ERR_LEN, "field (json): value of %zu bytes: larger than %u bytes",
+			 len, CODEC_TEXT_MAX);
+		return NULL;
+	}
+	root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 
 	if (!root)
 		snprintf(err, CODEC_ERR_LEN, "field (json): value %.*s: %s at line %d column %d",

@@ -88,7 +88,12 @@ say() { echo "== $*"; }
 assert_eq() { [[ "$1" == "$2" ]] || fail "$3: expected '$2', got '$1'"; }
 assert_ge() { [[ "$1" -ge "$2" ]] || fail "$3: expected >= $2, got $1"; }
 assert_le() { [[ "$1" -le "$2" ]] || fail "$3: expected <= $2, got $1"; }
-running() { our_child "$1" && ! grep -q '^State:.Z' "/proc/$1/status" 2>/dev/null; }
+# One read of /proc/PID/status: bash may reap the child between two reads.
+running() {
+	local st
+	st=$(cat "/proc/$1/status" 2>/dev/null) || return 1
+	[[ $(awk '$1 == "PPid:" { print $2 }' <<<"$st") == "$$" ]] && ! grep -q '^State:.Z' <<<"$st"
+}
 assert_alive() { running "$1" || fail "$2: process $1 is not running"; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }

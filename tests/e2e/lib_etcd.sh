@@ -61,18 +61,21 @@ etcd_start() {
 	etcd_pid[$name]=$!
 }
 
+# live PID: PID is our child and not a zombie (lib.sh's running).
+live() { running "$1"; }
+
 # stop_pid PID SIGNAL WHAT: signal one of our children, wait (at most 5 s)
 # for it to exit; its exit status in $stop_status.
 stop_pid() {
 	local pid=$1 i
-	running "$pid" || fail "$3 (pid $pid) is not running"
+	live "$pid" || fail "$3 (pid $pid) is not running"
 	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notice
 	kill -"$2" "$pid"
 	for ((i = 0; i < 100; i++)); do
-		running "$pid" || break
+		live "$pid" || break
 		sleep 0.05
 	done
-	if running "$pid"; then
+	if live "$pid"; then
 		exec 2>&4 4>&-
 		fail "$3 (pid $pid) still running 5 s after SIG$2"
 	fi
@@ -87,15 +90,21 @@ etcd_kill() { stop_pid "${etcd_pid[$1]}" "${2:-KILL}" "etcd member $1"; }
 etcd_healthy() { ECTL_ENDPOINTS=$1 ectl endpoint health >/dev/null 2>&1; }
 # etcd_wait_healthy URLS: every listed member healthy within 15 s.
 etcd_wait_healthy() {
+	local name
 	within 15 etcd_healthy "$1" || {
 		ECTL_ENDPOINTS=$1 ectl endpoint health || true
+		for name in "${etcd_members[@]}"; do
+			echo "--- last lines of $tmp/etcd-$name.log"
+			tail -n 15 "$tmp/etcd-$name.log"
+		done
 		fail "etcd ($1) not healthy after 15 s"
 	}
 }
 
-# ectl ARGS...: etcdctl (v3) in $node against $ECTL_ENDPOINTS, default all.
+# ectl ARGS...: etcdctl (v3) in $node against $ECTL_ENDPOINTS, default all
+# (killed after 20 s, should it hang).
 ectl() {
-	ip netns exec "$node" env ETCDCTL_API=3 "$ETCDCTL" --endpoints "${ECTL_ENDPOINTS:-$etcd_endpoints}" \
+	timeout 20 ip netns exec "$node" env ETCDCTL_API=3 "$ETCDCTL" --endpoints "${ECTL_ENDPOINTS:-$etcd_endpoints}" \
 		--dial-timeout 2s --command-timeout 5s "$@"
 }
 
@@ -104,8 +113,8 @@ etcd_rev() {
 	ectl get "$etcd_prefix" -w json | grep -oE '"revision":[0-9]+' | head -n 1 | cut -d: -f2
 }
 
-# vctl ARGS...: vipctl in $node against every member.
-vctl() { ip netns exec "$node" "$VIPCTL" --etcd-endpoints "$etcd_endpoints" "$@"; }
+# vctl ARGS...: vipctl in $node against every member (killed after 20 s).
+vctl() { timeout 20 ip netns exec "$node" "$VIPCTL" --etcd-endpoints "$etcd_endpoints" "$@"; }
 
 # shellcheck disable=SC2120 # tests may pass more flags
 # start_vipd_etcd [ARGS...]: vipd -v --etcd-endpoints <all members> ARGS as
@@ -254,7 +263,7 @@ client_loop() {
 client_loop_result() {
 	local i
 	touch "$tmp/stop"
-	for ((i = 0; i < 100; i++)); do running "$loop_pid" || break; sleep 0.05; done
+	for ((i = 0; i < 100; i++)); do live "$loop_pid" || break; sleep 0.05; done
 	wait "$loop_pid" || fail "client loop did not finish"
 	read -r loop_ok loop_bad <"$tmp/loop"
 	echo "client: $loop_ok answered, $loop_bad failed"

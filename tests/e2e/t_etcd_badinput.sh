@@ -22,12 +22,13 @@ b2() { printf '{"ip":"10.250.2.12","port":%s,"weight":%s}' "${1:-8080}" "${2:-10
 # $tmp/big (too long for an argument).
 big() { printf '{"vip":"%s",%*s"ports":[{"name":"http","port":80,"protocol":"tcp","target_port":8080}]}' "$1" $((1 << 20)) '' >"$tmp/big"; }
 # bad KEY VALUE: put it (VALUE "-": from stdin), and an endpoint on b1 for
-# a service key; remember KEY.
+# a service key; remember KEY (1 MiB values apart: checked last).
 bad_keys=()
+big_keys=()
 bad() {
 	if [[ $2 == - ]]; then ectl put "$1" >/dev/null; else ectl put "$1" "$2" >/dev/null; fi
 	[[ $1 == "$p/services/"* ]] && ectl put "$p/endpoints/${1#"$p/services/"}/e1" "$(ep_json 1)" >/dev/null
-	bad_keys+=("$1")
+	if [[ $2 == - ]]; then big_keys+=("$1"); else bad_keys+=("$1"); fi
 }
 
 say "good service web and bad values before vipd starts"
@@ -65,7 +66,7 @@ bad "$p/endpoints/web/neg" "$(b2 -1)"
 bad "$p/endpoints/web/weight0" "$(b2 8080 0)"
 bad "$p/endpoints/web/bad id2" "$(b2)"
 bad "$p/endpoints/web/array" '[]'
-echo "${#bad_keys[@]} bad keys written"
+echo "${#bad_keys[@]} bad keys and ${#big_keys[@]} 1 MiB values written"
 
 # logged KEY [FIELD [VALUE]]: an error line names KEY (then ':', space,
 # quote or end of line), and "field ...FIELD" and "value VALUE" if given,
@@ -107,10 +108,10 @@ out=$(count_backends 10.96.0.10 80 50)
 echo "$out"
 assert_eq "$(hits b1 "$out")" 50 "requests to web answered by b1 (every b2 endpoint is bad)"
 pn nft list ruleset >"$tmp/ruleset"
-for v in 10.0.0. 10.96.0.3 10.250.2.12 10.250.2.300; do
+for v in 10.0.0. 10.96.0.30 10.96.0.31 10.96.0.32 10.96.0.33 10.96.0.36 10.96.0.37 10.96.0.38 10.250.2.12 10.250.2.300; do
 	! grep -F "$v" "$tmp/ruleset" || fail "ruleset mentions $v of a refused value"
 done
-[[ $(wc -l <"$vipd_log") -lt 2000 ]] || fail "vipd logged $(wc -l <"$vipd_log") lines for ${#bad_keys[@]} bad keys"
+[[ $(wc -l <"$vipd_log") -lt 2000 ]] || fail "vipd logged $(wc -l <"$vipd_log") lines for $((${#bad_keys[@]} + ${#big_keys[@]})) bad keys"
 
 say "bad keys fixed: taken within 1 s"
 t0=$(now_ms)
@@ -120,8 +121,18 @@ since_ms=$t0 within 1 answers 10.96.0.32 81 || fail "fixed service port70000 (10
 since_ms=$t0 within 1 some_from 10.96.0.10 80 b2 || fail "fixed endpoint web/port70000 (b2) gets no connection 1 s later"
 spread 10.96.0.10 80 - b1 b2
 
-say "bad keys deleted: vipd alive, web still routes"
-for k in "${bad_keys[@]}"; do ectl del "$k" >/dev/null; done
+say "the other bad keys deleted: vipd alive, web still routes"
+for k in "${bad_keys[@]}"; do
+	[[ $k == */port70000 ]] || ectl del "$k" >/dev/null
+done
 sleep 0.5
 assert_alive "$vipd_pid" vipd
 spread 10.96.0.10 80 - b1 b2
+
+say "1 MiB values (valid JSON padded with blanks): refused, logged, not programmed"
+for k in "${big_keys[@]}"; do logged "$k" || { echo "FAIL: no error log line naming key '$k'" >&2; errors=$((errors + 1)); }; done
+for v in 10.96.0.35 10.96.0.39; do
+	! vip_in_map "$v" || { echo "FAIL: VIP $v of a 1 MiB value is in map ip vipd services" >&2; errors=$((errors + 1)); }
+done
+[[ $errors -eq 0 ]] || fail "$errors checks of 1 MiB values failed"
+assert_alive "$vipd_pid" vipd

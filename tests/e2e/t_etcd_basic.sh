@@ -89,7 +89,7 @@ bg_ns "$node" "$VIPCTL" --etcd-endpoints "$etcd_endpoints" endpoint add web t3 -
 ttl1=$!
 within 2 some_from 10.96.0.10 80 b3 || fail "web/t3 (vipctl --ttl 3) gets no connection after 2 s"
 sleep 4 # longer than the TTL: vipctl keeps the lease alive
-running "$ttl1" || { cat "$tmp/ttl1.err"; fail "vipctl endpoint add --ttl 3 exited while it should keep the lease alive"; }
+live "$ttl1" || { cat "$tmp/ttl1.err"; fail "vipctl endpoint add --ttl 3 exited while it should keep the lease alive"; }
 some_from 10.96.0.10 80 b3 || fail "web/t3 gone 4 s after it was added, while its vipctl still runs"
 [[ -n $(ectl get "$etcd_prefix/endpoints/web/t3" --print-value-only) ]] || fail "key web/t3 gone while its vipctl runs"
 
@@ -112,6 +112,19 @@ assert_eq "$stop_status" 0 "exit status of vipctl --ttl after SIGTERM"
 since_ms=$t0 within 1 none_from 10.96.0.10 80 b4 || fail "b4 still gets connections 1 s after SIGTERM to its vipctl (lease not revoked?)"
 [[ -z $(ectl get "$etcd_prefix/endpoints/web/t4" --print-value-only) ]] || fail "key web/t4 still in etcd after SIGTERM to its vipctl"
 spread 10.96.0.10 80 b2,b3,b4 b1
+
+say "other prefixes are not vipd's: vipctl --etcd-prefix /other, raw /vipdx/"
+vctl --etcd-prefix /other service add ghost --vip 10.96.0.60 --port http=80/tcp:8080
+vctl --etcd-prefix /other endpoint add ghost g1 --ip 10.250.2.12
+[[ -n $(ectl get /other/services/ghost --print-value-only) ]] || fail "vipctl --etcd-prefix /other wrote no /other/services/ghost"
+vctl --etcd-prefix /other service list | grep -qw ghost || fail "vipctl --etcd-prefix /other service list does not show ghost"
+! vctl service list | grep -qw ghost || fail "vipctl service list (prefix /vipd) shows ghost of /other"
+ectl put /vipdx/services/ghost2 "$(svc_json 10.96.0.61 80)" >/dev/null
+ectl put /vipdx/endpoints/ghost2/g1 "$(ep_json 2)" >/dev/null
+sleep 0.5
+for v in 10.96.0.60 10.96.0.61; do
+	! vip_in_map "$v" || fail "vipd (prefix /vipd) programmed $v from another prefix"
+done
 
 say "vipctl bad input: exit 2, one line on stderr, nothing written"
 errors=0

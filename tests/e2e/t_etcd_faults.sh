@@ -46,7 +46,7 @@ echo "b3 in the kernel $(($(now_ms) - t0)) ms after the write"
 within 1 some_from 10.96.0.10 80 b3 || fail "b3 in the map but gets no connection"
 client_loop_result
 assert_eq "$loop_bad" 0 "failed requests while etcd was killed and restarted"
-assert_ge "$loop_ok" 100 "answered requests while etcd was killed and restarted"
+assert_ge "$loop_ok" 30 "answered requests while etcd was killed and restarted"
 log_since "etcd: watching $(re "$url")" || fail "vipd logged no new 'etcd: watching $url' after the restart"
 assert_alive "$vipd_pid" vipd
 spread 10.96.0.10 80 - b1 b2 b3
@@ -68,10 +68,15 @@ rev=$(etcd_rev)
 ectl compact "$rev" >/dev/null
 echo "compacted at revision $rev"
 log_mark
+t0=$(now_ms)
 kill -CONT "$vipd_pid"
 within 10 log_since compacted || fail "vipd logged no 'compacted' 10 s after resuming into a compacted store"
 within 3 pairs_match || { pairs_diff; fail "backends map is not the registry's state 3 s after 'compacted'"; }
-tail -n +$((log_lines + 1)) "$vipd_log"
+echo "kernel converged $(($(now_ms) - t0)) ms after SIGCONT"
+tail -n +$((log_lines + 1)) "$vipd_log" | grep -v 'debug: reconciled'
+# The member was never lost during the resync: no "etcd: lost" between
+# "compacted" and the full read that follows it (checked at the end).
+resync_log=$(tail -n +$((log_lines + 1)) "$vipd_log")
 silent 10.96.0.20 || fail "deleted service api still answers"
 ! vip_in_map 10.96.0.20 || fail "deleted service api still in map ip vipd services"
 spread 10.96.0.10 80 b1 b2 b3
@@ -79,8 +84,8 @@ spread 10.96.0.30 80 b1 b2 b3
 assert_alive "$vipd_pid" vipd
 
 say "vipd down (SIGTERM); changes compacted away; vipd started again"
-stop_vipd TERM
-assert_eq "$vipd_status" 0 "vipd exit status after SIGTERM"
+stop_pid "$vipd_pid" TERM vipd
+assert_eq "$stop_status" 0 "vipd exit status after SIGTERM"
 ectl del --prefix "$etcd_prefix/endpoints/shop/" >/dev/null
 ectl del "$etcd_prefix/services/shop" >/dev/null
 put_svc api 10.96.0.20 81 round-robin
@@ -98,3 +103,7 @@ silent 10.96.0.20 80 || fail "api still answers on its old port 80"
 spread 10.96.0.20 81 - b3
 spread 10.96.0.10 80 b3 b1 b2
 assert_alive "$vipd_pid" vipd
+
+say "no 'etcd: lost' while resyncing after the compaction"
+awk '/compacted/ { c = 1; next } c && /etcd: loaded/ { exit } c && /etcd: lost/ { bad = 1 } END { exit bad }' <<<"$resync_log" ||
+	fail "vipd logged 'etcd: lost' while resyncing after compaction (the member was up all along)"

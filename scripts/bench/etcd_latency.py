@@ -1,0 +1,68 @@
+#!/usr/bin/env python3
+"""Event-to-kernel latency of single endpoint changes written to etcd.
+
+Run inside the node namespace where etcd and vipd run (etcd_latency.sh does
+that). For each change: t0, one put through the gateway (keep-alive), then
+wait until an independent `nft monitor` in the same namespace prints the
+new backends element; latency = t1 - t0 (it includes etcd's own commit).
+
+usage: etcd_latency.py URL N_SERVICES CHANGES
+"""
+import base64
+import http.client
+import json
+import random
+import select
+import subprocess
+import sys
+import time
+import urllib.parse
+
+
+def main():
+    url, S, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    u = urllib.parse.urlparse(url)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    mon = subprocess.Popen(["nft", "monitor", "new", "elements"], stdout=subprocess.PIPE,
+                           bufsize=0)
+    try:
+        run(conn, mon, S, N)
+    finally:
+        mon.terminate()
+        mon.wait()
+
+
+def run(conn, mon, S, N):
+    time.sleep(0.5)
+    rng = random.Random(7)
+    lat = []
+    buf = b""
+    for k in range(N):
+        svc = rng.randrange(S)
+        ip = "10.200.%d.%d" % (k // 250, k % 250 + 1)
+        key = "/vipd/endpoints/svc-%d/e0" % svc
+        val = json.dumps({"ip": ip, "port": 8080})
+        body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
+                           "value": base64.b64encode(val.encode()).decode()})
+        want = (" : %s . 8080" % ip).encode()
+        t0 = time.monotonic()
+        conn.request("POST", "/v3/kv/put", body, {"Content-Type": "application/json"})
+        r = conn.getresponse()
+        r.read()
+        deadline = t0 + 5
+        while want not in buf:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([mon.stdout], [], [], left)[0]:
+                sys.exit("change %d (%s) not seen in the kernel within 5 s" % (k, ip))
+            buf += mon.stdout.read1(65536) if hasattr(mon.stdout, "read1") else mon.stdout.read(65536)
+        lat.append((time.monotonic() - t0) * 1000)
+        buf = buf[buf.index(want) + len(want):]
+        time.sleep(0.01)
+    lat.sort()
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
+    print("changes=%d p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f" %
+          (len(lat), p(0.50), p(0.90), p(0.99), lat[-1]))
+
+
+if __name__ == "__main__":
+    main()
