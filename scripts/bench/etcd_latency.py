@@ -3,10 +3,11 @@
 
 Run inside the node namespace where etcd and vipd run (etcd_latency.sh does
 that). For each change: t0, one put through the gateway (keep-alive), then
-wait until an independent `nft monitor` in the same namespace prints the
-new backends element; latency = t1 - t0 (it includes etcd's own commit).
+wait until an independent netlink listener (nftwatch) in the same namespace
+reports the new backends element; latency = its CLOCK_MONOTONIC timestamp
+minus t0 (it includes etcd's own commit and fsync).
 
-usage: etcd_latency.py URL N_SERVICES CHANGES
+usage: etcd_latency.py URL N_SERVICES CHANGES NFTWATCH
 """
 import base64
 import http.client
@@ -23,8 +24,9 @@ def main():
     url, S, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
-    mon = subprocess.Popen(["nft", "monitor", "new", "elements"], stdout=subprocess.PIPE,
-                           bufsize=0)
+    mon = subprocess.Popen([sys.argv[4]], stdout=subprocess.PIPE, bufsize=0)
+    if mon.stdout.readline().strip() != b"ready":
+        sys.exit("nftwatch did not start")
     try:
         run(conn, mon, S, N)
     finally:
@@ -33,18 +35,18 @@ def main():
 
 
 def run(conn, mon, S, N):
-    time.sleep(0.5)
     rng = random.Random(7)
     lat = []
     buf = b""
-    for k in range(N):
+    # change -1 warms up the connections
+    for k in range(-1, N):
         svc = rng.randrange(S)
-        ip = "10.200.%d.%d" % (k // 250, k % 250 + 1)
+        ip = "10.200.%d.%d" % ((k + 1) // 250, (k + 1) % 250 + 1)
         key = "/vipd/endpoints/svc-%d/e0" % svc
         val = json.dumps({"ip": ip, "port": 8080})
         body = json.dumps({"key": base64.b64encode(key.encode()).decode(),
                            "value": base64.b64encode(val.encode()).decode()})
-        want = (" : %s . 8080" % ip).encode()
+        want = (" %s\n" % ip).encode()
         t0 = time.monotonic()
         conn.request("POST", "/v3/kv/put", body, {"Content-Type": "application/json"})
         r = conn.getresponse()
@@ -55,8 +57,11 @@ def run(conn, mon, S, N):
             if left <= 0 or not select.select([mon.stdout], [], [], left)[0]:
                 sys.exit("change %d (%s) not seen in the kernel within 5 s" % (k, ip))
             buf += mon.stdout.read1(65536) if hasattr(mon.stdout, "read1") else mon.stdout.read(65536)
-        lat.append((time.monotonic() - t0) * 1000)
-        buf = buf[buf.index(want) + len(want):]
+        end = buf.index(want)
+        t1 = int(buf[buf.rindex(b"\n", 0, end) + 1 if b"\n" in buf[:end] else 0:end]) / 1e9
+        if k >= 0:
+            lat.append((t1 - t0) * 1000)
+        buf = buf[end + len(want):]
         time.sleep(0.01)
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]

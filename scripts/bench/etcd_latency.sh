@@ -41,4 +41,6 @@ for ((i = 0; i < 600; i++)); do
 done
 grep -E 'loaded|reconciled all' "$tmp/vipd.log"
 echo "vipd RSS: $(awk '/VmRSS/ { print $2 " kB" }' /proc/"${pids[1]}"/status)"
-timeout 600 ip netns exec "$ns" python3 "$root/scripts/bench/etcd_latency.py" http://127.0.0.1:2379 "$S" "$N"
+mkdir -p "$root/build"
+cc -O2 -o "$root/build/nftwatch" "$root/scripts/bench/nftwatch.c" $(pkg-config --cflags --libs libnftnl libmnl)
+timeout 600 ip netns exec "$ns" python3 "$root/scripts/bench/etcd_latency.py" http://127.0.0.1:2379 "$S" "$N" "$root/build/nftwatch"
