@@ -49,6 +49,7 @@ struct etcd {
 	struct jstream stream;
 	uint64_t backoff_ms, timer;
 	bool up;			/* for one log line per state change */
+	bool said_down;
 };
 
 static void kick(struct etcd *e);
@@ -82,9 +83,13 @@ static void fail(struct etcd *e, const char *why)
 	if (e->up)
 		log_warn("etcd: lost %s: %s; keeping the last known state, retrying",
 			 url(e), why);
+	else if (!e->said_down)
+		log_warn("etcd: %s: %s; retrying (and every endpoint in turn) until one answers",
+			 url(e), why);
 	else
 		log_debug("etcd: %s: %s", url(e), why);
 	e->up = false;
+	e->said_down = true;
 	http_cancel(e->req);
 	e->req = NULL;
 	e->state = ST_WAIT;
@@ -95,6 +100,13 @@ static void fail(struct etcd *e, const char *why)
 	/* Jitter: many nodes losing one etcd must not come back in step. */
 	delay = e->backoff_ms / 2 + (uint64_t)rand() % (e->backoff_ms / 2 + 1);
 	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
+}
+
+static void drop_token(struct etcd *e)
+{
+	free(e->auth_header);
+	e->auth_header = NULL;
+	e->opts.header = NULL;
 }
 
 /* A reply that is not a success: auth errors drop the token. */
@@ -109,11 +121,8 @@ static bool reply_failed(struct etcd *e, int err, long status, json_t *root,
 		return true;
 	}
 	msg = root ? etcd_error(root, &code) : NULL;
-	if (status == 401 || code == ETCD_CODE_UNAUTHENTICATED) {
-		free(e->auth_header);
-		e->auth_header = NULL;
-		e->opts.header = NULL;
-	}
+	if (status == 401 || code == ETCD_CODE_UNAUTHENTICATED)
+		drop_token(e);
 	if (status != 200 || msg || !root) {
 		snprintf(why, len, "HTTP %ld%s%s", status, msg ? ": " : "",
 			 msg ? msg : root ? "" : " (reply is not JSON)");
@@ -322,11 +331,8 @@ static bool watch_message(struct etcd *e, json_t *msg)
 
 	if (!r) {
 		why = etcd_error(msg, &code);
-		if (code == ETCD_CODE_UNAUTHENTICATED) {
-			free(e->auth_header);
-			e->auth_header = NULL;
-			e->opts.header = NULL;
-		}
+		if (code == ETCD_CODE_UNAUTHENTICATED)
+			drop_token(e);
 		fail(e, why ? why : "unexpected watch message");
 		return false;
 	}
@@ -341,7 +347,11 @@ static bool watch_message(struct etcd *e, json_t *msg)
 			e->req = NULL;
 			kick(e);
 		} else {
+			/* an expired token cancels the watch rather than failing
+			 * the request: fetch a new one */
 			why = json_string_value(json_object_get(r, "cancel_reason"));
+			if (why && strstr(why, "Unauthenticated"))
+				drop_token(e);
 			fail(e, why ? why : "watch cancelled");
 		}
 		return false;
@@ -349,6 +359,7 @@ static bool watch_message(struct etcd *e, json_t *msg)
 	if (json_is_true(json_object_get(r, "created")) && !e->up) {
 		log_info("etcd: watching %s from revision %lld", url(e), (long long)(e->rev + 1));
 		e->up = true;
+		e->said_down = false;
 		e->backoff_ms = 0;
 	}
 	events = json_object_get(r, "events");
@@ -418,12 +429,12 @@ static void auth_done(struct http_req *req, int err, long status,
 	struct etcd *e = arg;
 	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
 	const char *token = json_string_value(json_object_get(root, "token"));
-	char why[256];
+	char why[256] = "";
 
 	e->req = NULL;
 	if (reply_failed(e, err, status, root, why, sizeof(why)) || !token) {
 		json_decref(root);
-		fail(e, token ? why : "authentication refused");
+		fail(e, token || *why ? why : "authentication: no token in the reply");
 		return;
 	}
 	free(e->auth_header);
