@@ -418,12 +418,50 @@ static uint64_t backend_hash(const struct be_addr *be)
 	return h;
 }
 
+/* Random and round-robin pick slots without regard to who asks, so a
+ * backend may keep the slots it holds: then one endpoint change is a few
+ * element changes, not a reshuffle of the service. Backends keep old slots
+ * up to their new share; the rest is filled in the spread order of idx.
+ * (Hash classes stay a pure function of the endpoints: every node, and
+ * every restart, must send a client to the same backend.) */
+static void keep_slots(const struct fe_state *old, const struct be_addr *be,
+		       const uint32_t *tags, size_t n, uint16_t *idx, size_t slots)
+{
+	uint16_t need[SLOTS_MAX] = { 0 }, out[SLOTS_MAX];
+	size_t next = 0;
+
+	for (size_t s = 0; s < slots; s++) {
+		need[idx[s]]++;
+		out[s] = UINT16_MAX;
+	}
+	for (size_t s = 0; s < slots && s < old->n; s++)
+		for (size_t i = 0; i < n; i++)
+			if (need[i] && tags[i] == old->slots[s].tag &&
+			    !memcmp(&be[i], &old->slots[s].be, sizeof(be[i]))) {
+				out[s] = (uint16_t)i;
+				need[i]--;
+				break;
+			}
+	for (size_t k = 0; k < slots; k++) {
+		uint16_t i = idx[k];
+
+		if (!need[i])
+			continue;
+		while (out[next] != UINT16_MAX)
+			next++;
+		out[next] = i;
+		need[i]--;
+	}
+	memcpy(idx, out, slots * sizeof(*idx));
+}
+
 /* Fills want for one VIP and service port from the eligible endpoints,
  * which are sorted so every node and every restart computes the same. */
 static void fe_render(const struct service *svc, const struct svc_port *sp,
 		      struct endpoint **eps, char **labels, size_t n,
-		      struct fe_want *want)
+		      const struct fe_state *old, struct fe_want *want)
 {
+	uint32_t tags[SLOTS_MAX];
 	uint32_t w[SLOTS_MAX];
 	uint64_t keys[SLOTS_MAX];
 	struct be_addr be[SLOTS_MAX];
@@ -437,18 +475,21 @@ static void fe_render(const struct service *svc, const struct svc_port *sp,
 		be[i].port = endpoint_port_for(eps[i], sp);
 		w[i] = eps[i]->weight;
 		keys[i] = backend_hash(&be[i]);
+		tags[i] = tag_of(labels[i]);
 	}
 	if (svc->algo == ALGO_MAGLEV)
 		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
 	else
 		slots = slots_fill(w, n, idx, SLOTS_MAX);
+	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))
+		keep_slots(old, be, tags, n, idx, slots);
 	want->n = (uint16_t)slots;
 	want->cls.n = (uint16_t)slots;
 	want->cls.kind = class_kind_of(svc->algo);
 	want->cls.family = want->key.family;
 	for (size_t s = 0; s < slots; s++) {
 		want->slots[s].be = be[idx[s]];
-		want->slots[s].tag = tag_of(labels[idx[s]]);
+		want->slots[s].tag = tags[idx[s]];
 		want->ep_id[s] = labels[idx[s]];
 	}
 }
@@ -542,7 +583,8 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		}
 	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
 		fe_key_of(&want->key, vip, &svc->ports[p]);
-		fe_render(svc, &svc->ports[p], eps, labels, n, want);
+		fe_render(svc, &svc->ports[p], eps, labels, n,
+			  fe_get(rec, &want->key, false), want);
 		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
 		ret = claim(rec, svc->name, want, label, now, out);
 	}

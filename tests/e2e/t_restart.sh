@@ -67,6 +67,14 @@ if grep -E '^(delete|destroy) (table|chain|map|set|element) |^flush ' "$tmp/moni
 	fail "vipd deleted or flushed kernel objects while restarting on an unchanged file"
 fi
 
+# canon: a ruleset with one element per line, sorted, slot numbers blanked.
+# Random and round-robin backends keep the slots they held (fewer changes),
+# so which slot a backend sits in depends on history; how many it holds,
+# and everything else, must not.
+canon() {
+	sed -E 's/^[[:space:]]*(elements = \{ )?//; s/ \. [0-9]+ comment/ . N comment/; s/,$//; s/ \}$//' | sort
+}
+
 # down_change: stop vipd, rewrite the file from stdin, start vipd again; its
 # ruleset must become the one a fresh --once of the new file programs.
 fresh=vipd-fresh-$$
@@ -77,9 +85,9 @@ down_change() {
 	start_vipd "$f"
 	ip netns exec "$fresh" "$VIPD" --services-file "$f" --cleanup 2>>"$vipd_log"
 	ip netns exec "$fresh" "$VIPD" --services-file "$f" --once 2>>"$vipd_log" || fail "vipd --once exited with status $?"
-	same() { [[ $(pn nft -s list ruleset) == $(ip netns exec "$fresh" nft -s list ruleset) ]]; }
+	same() { [[ $(pn nft -s list ruleset | canon) == $(ip netns exec "$fresh" nft -s list ruleset | canon) ]]; }
 	within 2 same || {
-		diff <(pn nft -s list ruleset) <(ip netns exec "$fresh" nft -s list ruleset)
+		diff <(pn nft -s list ruleset | canon) <(ip netns exec "$fresh" nft -s list ruleset | canon)
 		fail "restarted vipd did not converge to the ruleset of a fresh start"
 	}
 }
