@@ -18,12 +18,9 @@
 #include <libnftnl/table.h>
 #include <libnftnl/udata.h>
 
+#include "addr.h"
 #include "nft.h"
 
-/* Pages of the batch; a message may overrun a page by up to this much,
- * which bounds one message (the kernel caps attributes at 64 KiB). */
-#define BATCH_PAGE	(getpagesize() * 32)
-#define MSG_MAX		(64 * 1024)
 /* Elements per message: ~100 bytes each with a comment, well under MSG_MAX,
  * and small enough that an error names a handful of elements. */
 #define ELEMS_PER_MSG	256
@@ -38,192 +35,6 @@ enum { UD_EXPR_VERDICT = 1, UD_EXPR_PAYLOAD = 7, UD_EXPR_META = 9,
 enum { UD_DESC_TH = 11, UD_DESC_IP = 12, UD_DESC_IP6 = 13 };
 enum { UD_FIELD_TH_DPORT = 2, UD_FIELD_IP_DADDR = 12, UD_FIELD_IP6_DADDR = 9 };
 #define CONCAT_SHIFT 6
-
-const char *family_name(uint8_t family)
-{
-	return family == AF_INET6 ? "ip6" : "ip";
-}
-
-static unsigned alen(uint8_t family)
-{
-	return family == AF_INET6 ? 16 : 4;
-}
-
-/* ---- key layouts -------------------------------------------------------- */
-
-unsigned fe_key_len(uint8_t family) { return alen(family) + 8; }
-unsigned be_key_len(uint8_t family) { return alen(family) + 12; }
-unsigned be_data_len(uint8_t family) { return alen(family) + 4; }
-
-void fe_key_pack(const struct fe_key *k, uint8_t *buf)
-{
-	unsigned a = alen(k->family);
-	uint16_t port = htons(k->port);
-
-	memset(buf, 0, fe_key_len(k->family));
-	memcpy(buf, k->addr, a);
-	buf[a] = k->proto;
-	memcpy(buf + a + 4, &port, 2);
-}
-
-void be_key_pack(const struct fe_key *k, uint16_t slot, uint8_t *buf)
-{
-	uint32_t s = slot;
-
-	fe_key_pack(k, buf);
-	memcpy(buf + fe_key_len(k->family), &s, 4);
-}
-
-void be_data_pack(uint8_t family, const struct be_addr *be, uint8_t *buf)
-{
-	uint16_t port = htons(be->port);
-
-	memset(buf, 0, be_data_len(family));
-	memcpy(buf, be->addr, alen(family));
-	memcpy(buf + alen(family), &port, 2);
-}
-
-int fe_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k)
-{
-	const uint8_t *b = buf;
-	unsigned a = alen(family);
-	uint16_t port;
-
-	if (len < fe_key_len(family))
-		return -EINVAL;
-	memset(k, 0, sizeof(*k));
-	k->family = family;
-	memcpy(k->addr, b, a);
-	k->proto = b[a];
-	memcpy(&port, b + a + 4, 2);
-	k->port = ntohs(port);
-	return 0;
-}
-
-int be_key_unpack(uint8_t family, const void *buf, uint32_t len,
-		  struct fe_key *k, uint16_t *slot)
-{
-	uint32_t s;
-
-	if (len != be_key_len(family) || fe_key_unpack(family, buf, len, k) < 0)
-		return -EINVAL;
-	memcpy(&s, (const uint8_t *)buf + fe_key_len(family), 4);
-	if (s > UINT16_MAX)
-		return -EINVAL;
-	*slot = (uint16_t)s;
-	return 0;
-}
-
-int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
-		   struct be_addr *be)
-{
-	uint16_t port;
-
-	if (len != be_data_len(family))
-		return -EINVAL;
-	memset(be, 0, sizeof(*be));
-	memcpy(be->addr, buf, alen(family));
-	memcpy(&port, (const uint8_t *)buf + alen(family), 2);
-	be->port = ntohs(port);
-	return 0;
-}
-
-/* ---- the batch ---------------------------------------------------------- */
-
-int txn_init(struct txn *t, const char *table, uint32_t first_seq)
-{
-	memset(t, 0, sizeof(*t));
-	t->table = table;
-	t->seq = first_seq;
-	t->batch = nftnl_batch_alloc(BATCH_PAGE, MSG_MAX);
-	t->scratch = calloc(1, MSG_MAX);
-	return t->batch && t->scratch ? 0 : -ENOMEM;
-}
-
-void txn_fini(struct txn *t)
-{
-	nftnl_batch_free(t->batch);
-	free(t->scratch);
-	free(t->refs);
-}
-
-static void txn_fail(struct txn *t, int err)
-{
-	if (!t->err)
-		t->err = err;
-}
-
-static void ref_add(struct txn *t, uint32_t seq, const struct change *ch,
-		    const char *fmt, const char *name)
-{
-	struct msg_ref *r;
-
-	if (t->n_refs == t->cap_refs) {
-		size_t cap = t->cap_refs ? t->cap_refs * 2 : 256;
-		struct msg_ref *refs = realloc(t->refs, cap * sizeof(*refs));
-
-		if (!refs) {
-			txn_fail(t, -ENOMEM);
-			return;
-		}
-		t->refs = refs;
-		t->cap_refs = cap;
-	}
-	r = &t->refs[t->n_refs++];
-	r->seq = seq;
-	r->ch = ch;
-	snprintf(r->what, sizeof(r->what), fmt, name);
-}
-
-const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq)
-{
-	size_t lo = 0, hi = t->n_refs;
-
-	/* refs are appended in sequence order */
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-
-		if (t->refs[mid].seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < t->n_refs && t->refs[lo].seq == seq ? &t->refs[lo] : NULL;
-}
-
-void txn_begin(struct txn *t)
-{
-	ref_add(t, t->seq, NULL, "%s", "batch");
-	nftnl_batch_begin(nftnl_batch_buffer(t->batch), t->seq++);
-	nftnl_batch_update(t->batch);
-}
-
-void txn_end(struct txn *t)
-{
-	nftnl_batch_end(nftnl_batch_buffer(t->batch), t->seq++);
-	nftnl_batch_update(t->batch);
-}
-
-static struct nlmsghdr *msg_start(struct txn *t, uint16_t type, uint8_t family,
-				  uint16_t flags, const struct change *ch,
-				  const char *what)
-{
-	ref_add(t, t->seq, ch, "%s", what);
-	return nftnl_nlmsg_build_hdr(t->scratch, type, family, flags, t->seq++);
-}
-
-/* Messages are built in a zeroed scratch buffer and copied into the batch:
- * libmnl leaves attribute padding as it finds it, and batch pages are not
- * zeroed, so building in place would hand the kernel stale heap bytes. */
-static void msg_done(struct txn *t)
-{
-	const struct nlmsghdr *nlh = (const void *)t->scratch;
-
-	memcpy(nftnl_batch_buffer(t->batch), t->scratch, nlh->nlmsg_len);
-	memset(t->scratch, 0, nlh->nlmsg_len);
-	if (nftnl_batch_update(t->batch) < 0)
-		txn_fail(t, -ENOMEM);
-}
 
 /* ---- userdata ----------------------------------------------------------- */
 
@@ -476,7 +287,7 @@ static void put_payload(struct nftnl_rule *r, uint32_t base, uint32_t off,
 /* daddr . l4proto . dport into words 0.., as the sets' keys lay them out. */
 static void put_key(struct nftnl_rule *r, uint8_t family)
 {
-	unsigned w = alen(family) / 4;
+	unsigned w = addr_len(family) / 4;
 	struct nftnl_expr *e;
 
 	if (family == AF_INET6)
@@ -507,7 +318,7 @@ static void put_lookup(struct nftnl_rule *r, const char *set, int dreg)
 
 static void put_slot(struct nftnl_rule *r, const struct class_key *cls)
 {
-	unsigned w = alen(cls->family) / 4, slot = w + 2, src = w + 3;
+	unsigned w = addr_len(cls->family) / 4, slot = w + 2, src = w + 3;
 	struct nftnl_expr *e;
 
 	if (cls->kind == CLASS_SH) {
@@ -520,7 +331,7 @@ static void put_slot(struct nftnl_rule *r, const struct class_key *cls)
 			return;
 		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_TYPE, NFT_HASH_JENKINS);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SREG, reg(src));
-		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, alen(cls->family));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_LEN, addr_len(cls->family));
 		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_MODULUS, cls->n);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_SEED, SH_SEED);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_HASH_DREG, reg(slot));
@@ -545,7 +356,7 @@ static void put_dnat(struct nftnl_rule *r, uint8_t family)
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_TYPE, NFT_NAT_DNAT);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_FAMILY, family == AF_INET6 ? NFPROTO_IPV6 : NFPROTO_IPV4);
 	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_ADDR_MIN, reg(0));
-	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg(alen(family) / 4));
+	nftnl_expr_set_u32(e, NFTNL_EXPR_NAT_REG_PROTO_MIN, reg(addr_len(family) / 4));
 	expr_add(r, e);
 }
 
@@ -559,7 +370,7 @@ static void put_reject(struct nftnl_rule *r, uint8_t family, bool tcp)
 		e = nftnl_expr_alloc("cmp");
 		if (!e)
 			return;
-		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg(alen(family) / 4));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg(addr_len(family) / 4));
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, NFT_CMP_EQ);
 		nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, &proto, 1);
 		expr_add(r, e);

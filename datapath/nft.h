@@ -75,7 +75,18 @@ struct txn {
 	int err;			/* first build error, sticky */
 };
 
+/* The largest message: the overrun a batch page allows (the kernel caps
+ * attributes at 64 KiB). */
+#define MSG_MAX		(64 * 1024)
+
 int txn_init(struct txn *t, const char *table, uint32_t first_seq);
+/* Records the first error; the transaction is then not sent. */
+void txn_fail(struct txn *t, int err);
+/* Starts a message in the scratch buffer, remembering what it is for (ch,
+ * or a name for base objects); msg_done appends it to the batch. */
+struct nlmsghdr *msg_start(struct txn *t, uint16_t type, uint8_t family,
+			   uint16_t flags, const struct change *ch, const char *what);
+void msg_done(struct txn *t);
 void txn_fini(struct txn *t);
 void txn_begin(struct txn *t);
 void txn_end(struct txn *t);

@@ -8,28 +8,9 @@
 #include "codec.h"
 #include "hmap.h"
 #include "log.h"
+#include "rec_internal.h"
 #include "reconcile.h"
 #include "slots.h"
-
-/* A backends element: its data and a hash of its comment, so a renamed
- * endpoint gets its element rewritten (the comment is what operators read). */
-struct slot {
-	struct be_addr be;
-	uint32_t tag;
-};
-
-/* A frontend as the kernel has it (or will, once the planned changes land). */
-struct fe_state {
-	struct fe_key key;
-	struct class_key cls;	/* meaningful when n > 0 */
-	bool noep;		/* in the noendpoints set */
-	bool svc;		/* has its services element */
-	uint32_t tag;		/* comment hash of the services/noendpoints element */
-	uint16_t n;		/* slots held; a slot with port 0 is absent */
-	struct slot *slots;
-	char *owner;		/* service name; NULL when only read back */
-	uint32_t gen;		/* plan that last claimed it */
-};
 
 struct class_state {
 	unsigned refs;
@@ -53,26 +34,6 @@ struct reconciler {
 	bool reassert;		/* rewrite every class chain's rule once */
 	unsigned tables;	/* tables found by the last load */
 };
-
-/* What one frontend should be: built per service, then diffed. */
-struct fe_want {
-	struct fe_key key;
-	struct class_key cls;
-	uint16_t n;
-	struct slot slots[SLOTS_MAX];
-	const char *ep_id[SLOTS_MAX];	/* comment of each slot's element */
-};
-
-static uint32_t tag_of(const char *comment)
-{
-	uint32_t h = 2166136261u;
-
-	if (!comment)
-		return 0;
-	for (const char *p = comment; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	return h ? h : 1;
-}
 
 static void fe_state_free(void *p)
 {
@@ -375,16 +336,6 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 	return ret;
 }
 
-static enum class_kind class_kind_of(enum lb_algo algo)
-{
-	switch (algo) {
-	case ALGO_ROUND_ROBIN: return CLASS_RR;
-	case ALGO_SOURCE_HASH:
-	case ALGO_MAGLEV: return CLASS_SH;
-	default: return CLASS_LB;
-	}
-}
-
 static bool eligible(const struct reconciler *rec, const struct service *svc,
 		     const struct endpoint *ep, uint8_t family)
 {
@@ -395,121 +346,12 @@ static bool eligible(const struct reconciler *rec, const struct service *svc,
 	return true;
 }
 
-static int ep_cmp(const void *a, const void *b)
-{
-	const struct endpoint *x = *(struct endpoint *const *)a;
-	const struct endpoint *y = *(struct endpoint *const *)b;
-	int c = memcmp(x->ip.bytes, y->ip.bytes, sizeof(x->ip.bytes));
-
-	if (c)
-		return c;
-	if (x->port != y->port)
-		return x->port < y->port ? -1 : 1;
-	return strcmp(x->id, y->id);
-}
-
-static uint64_t backend_hash(const struct be_addr *be)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint8_t *p = (const uint8_t *)be;
-
-	for (size_t i = 0; i < sizeof(*be); i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-/* Random and round-robin pick slots without regard to who asks, so a
- * backend may keep the slots it holds: then one endpoint change is a few
- * element changes, not a reshuffle of the service. Backends keep old slots
- * up to their new share; the rest is filled in the spread order of idx.
- * (Hash classes stay a pure function of the endpoints: every node, and
- * every restart, must send a client to the same backend.) */
-static void keep_slots(const struct fe_state *old, const struct be_addr *be,
-		       const uint32_t *tags, size_t n, uint16_t *idx, size_t slots)
-{
-	uint16_t need[SLOTS_MAX] = { 0 }, out[SLOTS_MAX];
-	size_t next = 0;
-
-	for (size_t s = 0; s < slots; s++) {
-		need[idx[s]]++;
-		out[s] = UINT16_MAX;
-	}
-	for (size_t s = 0; s < slots && s < old->n; s++)
-		for (size_t i = 0; i < n; i++)
-			if (need[i] && tags[i] == old->slots[s].tag &&
-			    !memcmp(&be[i], &old->slots[s].be, sizeof(be[i]))) {
-				out[s] = (uint16_t)i;
-				need[i]--;
-				break;
-			}
-	for (size_t k = 0; k < slots; k++) {
-		uint16_t i = idx[k];
-
-		if (!need[i])
-			continue;
-		while (out[next] != UINT16_MAX)
-			next++;
-		out[next] = i;
-		need[i]--;
-	}
-	memcpy(idx, out, slots * sizeof(*idx));
-}
-
-/* Fills want for one VIP and service port from the eligible endpoints,
- * which are sorted so every node and every restart computes the same. */
-static void fe_render(const struct service *svc, const struct svc_port *sp,
-		      struct endpoint **eps, char **labels, size_t n,
-		      const struct fe_state *old, struct fe_want *want)
-{
-	uint32_t tags[SLOTS_MAX];
-	uint32_t w[SLOTS_MAX];
-	uint64_t keys[SLOTS_MAX];
-	struct be_addr be[SLOTS_MAX];
-	uint16_t idx[SLOTS_MAX];
-	size_t slots;
-
-	if (n > SLOTS_MAX)
-		n = SLOTS_MAX;
-	for (size_t i = 0; i < n; i++) {
-		memcpy(be[i].addr, eps[i]->ip.bytes, sizeof(be[i].addr));
-		be[i].port = endpoint_port_for(eps[i], sp);
-		w[i] = eps[i]->weight;
-		keys[i] = backend_hash(&be[i]);
-		tags[i] = tag_of(labels[i]);
-	}
-	if (svc->algo == ALGO_MAGLEV)
-		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
-	else
-		slots = slots_fill(w, n, idx, SLOTS_MAX);
-	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))
-		keep_slots(old, be, tags, n, idx, slots);
-	want->n = (uint16_t)slots;
-	want->cls.n = (uint16_t)slots;
-	want->cls.kind = class_kind_of(svc->algo);
-	want->cls.family = want->key.family;
-	for (size_t s = 0; s < slots; s++) {
-		want->slots[s].be = be[idx[s]];
-		want->slots[s].tag = tags[idx[s]];
-		want->ep_id[s] = labels[idx[s]];
-	}
-}
-
 static bool owned_has(const struct owned *o, size_t upto, const struct fe_key *k)
 {
 	for (size_t i = 0; i < upto; i++)
 		if (!memcmp(&o->keys[i], k, sizeof(*k)))
 			return true;
 	return false;
-}
-
-static void fe_key_of(struct fe_key *k, const struct vaddr *vip,
-		      const struct svc_port *sp)
-{
-	memset(k, 0, sizeof(*k));
-	k->family = vip->family;
-	k->proto = sp->proto;
-	k->port = sp->port;
-	memcpy(k->addr, vip->bytes, sizeof(k->addr));
 }
 
 static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
@@ -543,16 +385,6 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 	fe->gen = rec->gen;
 	now->keys[now->n++] = want->key;
 	return fe_diff(rec, fe, want, name, label, out);
-}
-
-static void port_label(char *buf, size_t len, const char *name,
-		       const struct svc_port *sp)
-{
-	if (*sp->name)
-		snprintf(buf, len, "%s:%s", name, sp->name);
-	else
-		snprintf(buf, len, "%s:%u/%s", name, sp->port,
-			 codec_proto_name(sp->proto));
 }
 
 static int plan_family(struct reconciler *rec, const struct model *m,

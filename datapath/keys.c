@@ -1,0 +1,91 @@
+/* Key and data layouts of vipd's sets: concatenations padded to 32-bit
+ * registers (see nft.h). */
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "addr.h"
+#include "nft.h"
+
+const char *family_name(uint8_t family)
+{
+	return family == AF_INET6 ? "ip6" : "ip";
+}
+
+unsigned fe_key_len(uint8_t family) { return addr_len(family) + 8; }
+unsigned be_key_len(uint8_t family) { return addr_len(family) + 12; }
+unsigned be_data_len(uint8_t family) { return addr_len(family) + 4; }
+
+void fe_key_pack(const struct fe_key *k, uint8_t *buf)
+{
+	unsigned a = addr_len(k->family);
+	uint16_t port = htons(k->port);
+
+	memset(buf, 0, fe_key_len(k->family));
+	memcpy(buf, k->addr, a);
+	buf[a] = k->proto;
+	memcpy(buf + a + 4, &port, 2);
+}
+
+void be_key_pack(const struct fe_key *k, uint16_t slot, uint8_t *buf)
+{
+	uint32_t s = slot;
+
+	fe_key_pack(k, buf);
+	memcpy(buf + fe_key_len(k->family), &s, 4);
+}
+
+void be_data_pack(uint8_t family, const struct be_addr *be, uint8_t *buf)
+{
+	uint16_t port = htons(be->port);
+
+	memset(buf, 0, be_data_len(family));
+	memcpy(buf, be->addr, addr_len(family));
+	memcpy(buf + addr_len(family), &port, 2);
+}
+
+int fe_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k)
+{
+	const uint8_t *b = buf;
+	unsigned a = addr_len(family);
+	uint16_t port;
+
+	if (len < fe_key_len(family))
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	memcpy(k->addr, b, a);
+	k->proto = b[a];
+	memcpy(&port, b + a + 4, 2);
+	k->port = ntohs(port);
+	return 0;
+}
+
+int be_key_unpack(uint8_t family, const void *buf, uint32_t len,
+		  struct fe_key *k, uint16_t *slot)
+{
+	uint32_t s;
+
+	if (len != be_key_len(family) || fe_key_unpack(family, buf, len, k) < 0)
+		return -EINVAL;
+	memcpy(&s, (const uint8_t *)buf + fe_key_len(family), 4);
+	if (s > UINT16_MAX)
+		return -EINVAL;
+	*slot = (uint16_t)s;
+	return 0;
+}
+
+int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
+		   struct be_addr *be)
+{
+	uint16_t port;
+
+	if (len != be_data_len(family))
+		return -EINVAL;
+	memset(be, 0, sizeof(*be));
+	memcpy(be->addr, buf, addr_len(family));
+	memcpy(&port, (const uint8_t *)buf + addr_len(family), 2);
+	be->port = ntohs(port);
+	return 0;
+}
+

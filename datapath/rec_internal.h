@@ -1,0 +1,65 @@
+/* rec_internal.h: private to datapath/: the reconciler's state and the
+ * rendering of one frontend, shared by reconcile.c and render.c. */
+#ifndef VIPD_REC_INTERNAL_H
+#define VIPD_REC_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "datapath.h"
+#include "model.h"
+#include "slots.h"
+
+/* A backends element: its data and a hash of its comment, so a renamed
+ * endpoint gets its element rewritten (the comment is what operators read). */
+struct slot {
+	struct be_addr be;
+	uint32_t tag;
+};
+
+/* A frontend as the kernel has it (or will, once the planned changes land). */
+struct fe_state {
+	struct fe_key key;
+	struct class_key cls;	/* meaningful when n > 0 */
+	bool noep;		/* in the noendpoints set */
+	bool svc;		/* has its services element */
+	uint32_t tag;		/* comment hash of the services/noendpoints element */
+	uint16_t n;		/* slots held; a slot with port 0 is absent */
+	struct slot *slots;
+	char *owner;		/* service name; NULL when only read back */
+	uint32_t gen;		/* plan that last claimed it */
+};
+
+/* What one frontend should be: built per service, then diffed. */
+struct fe_want {
+	struct fe_key key;
+	struct class_key cls;
+	uint16_t n;
+	struct slot slots[SLOTS_MAX];
+	const char *ep_id[SLOTS_MAX];	/* comment of each slot's element */
+};
+
+/* A comment's hash (0: none): compared instead of the text. */
+static inline uint32_t tag_of(const char *comment)
+{
+	uint32_t h = 2166136261u;
+
+	if (!comment)
+		return 0;
+	for (const char *p = comment; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return h ? h : 1;
+}
+
+/* Fills want from the eligible endpoints eps[0..n) (sorted with ep_cmp),
+ * whose element comments are labels[]; old is what the kernel holds for
+ * the frontend (NULL if nothing). */
+void fe_render(const struct service *svc, const struct svc_port *sp,
+	       struct endpoint **eps, char **labels, size_t n,
+	       const struct fe_state *old, struct fe_want *want);
+int ep_cmp(const void *a, const void *b);
+void fe_key_of(struct fe_key *k, const struct vaddr *vip, const struct svc_port *sp);
+/* "web:http", or "web:80/tcp" for an unnamed port. */
+void port_label(char *buf, size_t len, const char *name, const struct svc_port *sp);
+
+#endif

@@ -1,0 +1,137 @@
+/* Rendering: what one frontend of a service should hold, slot by slot. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "codec.h"
+#include "rec_internal.h"
+
+static enum class_kind class_kind_of(enum lb_algo algo)
+{
+	switch (algo) {
+	case ALGO_ROUND_ROBIN: return CLASS_RR;
+	case ALGO_SOURCE_HASH:
+	case ALGO_MAGLEV: return CLASS_SH;
+	default: return CLASS_LB;
+	}
+}
+
+int ep_cmp(const void *a, const void *b)
+{
+	const struct endpoint *x = *(struct endpoint *const *)a;
+	const struct endpoint *y = *(struct endpoint *const *)b;
+	int c = memcmp(x->ip.bytes, y->ip.bytes, sizeof(x->ip.bytes));
+
+	if (c)
+		return c;
+	if (x->port != y->port)
+		return x->port < y->port ? -1 : 1;
+	return strcmp(x->id, y->id);
+}
+
+static uint64_t backend_hash(const struct be_addr *be)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+	const uint8_t *p = (const uint8_t *)be;
+
+	for (size_t i = 0; i < sizeof(*be); i++)
+		h = (h ^ p[i]) * 0x100000001b3ULL;
+	return h;
+}
+
+/* Random and round-robin pick slots without regard to who asks, so a
+ * backend may keep the slots it holds: then one endpoint change is a few
+ * element changes, not a reshuffle of the service. Backends keep old slots
+ * up to their new share; the rest is filled in the spread order of idx.
+ * (Hash classes stay a pure function of the endpoints: every node, and
+ * every restart, must send a client to the same backend.) */
+static void keep_slots(const struct fe_state *old, const struct be_addr *be,
+		       const uint32_t *tags, size_t n, uint16_t *idx, size_t slots)
+{
+	uint16_t need[SLOTS_MAX] = { 0 }, out[SLOTS_MAX];
+	size_t next = 0;
+
+	for (size_t s = 0; s < slots; s++) {
+		need[idx[s]]++;
+		out[s] = UINT16_MAX;
+	}
+	for (size_t s = 0; s < slots && s < old->n; s++)
+		for (size_t i = 0; i < n; i++)
+			if (need[i] && tags[i] == old->slots[s].tag &&
+			    !memcmp(&be[i], &old->slots[s].be, sizeof(be[i]))) {
+				out[s] = (uint16_t)i;
+				need[i]--;
+				break;
+			}
+	for (size_t k = 0; k < slots; k++) {
+		uint16_t i = idx[k];
+
+		if (!need[i])
+			continue;
+		while (out[next] != UINT16_MAX)
+			next++;
+		out[next] = i;
+		need[i]--;
+	}
+	memcpy(idx, out, slots * sizeof(*idx));
+}
+
+/* Fills want for one VIP and service port from the eligible endpoints,
+ * which are sorted so every node and every restart computes the same. */
+void fe_render(const struct service *svc, const struct svc_port *sp,
+		      struct endpoint **eps, char **labels, size_t n,
+		      const struct fe_state *old, struct fe_want *want)
+{
+	uint32_t tags[SLOTS_MAX];
+	uint32_t w[SLOTS_MAX];
+	uint64_t keys[SLOTS_MAX];
+	struct be_addr be[SLOTS_MAX];
+	uint16_t idx[SLOTS_MAX];
+	size_t slots;
+
+	if (n > SLOTS_MAX)
+		n = SLOTS_MAX;
+	for (size_t i = 0; i < n; i++) {
+		memcpy(be[i].addr, eps[i]->ip.bytes, sizeof(be[i].addr));
+		be[i].port = endpoint_port_for(eps[i], sp);
+		w[i] = eps[i]->weight;
+		keys[i] = backend_hash(&be[i]);
+		tags[i] = tag_of(labels[i]);
+	}
+	if (svc->algo == ALGO_MAGLEV)
+		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
+	else
+		slots = slots_fill(w, n, idx, SLOTS_MAX);
+	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))
+		keep_slots(old, be, tags, n, idx, slots);
+	want->n = (uint16_t)slots;
+	want->cls.n = (uint16_t)slots;
+	want->cls.kind = class_kind_of(svc->algo);
+	want->cls.family = want->key.family;
+	for (size_t s = 0; s < slots; s++) {
+		want->slots[s].be = be[idx[s]];
+		want->slots[s].tag = tags[idx[s]];
+		want->ep_id[s] = labels[idx[s]];
+	}
+}
+
+void fe_key_of(struct fe_key *k, const struct vaddr *vip,
+		      const struct svc_port *sp)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = vip->family;
+	k->proto = sp->proto;
+	k->port = sp->port;
+	memcpy(k->addr, vip->bytes, sizeof(k->addr));
+}
+
+void port_label(char *buf, size_t len, const char *name,
+		       const struct svc_port *sp)
+{
+	if (*sp->name)
+		snprintf(buf, len, "%s:%s", name, sp->name);
+	else
+		snprintf(buf, len, "%s:%u/%s", name, sp->port,
+			 codec_proto_name(sp->proto));
+}
+
