@@ -23,6 +23,7 @@
 /* Keys per range page: a page of 10-endpoint services is a few MB of JSON,
  * well within the gateway's message limits. */
 #define RANGE_PAGE		2000
+#define PROGRESS_PAGES		25
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
 #define CONNECT_TIMEOUT_MS	2000
@@ -45,7 +46,7 @@ struct etcd {
 	bool need_range;
 	int64_t range_rev;		/* revision the pages are pinned to */
 	char *page_key;			/* next page starts here (NULL: first) */
-	size_t page_key_len, loaded;
+	size_t page_key_len, loaded, total;
 	struct jstream stream;
 	uint64_t backoff_ms, timer;
 	bool up;			/* for one log line per state change */
@@ -279,11 +280,15 @@ static void range_done(struct http_req *req, int err, long status,
 	}
 	if (!e->page_key) {
 		e->range_rev = etcd_int(json_object_get(root, "header"), "revision");
+		e->total = (size_t)etcd_int(root, "count");
 		e->loaded = 0;
 		model_source_mark(e->src->model, SRC_ETCD);
 	}
 	range_apply(e, json_object_get(root, "kvs"));
 	if (json_is_true(json_object_get(root, "more")) && e->page_key) {
+		/* long reads show progress: a line every PROGRESS_PAGES pages */
+		if (e->loaded % (RANGE_PAGE * PROGRESS_PAGES) < RANGE_PAGE)
+			log_info("etcd: read %zu of %zu keys", e->loaded, e->total);
 		json_decref(root);
 		range_send(e);
 		return;
