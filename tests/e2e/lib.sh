@@ -35,6 +35,7 @@ vipd_pid=
 vipd_status= # exit status of the last stop_vipd
 tmp=$(mktemp -d /tmp/vipd-e2e.XXXXXX)
 vipd_log=$tmp/vipd.log
+cleanup_hooks=() # run first by cleanup (e.g. lib_docker.sh's containers)
 
 pn() { ip netns exec "$node" "$@"; }
 pc() { ip netns exec "$client" "$@"; }
@@ -50,9 +51,10 @@ bg_ns() { local ns=$1; shift; ip netns exec "$ns" "$@" <&0 & pids+=($!); }
 ns_add() { ip netns add "$1" && created_ns+=("$1"); }
 
 cleanup() {
-	local rc=$? pid ns i
+	local rc=$? pid ns i h
 	set +e
 	trap - EXIT
+	for h in "${cleanup_hooks[@]}"; do "$h"; done
 	# A recorded pid may have exited and been reused: signal only our children.
 	for pid in "${pids[@]}"; do our_child "$pid" && kill "$pid" 2>/dev/null; done
 	for ((i = 0; i < 20; i++)); do
