@@ -137,18 +137,55 @@ static void entry_drop_if_empty(struct model *m, struct entry *e)
 	entry_free(e);
 }
 
+static bool str_equal(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* Ports arrays come from calloc and strcpy, so memcmp sees no stale bytes.
+ * Whether two versions of a service route the same: a source that re-reads
+ * everything (the file, an etcd resync) then dirties only what changed. */
+static bool service_equal(const struct service *a, const struct service *b)
+{
+	return a && b && addr_equal(&a->vip4, &b->vip4) && addr_equal(&a->vip6, &b->vip6) &&
+	       a->n_ports == b->n_ports &&
+	       (!a->n_ports || !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports))) &&
+	       a->algo == b->algo && a->affinity_timeout == b->affinity_timeout &&
+	       a->policy == b->policy && a->slow_start == b->slow_start &&
+	       a->drain_seconds == b->drain_seconds &&
+	       a->health.enabled == b->health.enabled && a->health.http == b->health.http &&
+	       str_equal(a->health.path, b->health.path) &&
+	       a->health.port == b->health.port && a->health.expect == b->health.expect &&
+	       a->health.interval_ms == b->health.interval_ms &&
+	       a->health.timeout_ms == b->health.timeout_ms &&
+	       a->health.rise == b->health.rise && a->health.fall == b->health.fall;
+}
+
+static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	return addr_equal(&a->ip, &b->ip) && a->port == b->port &&
+	       a->n_ports == b->n_ports &&
+	       (!a->n_ports || !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports))) &&
+	       a->weight == b->weight && a->ready == b->ready &&
+	       a->terminating == b->terminating && str_equal(a->node, b->node) &&
+	       str_equal(a->zone, b->zone);
+}
+
 int model_service_put(struct model *m, enum source_id src, struct service *svc)
 {
 	struct entry *e = entry_get(m, svc->name, true);
+	bool same;
 
 	if (!e) {
 		service_free(svc);
 		return -ENOMEM;
 	}
+	same = service_equal(e->def[src], svc);
 	service_free(e->def[src]);
 	e->def[src] = svc;
 	e->def_stale &= ~(1u << src);
-	mark_dirty(m, e);
+	if (!same)
+		mark_dirty(m, e);
 	return 0;
 }
 
@@ -186,8 +223,12 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 	ep->stale = false;
 	i = ep_find(e, src, ep->id);
 	if (i >= 0) {
+		bool same = endpoint_equal(e->eps[i], ep);
+
 		endpoint_free(e->eps[i]);
 		e->eps[i] = ep;
+		if (same)
+			return 0;
 	} else {
 		if (e->n_eps == e->cap_eps) {
 			size_t cap = e->cap_eps ? e->cap_eps * 2 : 4;

@@ -144,6 +144,22 @@ static void one_of_many_changes(void **state)
 	assert_true(ops(f, CH_BE_ADD) <= 1);
 }
 
+static void same_again_is_clean(void **state)
+{
+	struct fixture *f = *state;
+	struct name_list dirty;
+
+	web3(f);
+	plan(f, true);
+	/* a source re-reading everything puts equal objects: nothing is dirty */
+	web3(f);
+	model_dirty_take(f->m, &dirty);
+	assert_int_equal(dirty.n, 0);
+	model_names_free(&dirty);
+	put_ep(f, "web", "b2", "{\"ip\":\"10.0.0.2\",\"weight\":5}");
+	assert_true(model_dirty(f->m));
+}
+
 static void endpoint_leaves_and_returns(void **state)
 {
 	struct fixture *f = *state;
@@ -252,7 +268,7 @@ int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(cold_start), T(endpoint_moves), T(one_of_many_changes),
+		T(cold_start), T(endpoint_moves), T(one_of_many_changes), T(same_again_is_clean),
 		T(endpoint_leaves_and_returns),
 		T(not_ready_and_empty), T(service_deleted), T(vip_conflict),
 		T(weights_and_policy), T(dual_stack),
