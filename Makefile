@@ -86,6 +86,8 @@ fuzz:
 
 bench: all
 	@bash scripts/bench/run.sh
+bench-smoke: all
+	@BENCH_SMOKE=1 bash scripts/bench/run.sh
 
 demo: all
 	@bash scripts/demo.sh
@@ -97,5 +99,5 @@ clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: all unit e2e check valgrind fuzz bench demo deps clean
+.PHONY: all unit e2e check valgrind fuzz bench bench-smoke demo deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

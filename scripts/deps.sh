@@ -11,6 +11,7 @@ pkgs=(
 	curl socat busybox-static python3 procps psmisc
 	valgrind wrk clang libclang-rt-14-dev
 	etcd-server etcd-client
+	time bc linux-perf
 )
 
 missing=()

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +127,9 @@ static int file_read(struct source *src, bool initial)
 	}
 	ret = load_all(src, root, &n);
 	json_decref(root);
+	/* The tree of a large file is freed in many small blocks that glibc
+	 * keeps (110 MB of RSS at 10,000 x 10): give them back. */
+	malloc_trim(0);
 	if (ret == 0)
 		log_info("services-file %s: %u services, %u endpoints%s%.0u%s", path,
 			 n.services, n.endpoints, n.refused ? ", refused " : "",

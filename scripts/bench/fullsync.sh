@@ -8,6 +8,9 @@
 #                                                     (kube-proxy iptables mode)
 #   nft-vipd  ip netns exec NS nft -f vs.nft          (optional reference: vipd's
 #             own map-based shape with the same elements, loaded by nft -f)
+#   raw       ip netns exec NS build/rawbatch raw.txt (the physical limit: vipd's
+#             layout and elements as one libnftnl batch, no model logic;
+#             rawbatch.c, built here when missing or older than its source)
 #
 # Each peer runs in a fresh network namespace of its own (vipd-bench-<pid>-<n>)
 # that is deleted right after, and again by the EXIT trap. Nothing here touches
@@ -26,6 +29,9 @@
 #                 full-sync transaction with kube-proxy's add+flush per chain)
 #   REPS=n        runs per peer, each in a fresh namespace (default 1); the
 #                 table shows the median wall time and the largest peak RSS
+#   PEER_REPS="nft=1 iptables=2"  per-peer override of REPS
+#   TSV=file      also append one line per peer to file (tab separated):
+#                 S E peer wall_s rss_mib user_s sys_s runs status (medians; "-" if none)
 #   KEEP=1        keep the generated files (path printed)
 #   VIPD_ARGS=".." extra arguments for vipd (default none)
 set -u
@@ -39,6 +45,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
 VIPD=${VIPD:-$REPO/vipd}
 PEERS=${PEERS:-vipd nft iptables}
+RAWBATCH=${RAWBATCH:-$REPO/build/rawbatch}
 NFT_SHAPE=${NFT_SHAPE:-nft}
 GEN="python3 $HERE/gen.py"
 
@@ -85,6 +92,15 @@ $GEN vipd "$S" "$E" > "$WORK/services.json" || exit 1
 $GEN "$NFT_SHAPE" "$S" "$E" > "$WORK/kp.nft" || exit 1
 $GEN iptables "$S" "$E" > "$WORK/kp.ipt" || exit 1
 case " $PEERS " in *" nft-vipd "*) $GEN nft-vipd "$S" "$E" > "$WORK/vs.nft" || exit 1 ;; esac
+case " $PEERS " in *" raw "*)
+	$GEN raw "$S" "$E" > "$WORK/raw.txt" || exit 1
+	if [ ! -x "$RAWBATCH" ] || [ "$HERE/rawbatch.c" -nt "$RAWBATCH" ]; then
+		mkdir -p "$(dirname "$RAWBATCH")"
+		# shellcheck disable=SC2046
+		timeout 120 cc -O2 -Wall -Wextra -o "$RAWBATCH" "$HERE/rawbatch.c" \
+			$(pkg-config --cflags --libs libnftnl libmnl) || { echo "fullsync.sh: rawbatch build failed" >&2; exit 1; }
+	fi ;;
+esac
 X_services=; X_endpoints=; X_nft_chains=; X_nft_service_ips=; X_ipt_rules=; X_ipt_sep_chains=
 while read -r k v; do printf -v "X_$k" '%s' "$v"; done < <($GEN expect "$S" "$E")
 t1=$(date +%s.%N)
@@ -154,6 +170,7 @@ check_vipd() {
 	[ "$svc" = "$X_services" ] && [ "$be" != "?" ] && [ "$be" -ge "$X_endpoints" ]
 }
 check_nft-vipd() { check_vipd "$@"; }
+check_raw() { check_vipd "$@"; }
 check_nft() {
 	local ch el
 	ch=$(timeout -k 5 "$CAP" ip netns exec "$1" nft list table ip kube-proxy 2>/dev/null | grep -c '^[[:space:]]*chain ')
@@ -173,7 +190,7 @@ check_iptables() {
 # ---- run one peer once: sets WALL RSS STATUS CHECK VERIFY
 run_once() {
 	local peer=$1 tf=$WORK/time.$1 rc start end v0 v1 lis
-	WALL=""; RSS=""; CHECK=""; VERIFY=""
+	WALL=""; RSS=""; CHECK=""; VERIFY=""; UT=""; ST=""
 	lis=$(nft_listeners)
 	if [ -n "$lis" ]; then
 		echo "#   WARNING: nftables event listener present ($lis); this run's kernel time is inflated" >&2
@@ -185,18 +202,21 @@ run_once() {
 	case $peer in
 	vipd)
 		# shellcheck disable=SC2086
-		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M' \
+		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M %U %S' \
 			ip netns exec "$NS" "$VIPD" --once --services-file "$WORK/services.json" ${VIPD_ARGS:-} \
 			>"$WORK/out.$peer" 2>&1 ;;
 	nft)
-		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M' \
+		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M %U %S' \
 			ip netns exec "$NS" nft -f "$WORK/kp.nft" >"$WORK/out.$peer" 2>&1 ;;
 	iptables)
-		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M' \
+		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M %U %S' \
 			ip netns exec "$NS" iptables-legacy-restore <"$WORK/kp.ipt" >"$WORK/out.$peer" 2>&1 ;;
 	nft-vipd)
-		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M' \
+		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M %U %S' \
 			ip netns exec "$NS" nft -f "$WORK/vs.nft" >"$WORK/out.$peer" 2>&1 ;;
+	raw)
+		timeout -k 5 "$CAP" /usr/bin/time -o "$tf" -f '%e %M %U %S' \
+			ip netns exec "$NS" "$RAWBATCH" "$WORK/raw.txt" >"$WORK/out.$peer" 2>&1 ;;
 	esac
 	rc=$?
 	end=$(date +%s.%N)
@@ -207,6 +227,7 @@ run_once() {
 	else
 		WALL=$(python3 -c "print('%.3f' % ($end - $start))")
 		RSS=$(awk '{printf "%.1f", $2/1024}' "$tf" 2>/dev/null)
+		UT=$(awk '{print $3}' "$tf" 2>/dev/null); ST=$(awk '{print $4}' "$tf" 2>/dev/null)
 		v0=$(date +%s.%N)
 		if "check_$peer" "$NS"; then STATUS=ok; else STATUS="CHECK FAILED"; fi
 		v1=$(date +%s.%N)
@@ -217,39 +238,53 @@ run_once() {
 
 # ---- run one peer REPS times (fresh namespace each): median wall, max RSS
 REPS=${REPS:-1}
+peer_reps() {
+	local x
+	for x in ${PEER_REPS:-}; do
+		[ "${x%%=*}" = "$1" ] && { echo "${x#*=}"; return; }
+	done
+	echo "$REPS"
+}
+med() { sort -n | awk '{a[NR]=$1} END {if (!NR) print ""; else printf "%.3f", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 run_peer() {
-	local peer=$1 r walls=() rsss=()
+	local peer=$1 r walls=() rsss=() uts=() sts=() reps
+	reps=$(peer_reps "$peer")
+	UTM=""; STM=""
 	if [ "$peer" = vipd ] && [ ! -x "$VIPD" ]; then
 		WALL=""; RSS=""; CHECK=""; VERIFY=""; WALLS=""
 		STATUS="not built ($VIPD)"; return
 	fi
-	case $peer in vipd|nft|iptables|nft-vipd) ;; *) WALL=""; RSS=""; CHECK=""; WALLS=""; STATUS="unknown peer"; return ;; esac
-	for r in $(seq 1 "$REPS"); do
+	case $peer in vipd|nft|iptables|nft-vipd|raw) ;; *) WALL=""; RSS=""; CHECK=""; WALLS=""; STATUS="unknown peer"; return ;; esac
+	for r in $(seq 1 "$reps"); do
 		run_once "$peer"
-		echo "#   $peer run $r: wall=${WALL:-–} s rss=${RSS:-–} MiB $STATUS ($CHECK; check took ${VERIFY:-–} s)" >&2
+		echo "#   $peer run $r: wall=${WALL:-–} s rss=${RSS:-–} MiB user=${UT:-–} sys=${ST:-–} $STATUS ($CHECK; check took ${VERIFY:-–} s)" >&2
 		[ "$STATUS" = ok ] || { WALLS=""; return; }
-		walls+=("$WALL"); rsss+=("$RSS")
+		walls+=("$WALL"); rsss+=("$RSS"); uts+=("$UT"); sts+=("$ST")
 	done
 	WALLS="${walls[*]}"
-	WALL=$(printf '%s\n' "${walls[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.3f", (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}')
+	WALL=$(printf '%s\n' "${walls[@]}" | med)
+	UTM=$(printf '%s\n' "${uts[@]}" | med); STM=$(printf '%s\n' "${sts[@]}" | med)
 	RSS=$(printf '%s\n' "${rsss[@]}" | sort -n | tail -n 1)
 }
 
 LISTENER_SEEN=0
-declare -A R_WALL R_RSS R_STATUS R_CHECK
+declare -A R_WALL R_RSS R_STATUS R_CHECK R_REPS
 for p in $PEERS; do
 	echo "# running $p ..." >&2
 	run_peer "$p"
-	R_WALL[$p]=$WALL; R_RSS[$p]=$RSS; R_STATUS[$p]=$STATUS; R_CHECK[$p]=$CHECK
+	R_WALL[$p]=$WALL; R_RSS[$p]=$RSS; R_STATUS[$p]=$STATUS; R_CHECK[$p]=$CHECK; R_REPS[$p]=$(peer_reps "$p")
 	[ -n "$WALLS" ] && echo "#   $p: walls $WALLS -> median $WALL s, max RSS $RSS MiB" >&2
+	if [ -n "${TSV:-}" ]; then
+		printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$S" "$E" "$p" "${WALL:--}" "${RSS:--}" \
+			"${UTM:--}" "${STM:--}" "${R_REPS[$p]}" "$STATUS" >>"$TSV"
+	fi
 done
 
 base=""
 [ "${R_STATUS[vipd]:-}" = ok ] && base=${R_WALL[vipd]}
 echo
-wl="wall s"; [ "$REPS" -gt 1 ] && wl="wall s (median of $REPS)"
-echo "| peer | services | endpoints (total) | $wl | peak RSS MiB | ratio vs vipd | status |"
-echo "|---|---:|---:|---:|---:|---:|---|"
+echo "| peer | services | endpoints (total) | wall s (median) | runs | peak RSS MiB | ratio vs vipd | status |"
+echo "|---|---:|---:|---:|---:|---:|---:|---|"
 for p in $PEERS; do
 	w=${R_WALL[$p]}; ratio="n/a"
 	if [ -n "$w" ] && [ -n "$base" ]; then
@@ -260,10 +295,16 @@ for p in $PEERS; do
 	[ "$p" = iptables ] && label="iptables-legacy-restore"
 	[ "$p" = vipd ] && label="vipd --once"
 	[ "$p" = nft-vipd ] && label="nft -f (vipd shape, reference)"
-	echo "| $label | $S | $((S * E)) | ${w:-–} | ${R_RSS[$p]:-–} | $ratio | ${R_STATUS[$p]}${R_CHECK[$p]:+ (${R_CHECK[$p]})} |"
+	[ "$p" = raw ] && label="rawbatch (physical limit)"
+	echo "| $label | $S | $((S * E)) | ${w:-–} | ${R_REPS[$p]} | ${R_RSS[$p]:-–} | $ratio | ${R_STATUS[$p]}${R_CHECK[$p]:+ (${R_CHECK[$p]})} |"
 done
 if [ "$LISTENER_SEEN" = 1 ]; then
 	echo
 	echo "WARNING: an nftables event listener (NFNLGRP_NFTABLES) existed on the host during some runs;"
 	echo "nf_tables then builds a notification per added object in every namespace: rerun when quiet."
 fi
+# exit status: 1 if a peer failed (a peer over the time cap is not a failure)
+for p in $PEERS; do
+	case "${R_STATUS[$p]}" in ok | "skipped > "*) ;; *) exit 1 ;; esac
+done
+exit 0

@@ -9,8 +9,18 @@
                                           same elements, for nft -f (reference only)
     gen.py iptables S E > kp.ipt          kube-proxy iptables-mode nat table
                                           (iptables-legacy-restore)
+    gen.py raw      S E > raw.txt         vipd's map elements as a plain list, for
+                                          rawbatch.c (the physical limit)
     gen.py expect   S E                   expected object counts, one
                                           "key value" per line (for checks)
+    gen.py nft-chunks S E CHUNK DIR       the nft shape as DIR/000.nft + one file per
+                                          CHUNK services (fast set-up of a loaded table)
+    gen.py nft-changes S E N DIR          N single-endpoint changes as kube-proxy's
+                                          nftables mode sends them (DIR/NNNN.nft)
+    gen.py ipt-changes S E N DIR          the same for iptables-legacy-restore --noflush:
+                                          the changed KUBE-SVC/KUBE-SEP chains
+    gen.py ipt-changes-svc S E N DIR      as ipt-changes, plus KUBE-SERVICES and the other
+                                          top chains kube-proxy rewrites on every sync
 
 All three shapes describe the same S services and S*E endpoints:
   service i   : name svc-<i> (namespace "default" in the kube-proxy shapes),
@@ -312,21 +322,200 @@ def gen_expect(s, e, out):
     out.write("ipt_rules %d\n" % (3 + 3 + 1 + s + 1 + s * (1 + e) + 2 * s * e))
 
 
+# ---------------------------------------------------------------- raw (rawbatch.c input)
+
+def gen_raw(s, e, out):
+    """vipd's elements for this input, one per line, for rawbatch.c: the same
+    keys, data and comments vipd --once writes (equal weights: one slot per
+    endpoint, every service in class chain lb-E)."""
+    w = out.write
+    w("table vipd\nclass lb-%d %d\n" % (e, e))
+    for i in range(s):
+        w("svc %s tcp %d lb-%d %s:%s\n" % (vip(i), PORT, e, svc_name(i), PORT_NAME))
+    for i in range(s):
+        v = vip(i)
+        for j in range(e):
+            w("be %s tcp %d %d %s %d %s/e%d\n" % (v, PORT, j, ep_ip(i, j, e), TARGET_PORT,
+                                                   svc_name(i), j))
+
+
+# ---------------------------------------------------------------- kube-proxy nft in chunks
+
+def gen_nft_chunks(s, e, chunk, outdir):
+    """The `nft` shape split into outdir/000.nft (base chains, sets, map
+    flushes) and outdir/NNN.nft (CHUNK services each). Loading the files one
+    after the other gives the same kernel state as one nft -f, but avoids the
+    quadratic cost of one huge transaction (see README-notes.txt finding 2):
+    only for setting up a loaded table quickly, never for timing a full sync."""
+    import io
+    import os
+    buf = io.StringIO()
+    gen_nft(s, e, buf, flush=True)
+    lines = buf.getvalue().splitlines(True)
+    first = next(k for k, l in enumerate(lines) if l.startswith("add chain ip kube-proxy endpoint-"))
+    os.makedirs(outdir, exist_ok=True)
+    with open(os.path.join(outdir, "000.nft"), "w") as f:
+        f.writelines(lines[:first])
+    n, k, cur, in_svc = 0, 1, [], 0
+    for l in lines[first:]:
+        # a service's block starts with its endpoint chains after the previous
+        # service's rules
+        if l.startswith("add chain ip kube-proxy endpoint-") and cur and not cur[-1].startswith(
+                ("add chain", "flush chain")):
+            n += 1
+            if n == chunk:
+                with open(os.path.join(outdir, "%03d.nft" % k), "w") as f:
+                    f.writelines(cur)
+                k, n, cur = k + 1, 0, []
+        cur.append(l)
+    if cur:
+        with open(os.path.join(outdir, "%03d.nft" % k), "w") as f:
+            f.writelines(cur)
+
+
+# ---------------------------------------------------------------- one endpoint change, kube-proxy style
+
+def change_seq(s, e, n):
+    """The N single-endpoint changes the change-latency benchmark makes, the
+    same sequence for every peer (etcd_latency.py's): change k moves endpoint
+    e0 of a random service to 10.200.<(k+1)//250>.<(k+1)%250+1>. Yields
+    (k, service, old endpoint IP list, new endpoint IP list)."""
+    import random
+    rng = random.Random(7)
+    cur = {}
+    # change -1 is the warm-up (etcd_latency.py makes it too)
+    for k in range(-1, n):
+        i = rng.randrange(s)
+        ips = cur.get(i) or [ep_ip(i, j, e) for j in range(e)]
+        new = list(ips)
+        new[0] = "10.200.%d.%d" % ((k + 1) // 250, (k + 1) % 250 + 1)
+        cur[i] = new
+        yield k, i, ips, new
+
+
+def gen_nft_changes(s, e, n, outdir):
+    """outdir/NNNN.nft: for each change, the transaction kube-proxy's nftables
+    mode sends for one changed endpoint (its partial sync of that service,
+    pkg/proxy/nftables/proxier.go): add+flush of every endpoint chain of the
+    service and of the service chain, the service's map elements again, the
+    service chain's rules (masquerade check + numgen vmap over all endpoint
+    chains), every endpoint chain's rules, and a flush of the now-stale
+    endpoint chain (kube-proxy deletes stale chains in a later sync)."""
+    import os
+    os.makedirs(outdir, exist_ok=True)
+    for k, i, old, new in change_seq(s, e, n):
+        v = vip(i)
+        spn = "%s/%s/tcp/%s" % (NAMESPACE, svc_name(i), PORT_NAME)
+        sc = "service-" + kp_nft_hash(spn)
+        ch = lambda ip: "endpoint-" + kp_nft_hash("%s__%s/%d" % (spn, ip, TARGET_PORT))
+        with open(os.path.join(outdir, "%04d.nft" % (k + 1)), "w") as f:
+            w = f.write
+            for c in [ch(ip) for ip in new] + [sc]:
+                w("add chain ip kube-proxy %s\nflush chain ip kube-proxy %s\n" % (c, c))
+            w("add element ip kube-proxy cluster-ips { %s }\n" % v)
+            w("add element ip kube-proxy service-ips { %s . tcp . %d : goto %s }\n" % (v, PORT, sc))
+            w("add rule ip kube-proxy %s ip daddr %s tcp dport %d ip saddr != %s jump mark-for-masquerade\n"
+              % (sc, v, PORT, CLUSTER_CIDR))
+            w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n"
+              % (sc, e, " , ".join("%d : goto %s" % (j, ch(ip)) for j, ip in enumerate(new))))
+            for ip in new:
+                w("add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n" % (ch(ip), ip))
+                w("add rule ip kube-proxy %s meta l4proto tcp dnat to %s:%d\n" % (ch(ip), ip, TARGET_PORT))
+            for ip in set(old) - set(new):
+                w("flush chain ip kube-proxy %s\n" % ch(ip))
+
+
+def gen_ipt_changes(s, e, n, outdir, services_chain=False):
+    """outdir/NNNN.ipt: for each change, an iptables-legacy-restore --noflush
+    input with the changed service's KUBE-SVC chain and all its KUBE-SEP
+    chains (declared, so flushed, then refilled), and -X of the stale
+    KUBE-SEP chain. services_chain=True adds what kube-proxy's iptables mode
+    also writes on every sync: the KUBE-SERVICES chain with one rule per
+    service, KUBE-NODEPORTS, KUBE-POSTROUTING and KUBE-MARK-MASQ."""
+    import os
+    os.makedirs(outdir, exist_ok=True)
+    sep = lambda spn, ip: "KUBE-SEP-" + kp_ipt_hash(spn + "tcp" + "%s:%d" % (ip, TARGET_PORT))
+    for k, i, old, new in change_seq(s, e, n):
+        v = vip(i)
+        spn = "%s/%s:%s" % (NAMESPACE, svc_name(i), PORT_NAME)
+        sc = "KUBE-SVC-" + kp_ipt_hash(spn + "tcp")
+        with open(os.path.join(outdir, "%04d.ipt" % (k + 1)), "w") as f:
+            w = f.write
+            w("*nat\n")
+            if services_chain:
+                for c in ("KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"):
+                    w(":%s - [0:0]\n" % c)
+            w(":%s - [0:0]\n" % sc)
+            for ip in new:
+                w(":%s - [0:0]\n" % sep(spn, ip))
+            # a chain must be empty to be deleted: kube-proxy declares
+            # (flushes) the stale chain, then deletes it
+            for ip in set(old) - set(new):
+                w(":%s - [0:0]\n" % sep(spn, ip))
+            if services_chain:
+                w("-A KUBE-POSTROUTING -m mark ! --mark %s/%s -j RETURN\n" % (MASQ_MARK, MASQ_MARK))
+                w("-A KUBE-POSTROUTING -j MARK --xor-mark %s\n" % MASQ_MARK)
+                w('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" '
+                  '-j MASQUERADE --random-fully\n')
+                w("-A KUBE-MARK-MASQ -j MARK --or-mark %s\n" % MASQ_MARK)
+                for x in range(s):
+                    xs = "%s/%s:%s" % (NAMESPACE, svc_name(x), PORT_NAME)
+                    w('-A KUBE-SERVICES -m comment --comment "%s cluster IP" -m tcp -p tcp '
+                      '-d %s --dport %d -j %s\n' % (xs, vip(x), PORT, "KUBE-SVC-" + kp_ipt_hash(xs + "tcp")))
+                w('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be '
+                  'the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n')
+            w('-A %s -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d '
+              '! -s %s -j KUBE-MARK-MASQ\n' % (sc, spn, v, PORT, CLUSTER_CIDR))
+            for j, ip in enumerate(new):
+                ep = "%s:%d" % (ip, TARGET_PORT)
+                m = e - j
+                if m > 1:
+                    w('-A %s -m comment --comment "%s -> %s" -m statistic --mode random '
+                      '--probability %0.10f -j %s\n' % (sc, spn, ep, 1.0 / m, sep(spn, ip)))
+                else:
+                    w('-A %s -m comment --comment "%s -> %s" -j %s\n' % (sc, spn, ep, sep(spn, ip)))
+            for ip in new:
+                ep = "%s:%d" % (ip, TARGET_PORT)
+                w("-A %s -m comment --comment %s -s %s -j KUBE-MARK-MASQ\n" % (sep(spn, ip), spn, ip))
+                w("-A %s -m comment --comment %s -m tcp -p tcp -j DNAT --to-destination %s\n"
+                  % (sep(spn, ip), spn, ep))
+            for ip in set(old) - set(new):
+                w("-X %s\n" % sep(spn, ip))
+            w("COMMIT\n")
+
+
+USAGE = """usage: gen.py vipd|nft|nft-plain|nft-vipd|iptables|raw|expect S E
+       gen.py nft-chunks S E CHUNK DIR
+       gen.py nft-changes|ipt-changes|ipt-changes-svc S E N DIR
+"""
+
+
 def main(argv):
-    if len(argv) != 4 or argv[1] not in ("vipd", "nft", "nft-plain", "nft-vipd", "iptables",
-                                               "expect"):
-        sys.stderr.write("usage: gen.py vipd|nft|nft-plain|nft-vipd|iptables|expect S E\n")
+    modes = {"vipd": 0, "nft": 0, "nft-plain": 0, "nft-vipd": 0, "iptables": 0, "raw": 0,
+             "expect": 0, "nft-chunks": 2, "nft-changes": 2, "ipt-changes": 2,
+             "ipt-changes-svc": 2}
+    if len(argv) < 4 or argv[1] not in modes or len(argv) != 4 + modes[argv[1]]:
+        sys.stderr.write(USAGE)
         return 2
     try:
         s, e = int(argv[2]), int(argv[3])
+        n = int(argv[4]) if modes[argv[1]] else 0
     except ValueError:
-        sys.stderr.write("gen.py: S and E must be integers\n")
+        sys.stderr.write("gen.py: S, E (and CHUNK/N) must be integers\n")
         return 2
     limits(s, e)
-    {"vipd": gen_vipd, "nft": gen_nft, "iptables": gen_iptables,
-     "nft-plain": lambda s, e, out: gen_nft(s, e, out, flush=False),
-     "nft-vipd": gen_nft_vipd,
-     "expect": gen_expect}[argv[1]](s, e, sys.stdout)
+    mode = argv[1]
+    if mode == "nft-chunks":
+        gen_nft_chunks(s, e, max(1, n), argv[5])
+    elif mode == "nft-changes":
+        gen_nft_changes(s, e, n, argv[5])
+    elif mode in ("ipt-changes", "ipt-changes-svc"):
+        gen_ipt_changes(s, e, n, argv[5], services_chain=mode == "ipt-changes-svc")
+    else:
+        {"vipd": gen_vipd, "nft": gen_nft, "iptables": gen_iptables,
+         "nft-plain": lambda s, e, out: gen_nft(s, e, out, flush=False),
+         "nft-vipd": gen_nft_vipd, "raw": gen_raw,
+         "expect": gen_expect}[mode](s, e, sys.stdout)
     return 0
 
 

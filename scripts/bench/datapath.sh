@@ -1,0 +1,554 @@
+#!/usr/bin/env bash
+# datapath.sh [SECONDS] -- new-connection rate through the node's data path,
+# without and with vipd (and with kube-proxy-shaped rulesets for comparison),
+# plus vipd's load-balancing accuracy. Results go to stdout as markdown.
+#
+# Topology, one per case (K = 1, 2, ...), all built and loaded first and kept
+# until the end, so that the REPS rounds interleave the cases (drift of the
+# machine hits every case alike) without reloading rulesets; every namespace
+# name ends in $$:
+#
+#   vdpK-client-$$ 10.250.1.2 --veth-- vdpK-node-$$ 10.250.1.1 | br0 10.250.2.1
+#                                         ip_forward=1, the rules under test
+#                                             |-- veth -- vdpK-b1-$$ 10.250.2.11
+#                                             |-- veth -- vdpK-b2-$$ 10.250.2.12
+#                                             `-- veth -- vdpK-b3-$$ 10.250.2.13
+#   each backend runs `connbench server 8080 --name bN`. Only one topology
+#   carries traffic at a time.
+#
+# Cases (client: connbench client, P parallel, SECONDS each):
+#   a      straight to the backends (10.250.2.11-13:8080 in turn), routed
+#          through the node, no ruleset at all (so no conntrack either)
+#   a+ct   as a, but the node has one nft filter chain with `ct state new`:
+#          conntrack on, no NAT (separates conntrack cost from the lookup)
+#   b      VIP 10.96.0.1:80, vipd --once with 1 service, 3 endpoints
+#   c      VIP of the target service, vipd --once with SVCS services x EPS
+#          endpoints (target: 3 real backends; the rest fake, 10.128.0.0/9)
+#   d      kube-proxy iptables-mode nat table, same services, loaded with
+#          iptables-legacy-restore; target service in the MIDDLE of
+#          KUBE-SERVICES (kube-proxy writes services in map order: average)
+#   d-last as d with the target LAST in KUBE-SERVICES (worst case)
+#   e      kube-proxy nftables-mode ruleset, same services, nft -f
+# Then LB accuracy with vipd (1 service, 3 backends): weights 100/100/100
+# and 100/200/700, LB_CONNS connections each, share per backend.
+#
+# Environment:
+#   PARALLEL=32  connections in flight      REPS=1   runs per case (median shown)
+#   SVCS=10000 EPS=10  big-ruleset size     LB_CONNS=100000 (0: skip LB runs)
+#   CASES="a a+ct b c d d-last e"           PIN=1  pin the client to CPU 0 and the
+#   VIPD=path (default <repo>/vipd)                servers to CPU 1 (taskset; default
+#                                                  1 with >= 2 CPUs, PIN=0: unpinned)
+#   KEEP=1 keep the work dir (generated rulesets, logs)
+#   NFT_CHUNK=0    case e: load the kube-proxy nftables ruleset as one nft -f
+#                  (default; ~3 min at 10,000 x 10: one big transaction is
+#                  quadratic, README-notes.txt). NFT_CHUNK=500: in files of
+#                  500 services each, the same final ruleset in ~20 s (its
+#                  "rules load s" is then not kube-proxy's full-sync time)
+#   TSV=file       also append tab-separated result lines to file:
+#                  dp <case> <conn/s> <p50 us> <p99 us> <ratio vs a> <failed> <load s>
+#                  lb <weights> <backend> <expected %> <got> <share %> <dev pp> <dev sigma>
+#   QUIET_WAIT=60  before each measured run, wait up to this many seconds for
+#                  both CPUs to be idle (the machine may be shared); a run
+#                  that started on a busy machine is marked "busy" in the log
+#
+# The table shows, per case, the median rate, p50 and p99 over the rounds and
+# the median over the rounds of (rate of the case / rate of a in the same
+# round): drift between rounds cancels out of that ratio.
+#
+# Safety: packets and rules exist only in the namespaces made here; cleanup
+# (trap EXIT) kills the processes started here and deletes those namespaces.
+# Every client run is bounded by --seconds and by `timeout`.
+set -u
+
+SECS=${1:-10}
+case "$SECS" in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
+if [ "$SECS" -lt 1 ] || [ "$SECS" -gt 600 ]; then echo "datapath.sh: SECONDS must be 1..600" >&2; exit 2; fi
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+VIPD=${VIPD:-$REPO/vipd}
+PARALLEL=${PARALLEL:-32}
+REPS=${REPS:-1}
+SVCS=${SVCS:-10000}
+EPS=${EPS:-10}
+LB_CONNS=${LB_CONNS:-100000}
+CASES=${CASES:-a a+ct b c d d-last e}
+QUIET_WAIT=${QUIET_WAIT:-60}
+PIN=${PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
+NFT_CHUNK=${NFT_CHUNK:-0}
+CB=$REPO/build/connbench
+
+[ "$(id -u)" = 0 ] || { echo "datapath.sh: needs root (network namespaces)" >&2; exit 1; }
+for t in ip nft iptables-legacy-restore timeout python3 cc; do
+	command -v "$t" >/dev/null || { echo "datapath.sh: missing $t" >&2; exit 1; }
+done
+if [ ! -x "$CB" ] || [ "$HERE/connbench.c" -nt "$CB" ]; then
+	mkdir -p "$REPO/build"
+	cc -O2 -Wall -Wextra -o "$CB" "$HERE/connbench.c" || { echo "datapath.sh: connbench build failed" >&2; exit 1; }
+fi
+if [ ! -x "$VIPD" ]; then
+	timeout 600 make -C "$REPO" >/dev/null || { echo "datapath.sh: make failed" >&2; exit 1; }
+fi
+
+WORK=$(mktemp -d /tmp/vipd-datapath.XXXXXX)
+NSES=()
+PIDS=()
+NB=3
+# use_topo K: the namespaces of topology K (one per case, plus one for LB runs)
+use_topo() { client=vdp$1-client-$$; node=vdp$1-node-$$; TK=$1; }
+use_topo 0
+
+kill_ours() {
+	local pid i
+	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
+	for ((i = 0; i < 40; i++)); do
+		local alive=0
+		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.05
+	done
+	for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
+	PIDS=()
+}
+topo_down() {
+	local ns pid
+	kill_ours
+	for ns in "${NSES[@]}"; do
+		# anything left inside our namespaces was started by this script
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+		ip netns del "$ns" 2>/dev/null
+	done
+	NSES=()
+}
+cleanup() {
+	trap - EXIT
+	topo_down
+	if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+die() { echo "datapath.sh: $*" >&2; exit 1; }
+ns_add() { ip netns add "$1" || die "ip netns add $1 failed"; NSES+=("$1"); ip -n "$1" link set lo up; }
+pn() { ip netns exec "$node" "$@"; }
+pc() { ip netns exec "$client" "$@"; }
+cpu() { [ "$PIN" = 1 ] && echo "taskset -c $1"; }
+
+topo_up() {
+	local i b
+	ns_add "$client"
+	ns_add "$node"
+	pn sysctl -qw net.ipv4.ip_forward=1
+	ip -n "$node" link add vc type veth peer name eth0 netns "$client"
+	pn ip addr add 10.250.1.1/24 dev vc
+	pn ip link set vc up
+	pc ip addr add 10.250.1.2/24 dev eth0
+	pc ip link set eth0 up
+	pc ip route add default via 10.250.1.1
+	# The server closes first, so the client keeps no TIME_WAIT; the wide
+	# range and tw_reuse only matter if that ever changes (client ns only).
+	pc sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
+	pc sysctl -qw net.ipv4.tcp_tw_reuse=1
+	pn ip link add br0 type bridge
+	pn ip addr add 10.250.2.1/24 dev br0
+	pn ip link set br0 up
+	for ((i = 1; i <= NB; i++)); do
+		b=vdp$TK-b$i-$$
+		ns_add "$b"
+		ip -n "$node" link add "vb$i" type veth peer name eth0 netns "$b"
+		pn ip link set "vb$i" master br0
+		pn ip link set "vb$i" up
+		ip -n "$b" addr add "10.250.2.1$i/24" dev eth0
+		ip -n "$b" link set eth0 up
+		ip -n "$b" route add default via 10.250.2.1
+		ip netns exec "$b" sysctl -qw net.core.somaxconn=65535
+		ip netns exec "$b" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+		# shellcheck disable=SC2046
+		ip netns exec "$b" $(cpu 1) "$CB" server 8080 --name "b$i" 2>>"$WORK/servers.log" &
+		PIDS+=($!)
+	done
+	# wait until every backend answers (bounded)
+	for ((i = 0; i < 50; i++)); do
+		pc timeout 5 "$CB" client 10.250.2.11,10.250.2.12,10.250.2.13 8080 --seconds 2 --conns 3 --count \
+			>"$WORK/probe" 2>/dev/null && grep -q '^conns=3 failed=0' "$WORK/probe" && return 0
+		sleep 0.1
+	done
+	die "backends did not come up"
+}
+
+# ------------------------------------------------------------ rulesets
+GEN=$WORK/gen.py
+cat >"$GEN" <<'PY'
+# Rulesets for datapath.sh: SVCS services x EPS endpoints, service T gets the
+# real backends. Shapes follow scripts/bench/gen.py (kube-proxy's own rules).
+import base64, hashlib, ipaddress, json, sys
+
+kind, S, E, T, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+REAL = [("10.250.2.11", 100), ("10.250.2.12", 100), ("10.250.2.13", 100)]
+if len(sys.argv) > 6:  # weights w1,w2,w3
+    REAL = [(ip, int(w)) for (ip, _), w in zip(REAL, sys.argv[6].split(","))]
+SVC_BASE = int(ipaddress.IPv4Address("10.96.0.0"))
+EP_BASE = int(ipaddress.IPv4Address("10.128.0.0"))
+CLUSTER_CIDR, SVC_CIDR, NS, PN, PORT, TP, MARK = "10.128.0.0/9", "10.96.0.0/16", "default", "http", 80, 8080, "0x4000"
+
+def vip(i): return str(ipaddress.IPv4Address(SVC_BASE + i + 1))
+def eps(i):
+    if i == T:
+        return REAL
+    return [(str(ipaddress.IPv4Address(EP_BASE + i * E + j + 1)), 100) for j in range(E)]
+def name(i): return "svc-%d" % i
+def b32(s): return base64.b32encode(hashlib.sha256(s.encode()).digest()).decode()
+
+def vipd(f):
+    svcs, epd = {}, {}
+    for i in range(S):
+        svcs[name(i)] = {"vip": vip(i), "ports": [{"name": PN, "port": PORT, "protocol": "tcp", "target_port": TP}]}
+        epd[name(i)] = {"e%d" % j: {"ip": ip, "port": TP, "weight": w} for j, (ip, w) in enumerate(eps(i))}
+    json.dump({"services": svcs, "endpoints": epd}, f, separators=(",", ":"))
+    f.write("\n")
+
+def iptables(f, order):
+    w = f.write
+    chains, rules, svc_rules = [], [], []
+    for i in order:
+        v, spn = vip(i), "%s/%s:%s" % (NS, name(i), PN)
+        sc = "KUBE-SVC-" + b32(spn + "tcp")[:16]
+        chains.append(sc)
+        svc_rules.append('-A KUBE-SERVICES -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d -j %s' % (spn, v, PORT, sc))
+        rules.append('-A %s -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d ! -s %s -j KUBE-MARK-MASQ' % (sc, spn, v, PORT, CLUSTER_CIDR))
+        el = eps(i)
+        seps = []
+        for ip, _ in el:
+            ep = "%s:%d" % (ip, TP)
+            sep = "KUBE-SEP-" + b32(spn + "tcp" + ep)[:16]
+            chains.append(sep)
+            seps.append((sep, ip, ep))
+        for j, (sep, ip, ep) in enumerate(seps):
+            n = len(seps) - j
+            if n > 1:
+                rules.append('-A %s -m comment --comment "%s -> %s" -m statistic --mode random --probability %0.10f -j %s' % (sc, spn, ep, 1.0 / n, sep))
+            else:
+                rules.append('-A %s -m comment --comment "%s -> %s" -j %s' % (sc, spn, ep, sep))
+        for sep, ip, ep in seps:
+            rules.append("-A %s -m comment --comment %s -s %s -j KUBE-MARK-MASQ" % (sep, spn, ip))
+            rules.append("-A %s -m comment --comment %s -m tcp -p tcp -j DNAT --to-destination %s" % (sep, spn, ep))
+    w("*nat\n")
+    for c in ("PREROUTING ACCEPT", "INPUT ACCEPT", "OUTPUT ACCEPT", "POSTROUTING ACCEPT"):
+        w(":%s [0:0]\n" % c)
+    for c in ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] + chains:
+        w(":%s - [0:0]\n" % c)
+    w('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
+    w('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
+    w('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING\n')
+    w("-A KUBE-POSTROUTING -m mark ! --mark %s/%s -j RETURN\n" % (MARK, MARK))
+    w("-A KUBE-POSTROUTING -j MARK --xor-mark %s\n" % MARK)
+    w('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully\n')
+    w("-A KUBE-MARK-MASQ -j MARK --or-mark %s\n" % MARK)
+    for r in svc_rules:
+        w(r + "\n")
+    w('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n')
+    for r in rules:
+        w(r + "\n")
+    w("COMMIT\n")
+
+NFT_BASE = """\
+add table ip kube-proxy { comment "rules for kube-proxy" ; }
+add set ip kube-proxy cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }
+add set ip kube-proxy nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }
+add map ip kube-proxy firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add map ip kube-proxy no-endpoint-nodeports { type inet_proto . inet_service : verdict ; }
+add map ip kube-proxy no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add map ip kube-proxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }
+add map ip kube-proxy service-nodeports { type inet_proto . inet_service : verdict ; }
+add chain ip kube-proxy cluster-ips-check
+add chain ip kube-proxy filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }
+add chain ip kube-proxy filter-output-pre-dnat { type filter hook output priority -110 ; }
+add chain ip kube-proxy filter-forward { type filter hook forward priority 0 ; }
+add chain ip kube-proxy filter-input { type filter hook input priority 0 ; }
+add chain ip kube-proxy filter-output { type filter hook output priority 0 ; }
+add chain ip kube-proxy firewall-check
+add chain ip kube-proxy mark-for-masquerade
+add chain ip kube-proxy masquerading
+add chain ip kube-proxy nat-output { type nat hook output priority -100 ; }
+add chain ip kube-proxy nat-postrouting { type nat hook postrouting priority 100 ; }
+add chain ip kube-proxy nat-prerouting { type nat hook prerouting priority -100 ; }
+add chain ip kube-proxy nodeport-endpoints-check
+add chain ip kube-proxy reject-chain
+add chain ip kube-proxy services
+add chain ip kube-proxy service-endpoints-check
+add rule ip kube-proxy cluster-ips-check ip daddr @cluster-ips reject
+add rule ip kube-proxy cluster-ips-check ip daddr { %(svc_cidr)s } drop
+add rule ip kube-proxy filter-prerouting-pre-dnat ct state new jump firewall-check
+add rule ip kube-proxy filter-forward ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-forward ct state new jump cluster-ips-check
+add rule ip kube-proxy filter-input ct state new jump nodeport-endpoints-check
+add rule ip kube-proxy filter-input ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-output ct state new jump service-endpoints-check
+add rule ip kube-proxy filter-output-pre-dnat ct state new jump firewall-check
+add rule ip kube-proxy filter-output ct state new jump cluster-ips-check
+add rule ip kube-proxy firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips
+add rule ip kube-proxy mark-for-masquerade mark set mark or %(mark)s
+add rule ip kube-proxy masquerading mark and %(mark)s == 0 return
+add rule ip kube-proxy masquerading mark set mark xor %(mark)s
+add rule ip kube-proxy masquerading masquerade fully-random
+add rule ip kube-proxy nat-output jump services
+add rule ip kube-proxy nat-postrouting jump masquerading
+add rule ip kube-proxy nat-prerouting jump services
+add rule ip kube-proxy nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports
+add rule ip kube-proxy reject-chain reject
+add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips
+add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
+add element ip kube-proxy nodeport-ips { 192.168.0.2 }
+add rule ip kube-proxy service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services
+"""
+
+def nft(f):
+    w = f.write
+    w(NFT_BASE % {"svc_cidr": SVC_CIDR, "mark": MARK})
+    h = lambda s: b32(s)[:8] + "-" + s
+    for i in range(S):
+        v, spn = vip(i), "%s/%s/tcp/%s" % (NS, name(i), PN)
+        sc = "service-" + h(spn)
+        ecs = [(ip, "endpoint-" + h("%s__%s/%d" % (spn, ip, TP))) for ip, _ in eps(i)]
+        for _, c in ecs:
+            w("add chain ip kube-proxy %s\n" % c)
+        w("add chain ip kube-proxy %s\n" % sc)
+        w("add element ip kube-proxy cluster-ips { %s }\n" % v)
+        w("add element ip kube-proxy service-ips { %s . tcp . %d : goto %s }\n" % (v, PORT, sc))
+        w("add rule ip kube-proxy %s ip daddr %s tcp dport %d ip saddr != %s jump mark-for-masquerade\n" % (sc, v, PORT, CLUSTER_CIDR))
+        w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n"
+          % (sc, len(ecs), " , ".join("%d : goto %s" % (k, c) for k, (_, c) in enumerate(ecs))))
+        for ip, c in ecs:
+            w("add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n" % (c, ip))
+            w("add rule ip kube-proxy %s meta l4proto tcp dnat to %s:%d\n" % (c, ip, TP))
+
+with open(out, "w") as f:
+    if kind == "vipd":
+        vipd(f)
+    elif kind == "ipt-mid":   # the target in the middle of KUBE-SERVICES
+        iptables(f, range(S))
+    elif kind == "ipt-last":  # the target last: rotate the order
+        iptables(f, [i for i in range(S) if i != T] + [T])
+    elif kind == "nft":
+        nft(f)
+    else:
+        sys.exit("gen: unknown kind " + kind)
+PY
+
+TGT=$((SVCS / 2))                    # target service index (middle)
+vip_of() { python3 -c "import ipaddress,sys; print(ipaddress.IPv4Address(int(ipaddress.IPv4Address('10.96.0.0'))+int(sys.argv[1])+1))" "$1"; }
+gen() { timeout 600 python3 "$GEN" "$@" || die "generating $*"; }
+
+# ------------------------------------------------------------ one client run
+# run_client TARGETS PORT SECONDS [extra args] -> prints connbench's output
+run_client() {
+	local tg=$1 port=$2 s=$3
+	shift 3
+	# shellcheck disable=SC2046
+	pc timeout $((s + 30)) $(cpu 0) "$CB" client "$tg" "$port" --seconds "$s" --parallel "$PARALLEL" "$@"
+}
+kv() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2" | head -1; }
+
+# load_case CASE -> programs the node, prints "TARGETS PORT LOAD_SECONDS"
+load_case() {
+	local c=$1 t0 t1 rc=0
+	t0=$(date +%s.%N)
+	case "$c" in
+	a) ;;
+	a+ct) pn nft -f - <<<'table ip vdpct { chain ctnew { type filter hook forward priority 0; ct state new counter; }; }' || rc=1 ;;
+	b) pn timeout 600 "$VIPD" --once --services-file "$WORK/vipd-1.json" >>"$WORK/vipd.log" 2>&1 || rc=1 ;;
+	c) pn timeout 600 "$VIPD" --once --services-file "$WORK/vipd-big.json" >>"$WORK/vipd.log" 2>&1 || rc=1 ;;
+	d) pn timeout 600 iptables-legacy-restore <"$WORK/kp-mid.ipt" || rc=1 ;;
+	d-last) pn timeout 600 iptables-legacy-restore <"$WORK/kp-last.ipt" || rc=1 ;;
+	e)
+		if [ "$NFT_CHUNK" -gt 0 ]; then
+			# the same ruleset in several transactions (see NFT_CHUNK)
+			mkdir -p "$WORK/kpchunks"
+			awk -v dir="$WORK/kpchunks" -v n="$NFT_CHUNK" '
+				function next_file() { if (f) close(f); f = sprintf("%s/%04d.nft", dir, k++) }
+				BEGIN { next_file() }
+				/^add chain ip kube-proxy endpoint-/ && prev !~ /^(add|flush) chain/ {
+					if (!started) { started = 1; next_file() } else if (++c == n) { c = 0; next_file() }
+				}
+				{ print > f; prev = $0 }' "$WORK/kp.nft"
+			for f in "$WORK"/kpchunks/*.nft; do
+				pn timeout 600 nft -f "$f" || { rc=1; break; }
+			done
+		else
+			pn timeout 600 nft -f "$WORK/kp.nft" || rc=1
+		fi ;;
+	*) die "unknown case $c" ;;
+	esac
+	t1=$(date +%s.%N)
+	[ $rc = 0 ] || die "loading case $c failed (see $WORK, KEEP=1)"
+	local tg=$BIG_VIP port=80
+	case "$c" in
+	a | a+ct) tg=10.250.2.11,10.250.2.12,10.250.2.13 port=8080 ;;
+	b) tg=10.96.0.1 ;;
+	esac
+	echo "$tg $port $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')"
+}
+
+describe() {
+	case "$1" in
+	a) echo "a: direct to backends, no rules (no conntrack)" ;;
+	a+ct) echo "a+ct: direct, conntrack on (1 nft ct rule), no NAT" ;;
+	b) echo "b: vipd, 1 service" ;;
+	c) echo "c: vipd, $SVCS svc x $EPS ep" ;;
+	d) echo "d: kube-proxy iptables, $SVCS svc x $EPS ep, target mid" ;;
+	d-last) echo "d-last: kube-proxy iptables, target last" ;;
+	e) echo "e: kube-proxy nftables, $SVCS svc x $EPS ep" ;;
+	esac
+}
+
+median() { sort -n | awk '{ a[NR] = $1 } END { if (!NR) print 0; else if (NR % 2) print a[(NR + 1) / 2]; else printf "%.0f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
+# per-CPU utilisation between two /proc/stat snapshots (files $1, $2)
+cpu_use() {
+	awk 'FNR == NR && /^cpu[0-9]/ { for (i = 2; i <= 9; i++) a[$1, i] = $i; next }
+	     /^cpu[0-9]/ { t = 0; for (i = 2; i <= 9; i++) { d[i] = $i - a[$1, i]; t += d[i] }
+	                   if (t <= 0) next
+	                   printf "%s busy=%.0f%% (usr %.0f sys %.0f si %.0f steal %.0f) ", $1,
+	                          100 * (t - d[5] - d[6]) / t, 100 * (d[2] + d[3]) / t, 100 * d[4] / t,
+	                          100 * d[8] / t, 100 * d[9] / t }
+	     END { print "" }' "$1" "$2"
+}
+
+# wait_quiet: this machine is shared; before a measured run wait (at most
+# QUIET_WAIT seconds) until both CPUs were >= 90% idle over half a second.
+# Prints "quiet" or "busy" (the run then goes ahead anyway, marked busy).
+wait_quiet() {
+	local end=$((SECONDS + QUIET_WAIT)) idle
+	while :; do
+		cat /proc/stat >"$WORK/q0"
+		sleep 0.5
+		cat /proc/stat >"$WORK/q1"
+		idle=$(awk 'FNR == NR && /^cpu[0-9]/ { for (i = 2; i <= 9; i++) a[$1, i] = $i; next }
+		            /^cpu[0-9]/ { t = 0; for (i = 2; i <= 9; i++) t += $i - a[$1, i]
+		                          id = ($5 - a[$1, 5]) + ($6 - a[$1, 6])
+		                          if (t > 0 && id / t < 0.9) bad = 1 }
+		            END { print bad ? "busy" : "quiet" }' "$WORK/q0" "$WORK/q1")
+		[ "$idle" = quiet ] && { echo quiet; return; }
+		[ $SECONDS -lt $end ] || { echo busy; return; }
+	done
+}
+
+# ------------------------------------------------------------ main
+echo "datapath.sh: $(nproc) CPUs, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M:%SZ'); SECONDS=$SECS PARALLEL=$PARALLEL REPS=$REPS PIN=$PIN; work $WORK" >&2
+BIG_VIP=$(vip_of "$TGT")
+need_big=0
+for c in $CASES; do case "$c" in c | d | d-last | e) need_big=1 ;; esac; done
+gen vipd 1 1 0 "$WORK/vipd-1.json"
+if [ $need_big = 1 ]; then
+	echo "generating $SVCS x $EPS rulesets (target svc-$TGT, VIP $BIG_VIP)..." >&2
+	for c in $CASES; do
+		case "$c" in
+		c) gen vipd "$SVCS" "$EPS" "$TGT" "$WORK/vipd-big.json" ;;
+		d) gen ipt-mid "$SVCS" "$EPS" "$TGT" "$WORK/kp-mid.ipt" ;;
+		d-last) gen ipt-last "$SVCS" "$EPS" "$TGT" "$WORK/kp-last.ipt" ;;
+		e) gen nft "$SVCS" "$EPS" "$TGT" "$WORK/kp.nft" ;;
+		esac
+	done
+fi
+
+declare -A RATE P50 P99 LOAD FAIL TOPO TG PORT RATES P50S P99S RR RATIO
+k=0
+for c in $CASES; do
+	k=$((k + 1))
+	use_topo $k
+	TOPO[$c]=$k
+	topo_up
+	read -r tg port load <<<"$(load_case "$c")"
+	[ -n "${load:-}" ] || die "case $c: load failed"
+	LOAD[$c]=$load TG[$c]=$tg PORT[$c]=$port
+	echo "case $c: topology $k loaded in ${load}s" >&2
+	# check: every backend answers through this path
+	out=$(run_client "$tg" "$port" 5 --conns 300 --count 2>&1)
+	nb=$(grep -c '^b[0-9] ' <<<"$out")
+	if [ "$nb" != 3 ] || ! grep -q '^conns=300 failed=0' <<<"$out"; then
+		die "case $c: check run via $tg:$port did not reach all 3 backends: $out"
+	fi
+done
+for ((r = 1; r <= REPS; r++)); do
+	for c in $CASES; do
+		use_topo "${TOPO[$c]}"
+		q=$(wait_quiet)
+		# warm-up (1 s, not counted), then the measured run
+		run_client "${TG[$c]}" "${PORT[$c]}" 1 >/dev/null 2>&1
+		cat /proc/stat >"$WORK/stat0"
+		out=$(run_client "${TG[$c]}" "${PORT[$c]}" "$SECS" 2>>"$WORK/client.err")
+		cat /proc/stat >"$WORK/stat1"
+		echo "round $r case $c: $out" >&2
+		echo "round $r case $c: machine $q before; $(cpu_use "$WORK/stat0" "$WORK/stat1") load $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+		x=$(kv rate "$out") && RATES[$c]="${RATES[$c]:-} ${x:-0}"
+		RR[$r,$c]=${x:-0}
+		x=$(kv p50_us "$out") && P50S[$c]="${P50S[$c]:-} ${x:-0}"
+		x=$(kv p99_us "$out") && P99S[$c]="${P99S[$c]:-} ${x:-0}"
+		x=$(kv failed "$out") && FAIL[$c]=$((${FAIL[$c]:-0} + ${x:-0}))
+	done
+done
+for c in $CASES; do
+	RATE[$c]=$(tr ' ' '\n' <<<"${RATES[$c]}" | grep . | median)
+	P50[$c]=$(tr ' ' '\n' <<<"${P50S[$c]}" | grep . | median)
+	P99[$c]=$(tr ' ' '\n' <<<"${P99S[$c]}" | grep . | median)
+	RATIO[$c]=-
+	if [ -n "${TOPO[a]:-}" ]; then
+		RATIO[$c]=$(for ((r = 1; r <= REPS; r++)); do
+			awk -v x="${RR[$r,$c]}" -v b="${RR[$r,a]}" 'BEGIN { if (b > 0) printf "%.4f\n", x / b }'
+		done | sort -n | awk '{ a[NR] = $1 } END { if (!NR) print "-"; else if (NR % 2) printf "%.2f\n", a[(NR + 1) / 2]; else printf "%.2f\n", (a[NR / 2] + a[NR / 2 + 1]) / 2 }')
+	fi
+	[ "$REPS" -gt 1 ] && echo "case $c: rates${RATES[$c]}" >&2
+done
+topo_down
+
+echo
+echo "### New connections through the node ($(nproc) CPUs shared by client, router and servers; P=$PARALLEL, ${SECS}s per run, median of $REPS interleaved round(s), PIN=$PIN)"
+echo
+echo "| case | conn/s | p50 us | p99 us | ratio vs (a) | conn/s per round | failed | rules load s |"
+echo "|---|---:|---:|---:|---:|---|---:|---:|"
+for c in $CASES; do
+	echo "| $(describe "$c") | ${RATE[$c]} | ${P50[$c]} | ${P99[$c]} | ${RATIO[$c]} |${RATES[$c]} | ${FAIL[$c]} | ${LOAD[$c]} |"
+	[ -n "${TSV:-}" ] && printf 'dp\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$c" "${RATE[$c]}" "${P50[$c]}" "${P99[$c]}" \
+		"${RATIO[$c]}" "${FAIL[$c]}" "${LOAD[$c]}" >>"$TSV"
+done
+
+# ------------------------------------------------------------ LB accuracy
+if [ "$LB_CONNS" -gt 0 ]; then
+	echo
+	echo "### vipd load-balancing accuracy (1 service, 3 backends, $LB_CONNS connections each)"
+	echo
+	echo "| weights | backend | expected | got | share | deviation (pp) | deviation (sigma) |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+	for wts in 100,100,100 100,200,700; do
+		use_topo 0
+		topo_up
+		gen vipd 1 1 0 "$WORK/vipd-w.json" "$wts"
+		pn timeout 600 "$VIPD" --once --services-file "$WORK/vipd-w.json" >>"$WORK/vipd.log" 2>&1 || die "vipd failed (weights $wts)"
+		out=$(run_client 10.96.0.1 80 600 --conns "$LB_CONNS" --count 2>>"$WORK/client.err")
+		echo "lb $wts: $(head -1 <<<"$out")" >&2
+		if ! grep -q "^conns=$LB_CONNS failed=0" <<<"$out"; then
+			echo "datapath.sh: LB run $wts incomplete: $(head -1 <<<"$out")" >&2
+			LB_BAD=1
+		fi
+		awk -v wts="$wts" -v tsv="${TSV:-}" '
+			NR == 1 { for (i = 1; i <= NF; i++) if ($i ~ /^conns=/) { split($i, kv, "="); n = kv[2] } next }
+			{ got[$1] = $2 }
+			END {
+				k = split(wts, w, ","); tot = 0
+				for (i = 1; i <= k; i++) tot += w[i]
+				maxd = 0; maxs = 0
+				for (i = 1; i <= k; i++) {
+					b = "b" i; p = w[i] / tot; g = got[b] + 0; sh = n ? g / n : 0
+					d = (sh - p) * 100; ad = d < 0 ? -d : d
+					sg = n ? ad / (100 * sqrt(p * (1 - p) / n)) : 0
+					if (ad > maxd) maxd = ad
+					if (sg > maxs) maxs = sg
+					printf "| %s | %s | %.2f%% | %d | %.2f%% | %+.3f | %.1f |\n", wts, b, p * 100, g, sh * 100, d, sg
+					if (tsv != "")
+						printf "lb\t%s\t%s\t%.2f\t%d\t%.3f\t%+.3f\t%.1f\n", wts, b, p * 100, g, sh * 100, d, sg >> tsv
+				}
+				printf "| %s | **max** | | %d | | **%.3f** | **%.1f** |\n", wts, n, maxd, maxs
+			}' <<<"$out"
+		topo_down
+	done
+fi
+[ "${LB_BAD:-0}" = 0 ] || exit 1

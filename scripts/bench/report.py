@@ -1,0 +1,401 @@
+#!/usr/bin/env python3
+"""Writes BENCHMARKS.md (to stdout) from the results run.sh collected in $W.
+Stdlib only; every input is optional (a missing item is reported as such)."""
+import os
+import re
+import subprocess
+import sys
+
+W = os.environ["W"]
+E = os.environ
+
+
+def rd(name):
+    try:
+        with open(os.path.join(W, name)) as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
+def tsv(name):
+    return [l.split("\t") for l in rd(name).splitlines() if l.strip()]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, shell=True, capture_output=True, text=True, timeout=20).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def num(x):
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def ratio(a, b, fmt="%.1fx"):
+    a, b = num(a), num(b)
+    return fmt % (a / b) if a is not None and b else "–"
+
+
+out = []
+w = out.append
+smoke = E.get("SMOKE") == "1"
+big, eps = int(E["BIG"]), int(E["EPS"])
+
+# ---------------------------------------------------------------- header
+cpu = sh("grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2-").strip() or "?"
+mem = sh("awk '/^MemTotal/ { printf \"%.0f GiB\", $2 / 1048576 }' /proc/meminfo")
+osr = sh(". /etc/os-release 2>/dev/null; echo \"$PRETTY_NAME\"")
+versions = "; ".join(x for x in (
+    sh("nft --version"), sh("iptables-legacy --version"),
+    sh("etcd --version 2>/dev/null | head -1"), sh("perf --version 2>/dev/null")) if x)
+total = int(E["T_END"]) - int(E["T_START"])
+
+w("# vipd benchmarks" + (" (SMOKE RUN: tiny sizes, numbers meaningless)" if smoke else ""))
+w("")
+w("vipd against the two ways kube-proxy programs a node, with the same services and "
+  "endpoints in every shape (`scripts/bench/gen.py`; chain names, rules and "
+  "transactions as kube-proxy writes them), and against the physical limit: vipd's "
+  "own elements sent as one raw libnftnl batch with no model logic "
+  "(`scripts/bench/rawbatch.c`). Everything runs inside network namespaces created "
+  "and removed by the scripts; every command is bounded by `timeout`. Services: "
+  "VIP 10.96.0.0+i+1 port 80/tcp, E endpoints each at 10.128.0.0/9 port 8080, equal "
+  "weights.")
+w("")
+w("- Command: `%s` (= `%sbash scripts/bench/run.sh`; sizes: SIZES=\"%s\" EPS=%s REPS=%s "
+  "NFT_CAP=%s CHANGES=%s SLOW_CHANGES=%s DP_SECS=%s DP_REPS=%s DP_SVCS=%s LB_CONNS=%s)"
+  % (E["CMDLINE"], "BENCH_SMOKE=1 " if smoke else "", E["SIZES"], eps, E["REPS"], E["NFT_CAP"],
+     E["CHANGES"], E["SLOW_CHANGES"], E["DP_SECS"], E["DP_REPS"], E["DP_SVCS"], E["LB_CONNS"]))
+w("- Machine: %s CPUs (%s), %s, kernel %s, %s" % (sh("nproc"), cpu, mem, sh("uname -r"), osr))
+w("- Tools: %s" % versions)
+w("- vipd: %s (copied at the start, used for the whole run)" % E.get("VIPD_INFO", "?"))
+w("- Date: %s; total run time %d min %02d s; load average at the start %s, at the end %s"
+  % (E["DATE_START"], total // 60, total % 60, E["LOAD_START"], E.get("LOAD_END", "?")))
+failed = E.get("FAILED_ITEMS", "").split()
+if failed:
+    w("- **FAILED items: %s** (their tables are missing or incomplete)" % ", ".join(failed))
+w("")
+w("The machine may be shared with other work (2 cores here): medians and ratios "
+  "within one run are what to compare; single numbers move by 10-20 % between runs.")
+w("")
+
+# ---------------------------------------------------------------- 1. full sync
+LABEL = {"vipd": "vipd --once", "raw": "rawbatch: one raw libnftnl batch (physical limit)",
+         "nft-vipd": "nft -f, vipd's shape (reference)",
+         "nft": "kube-proxy nftables shape, nft -f", "iptables": "kube-proxy iptables shape, iptables-legacy-restore"}
+fs = tsv("fullsync.tsv")
+w("## 1. Full sync (cold load into an empty namespace)")
+w("")
+w("Wall time of the loading command and its peak RSS (GNU time), user and system CPU "
+  "time; median of the runs, each in a fresh namespace, followed by a count check "
+  "of what the kernel holds. Peers over %s s are stopped and shown as skipped."
+  % E["NFT_CAP"])
+w("")
+if not fs:
+    w("(not run)")
+else:
+    w("| services x endpoints | peer | wall s | runs | peak RSS MiB | user s | sys s | vs vipd | vs rawbatch | status |")
+    w("|---|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    by = {}
+    for r in fs:
+        by.setdefault((int(r[0]), int(r[1])), {})[r[2]] = r
+    for (s, e), peers in sorted(by.items()):
+        base = peers.get("vipd", [None] * 9)[3]
+        raw = peers.get("raw", [None] * 9)[3]
+        for p in ("vipd", "raw", "nft-vipd", "nft", "iptables"):
+            if p not in peers:
+                continue
+            r = peers[p]
+            wall = r[3] if r[3] != "-" else "–"
+            w("| %d x %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+                s, e, LABEL[p], wall, r[7], r[4].replace("-", "–"), r[5].replace("-", "–"),
+                r[6].replace("-", "–"), ratio(r[3], base), ratio(r[3], raw), r[8]))
+    warn = [l for s in E["SIZES"].split() for l in rd("fullsync-%s.log" % s).splitlines()
+            if "listener present" in l]
+    if warn:
+        w("")
+        w("WARNING: an nftables event listener existed on the host during %d run(s) "
+          "(another process's `nft monitor` or similar, in any namespace): nf_tables then "
+          "builds a notification per added object in every namespace, which inflates "
+          "system time of the nftables peers (see scripts/bench/README-notes.txt, finding 4)."
+          % len(warn))
+w("")
+
+# ---------------------------------------------------------------- 2. one change
+lat = tsv("latency.tsv")
+L = {r[1]: r for r in lat if r[0] == "lat"}
+M = {r[1]: int(r[2]) for r in lat if r[0] == "mem" and r[2].isdigit()}
+w("## 2. One endpoint change with %d x %d loaded" % (big, eps))
+w("")
+w("Time from one endpoint change at its source to the kernel having it. vipd: t0 "
+  "just before the change is made at the source (rename() of the rewritten services "
+  "file; the etcd put), t1 when `build/nftwatch` (an independent netlink listener in "
+  "the namespace, scripts/bench/nftwatch.c) sees the new backends element. kube-proxy "
+  "shapes: the wall time of the process that applies the transaction kube-proxy "
+  "sends for that change (`gen.py nft-changes` / `ipt-changes`): it returns after the "
+  "kernel's commit; kube-proxy's own work before it (API watch, computing the "
+  "transaction) is not included, so these are lower bounds. The same sequence of "
+  "changes for every peer (endpoint e0 of a random service gets a new IP); one "
+  "warm-up change first, not counted; fewer changes for the slow peers.")
+w("")
+if not L:
+    w("(not run)")
+else:
+    ref = L.get("etcd", L.get("file"))
+    refname = "vipd etcd" if "etcd" in L else "vipd file"
+    w("| peer | changes | p50 ms | p90 ms | p99 ms | max ms | p50 vs %s |" % refname)
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for p in ("file", "etcd", "nft", "iptables"):
+        if p in L:
+            r = L[p]
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (r[7].replace("_", " "), r[2], r[3], r[4], r[5], r[6],
+                                                      ratio(r[3], ref[3])))
+    w("")
+    prof = [(p, rd("perf-change-%s.txt" % p).splitlines()) for p in ("nft", "iptables")]
+    if any(x for _, x in prof):
+        w("Where one kube-proxy change goes (the last change applied once more under "
+          "`perf record -g`; flat profile, top symbols):")
+        w("")
+        for p, lines in prof:
+            if lines:
+                top = []
+                for l in lines[:6]:
+                    m = re.match(r"\s*([\d.]+)%\s+\S+\s+\[.\]\s+(\S+)", l)
+                    if m:
+                        top.append("`%s` %s %%" % (m.group(2), m.group(1)))
+                w("- %s: %s" % ({"nft": "nft -f", "iptables": "iptables-legacy-restore --noflush"}[p],
+                                  ", ".join(top)))
+        w("")
+        w("For nft, `nf_tables_dump_chains` is nft filling its cache: it lists every chain "
+          "of the table (one per service and per endpoint) before sending the few-line "
+          "transaction, and the kernel resumes that dump by walking the chain list from "
+          "the start for every message; `nft_chain_validate` is the commit re-checking "
+          "the jump graph of the whole table for loops. For iptables-legacy, the whole nat "
+          "table is read, modified and replaced as one blob (`xt_find_match`, "
+          "`translate_table`, `alloc_counters`, copies). vipd's tables have a constant "
+          "handful of chains, so neither grows with the number of services.")
+    w("")
+    w("The services file source re-reads and re-reconciles the whole file on every change "
+      "(after a 20 ms settle timer for the writer's burst, watcher/file.c), so its latency "
+      "grows with the file; etcd delivers the one changed key and vipd applies it "
+      "incrementally. With thousands of services, etcd is the source to use.")
+w("")
+
+# ---------------------------------------------------------------- 3. data path
+dp = {r[1]: r for r in tsv("datapath.tsv") if r[0] == "dp"}
+w("## 3. Data path: new TCP connections through the node")
+w("")
+w("scripts/bench/datapath.sh: client ns -> node ns (the rules under test, ip_forward) "
+  "-> 3 backend namespaces running `connbench server`; the client (`connbench client`, "
+  "32 connections in flight, pinned to CPU 0) opens connections for %s s per run, "
+  "%s interleaved rounds, median. Client, router and servers share the machine's CPUs, "
+  "so absolute rates are machine-bound: compare the ratios (per round, vs case a). "
+  "In the big cases the target service is one of %d services x %d endpoints. Case e's "
+  "ruleset is loaded in chunks of 500 services (same rules; its full-sync time is in "
+  "table 1)." % (E["DP_SECS"], E["DP_REPS"], int(E["DP_SVCS"]), eps))
+w("")
+if not dp:
+    w("(not run)")
+else:
+    desc = {"a": "a: direct to the backends, no rules (no conntrack)",
+            "a+ct": "a+ct: direct, conntrack on (one nft ct rule), no NAT",
+            "b": "b: vipd, 1 service",
+            "c": "c: vipd, %s services" % E["DP_SVCS"],
+            "d": "d: kube-proxy iptables, %s services, target in the middle" % E["DP_SVCS"],
+            "d-last": "d-last: kube-proxy iptables, target last in KUBE-SERVICES",
+            "e": "e: kube-proxy nftables, %s services" % E["DP_SVCS"]}
+    w("| case | conn/s | p50 us | p99 us | ratio vs a | failed | rules load s |")
+    w("|---|---:|---:|---:|---:|---:|---:|")
+    for c in ("a", "a+ct", "b", "c", "d", "d-last", "e"):
+        if c in dp:
+            r = dp[c]
+            w("| %s | %s | %s | %s | %s | %s | %s |" % (desc[c], r[2], r[3], r[4], r[5], r[6], r[7]))
+    if "c" in dp:
+        parts = ["vipd at %s services vs 1 service: %s" % (E["DP_SVCS"], ratio(dp["c"][2], dp.get("b", [0] * 8)[2], "%.2f"))]
+        for c, name in (("d", "kube-proxy iptables (middle)"), ("d-last", "kube-proxy iptables (last)"),
+                        ("e", "kube-proxy nftables")):
+            if c in dp:
+                parts.append("vs %s: %s" % (name, ratio(dp["c"][2], dp[c][2], "%.2fx")))
+        w("")
+        w("Connection rate ratios (medians): " + "; ".join(parts) + ".")
+    w("")
+    w("The client's core is the bottleneck in every case (it also carries the SYN through "
+      "the router's conntrack and NAT in softirq), so these ratios understate the data "
+      "path's share; see scripts/bench/datapath-notes.txt.")
+w("")
+
+# ---------------------------------------------------------------- 4. memory
+w("## 4. Memory: vipd daemon RSS")
+w("")
+w("VmRSS of the running daemon after its initial sync (settled 1-2 s), and of the same "
+  "daemon with nothing to do (empty services file / empty etcd registry). Bytes per "
+  "endpoint = (RSS loaded - RSS empty) / %d endpoints." % (big * eps))
+w("")
+if not M:
+    w("(not run)")
+else:
+    w("| vipd daemon, source | services x endpoints | RSS MiB | bytes per endpoint |")
+    w("|---|---|---:|---:|")
+    rows = (("file-synced", "file-empty", "services file, after the initial sync"),
+            ("file-after-changes", "file-empty", "services file, after the %s changes of table 2" % E["CHANGES"]),
+            ("file-after-changes-trimmed", "file-empty",
+             "services file, the same after malloc_trim(0) (free heap returned)"),
+            ("file-empty", None, "services file, empty"),
+            ("etcd-synced", "etcd-empty", "etcd, after the initial sync"),
+            ("etcd-empty", None, "etcd, empty registry"))
+    for k, b, name in rows:
+        if k not in M:
+            continue
+        per = "–"
+        if b and b in M:
+            per = "%.0f" % ((M[k] - M[b]) * 1024.0 / (big * eps))
+        w("| %s | %s | %.1f | %s |" % (name, "0" if b is None else "%d x %d" % (big, eps),
+                                        M[k] / 1024.0, per))
+    if "file-synced-hwm" in M:
+        w("")
+        w("Peak RSS (VmHWM) of the file-source daemon up to the end of its initial sync: "
+          "%.1f MiB. The file source parses the whole file into one JSON tree (jansson) on "
+          "every read and frees it after loading the model." % (M["file-synced-hwm"] / 1024.0))
+        if "file-after-changes-trimmed" in M and "file-after-changes" in M:
+            w("glibc keeps the freed tree's pages in the heap: asking the daemon to return "
+              "them (`malloc_trim(0)` called through gdb, after all measurements) takes its "
+              "RSS from %.1f to %.1f MiB, so vipd's live state for %d endpoints is about "
+              "%.0f bytes per endpoint; the rest is the peak of the last file parse. The etcd "
+              "source never holds the whole registry as one JSON tree (it reads in pages "
+              "and then one event at a time)."
+              % (M["file-after-changes"] / 1024.0, M["file-after-changes-trimmed"] / 1024.0,
+                 big * eps, (M["file-after-changes-trimmed"] - M.get("file-empty", 0)) * 1024.0 / (big * eps)))
+w("")
+
+# ---------------------------------------------------------------- 5. LB accuracy
+lb = [r for r in tsv("datapath.tsv") if r[0] == "lb"]
+w("## 5. Load-balancing accuracy")
+w("")
+w("vipd, 1 service, 3 backends, %s connections per weight set through the VIP; share "
+  "per backend as counted by the client (which backend answered); sigma = binomial "
+  "standard error sqrt(p(1-p)/N)." % E["LB_CONNS"])
+w("")
+if not lb:
+    w("(not run)")
+else:
+    w("| weights | backend | expected % | connections | share % | deviation (pp) | deviation (sigma) |")
+    w("|---|---|---:|---:|---:|---:|---:|")
+    mx = {}
+    for r in lb:
+        w("| %s | %s | %s | %s | %s | %s | %s |" % tuple(r[1:8]))
+        d, s = abs(float(r[6])), float(r[7])
+        m = mx.setdefault(r[1], [0.0, 0.0])
+        m[0], m[1] = max(m[0], d), max(m[1], s)
+    for k, (d, s) in mx.items():
+        w("| %s | **max** | | | | **%.3f** | **%.1f** |" % (k, d, s))
+w("")
+
+# ---------------------------------------------------------------- gap to the physical limit
+def children(name):
+    """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
+    d = {}
+    for l in rd(name).splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+([\d.]+)%\s+\[(.)\]\s+(\S+)", l)
+        if m:
+            d.setdefault(m.group(4), float(m.group(1)))
+    return d
+
+
+def dsos(name):
+    d = {}
+    for l in rd(name).splitlines():
+        m = re.match(r"\s*([\d.]+)%\s+(\S+)", l)
+        if m:
+            d[m.group(2)] = float(m.group(1))
+    return d
+
+
+w("## Largest gap to the physical limit, and why")
+w("")
+fsr = {}
+for r in fs:
+    fsr.setdefault(int(r[0]), {})[r[2]] = r
+gaps = [(num(p["vipd"][3]) / num(p["raw"][3]), s) for s, p in fsr.items()
+        if "vipd" in p and "raw" in p and num(p["vipd"][3]) and num(p["raw"][3])]
+pv, pr = children("perf-vipd.children"), children("perf-raw.children")
+dv = dsos("perf-vipd.dso")
+if not gaps:
+    w("(full sync not run)")
+else:
+    g, s = max(gaps)
+    ab = max((num(p["vipd"][3]) - num(p["raw"][3]), k) for k, p in fsr.items()
+             if "vipd" in p and "raw" in p and num(p["vipd"][3]) and num(p["raw"][3]))
+    w("vipd --once vs rawbatch (table 1): " + "; ".join(
+        "%.1fx at %d x %d (%s vs %s s)" % (num(fsr[k]["vipd"][3]) / num(fsr[k]["raw"][3]), k, eps,
+                                        fsr[k]["vipd"][3], fsr[k]["raw"][3])
+        for _, k in sorted((k, k) for _, k in gaps)) +
+      ". The largest ratio is at %d x %d, the largest absolute gap (%.2f s) at %d x %d."
+      % (s, eps, ab[0], ab[1], eps))
+    if big in fsr and "vipd" in fsr[big] and "raw" in fsr[big]:
+        v, r = fsr[big]["vipd"], fsr[big]["raw"]
+        w("At %d x %d, system time (mostly the kernel's commit of the same elements) is "
+          "%s s for vipd and %s s for rawbatch, user time %s s and %s s: the gap is in "
+          "user space, not in the kernel." % (big, eps, v[6], r[6], v[5], r[5]))
+    w("")
+    if pv:
+        def pc(sym, d=pv):
+            return d.get(sym, 0.0)
+        kern_v = pc("nfnetlink_rcv_batch")
+        kern_r = pc("nfnetlink_rcv_batch", pr)
+        parse = pc("json_loadf") or pc("json_load_file")
+        own = dv.get("vipd", 0.0)
+        w("Where vipd --once spends its time at %d x %d (perf record, DWARF call graphs; "
+          "inclusive share of its samples):" % (big, eps))
+        w("")
+        w("| part | symbol | share |")
+        w("|---|---|---:|")
+        for part, sym in (("reading the services file: parse, check, build the model", "file_read"),
+                          ("  of which jansson parsing the JSON text", "json_loadf"),
+                          ("  of which freeing the JSON tree", "json_delete"),
+                          ("read-back of the tables at start (the namespace is empty: "
+                           "mostly the deferred free below, at its first big malloc)", "rec_load"),
+                          ("glibc merging the freed tree's small blocks (deferred to the next big malloc)",
+                           "malloc_consolidate"),
+                          ("reconcile: diff, build the batch, commit", "reconcile"),
+                          ("  of which sending the batch and waiting for the kernel", "dp_transact"),
+                          ("  of which the kernel processing the batch", "nfnetlink_rcv_batch")):
+            if sym in pv:
+                w("| %s | `%s` | %.1f %% |" % (part, sym, pv[sym]))
+        if dv:
+            w("| flat, by library | %s | |" % ", ".join("%s %.1f %%" % (k, x) for k, x in
+                                                       sorted(dv.items(), key=lambda t: -t[1])[:5]))
+        w("")
+        txt = ("So the kernel's batch processing is %.0f %% of vipd's samples (%.0f %% of "
+               "rawbatch's, whose run is that and little else). " % (kern_v, kern_r))
+        if parse:
+            txt += ("The largest single cost above the limit is the JSON: jansson builds a tree "
+                    "of the whole %d-service file (%.0f %%), and freeing it costs again, partly "
+                    "deferred into glibc's malloc_consolidate (%.0f %%), which runs at the next "
+                    "large allocation, wherever that is. " % (big, parse, pc("malloc_consolidate")))
+        txt += ("vipd's own code (model, diff, slots, message building) is %.0f %% of the samples "
+                "flat. rawbatch reads a pre-digested list with no validation, no model and "
+                "no read-back, so it shows what the kernel alone costs. Closing the gap "
+                "means a streaming parse of the services file into the model (no tree), "
+                "not a faster datapath; the same cost is the floor of every change "
+                "through the file source (table 2), which etcd avoids." % own)
+        w(txt)
+    else:
+        w("(no profile: perf not available or the profile item failed)")
+w("")
+w("## How to reproduce, and the pieces")
+w("")
+w("    make bench          # this file (root; this run: %d min on %s CPUs)" % ((total + 59) // 60, sh("nproc")))
+w("    make bench-smoke    # every piece at tiny sizes, about a minute, report in a temp file")
+w("")
+w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
+  "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
+  "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
+  "REPS), `connbench.c`, `gen.py` (every input shape). Earlier findings: "
+  "`scripts/bench/README-notes.txt` (full sync: why kube-proxy's nft -f is quadratic), "
+  "`scripts/bench/datapath-notes.txt`.")
+w("")
+sys.stdout.write("\n".join(out))

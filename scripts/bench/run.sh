@@ -1,0 +1,228 @@
+#!/usr/bin/env bash
+# run.sh -- every vipd benchmark, side by side with kube-proxy-shaped peers,
+# and BENCHMARKS.md (`make bench`). `make bench-smoke` (BENCH_SMOKE=1) runs
+# every piece at tiny sizes in about a minute and writes its report to a
+# temporary file instead: CI runs it so that the benchmarks cannot rot.
+#
+# Items (ITEMS, default all, in this order):
+#   fullsync   fullsync.sh per size: vipd --once, rawbatch (the physical limit),
+#              nft -f of vipd's shape (reference), nft -f of kube-proxy's nftables
+#              shape (capped: NFT_CAP), iptables-legacy-restore of kube-proxy's
+#              iptables shape; wall time, peak RSS, user/sys
+#   latency    change_latency.sh at the largest size: one endpoint change from
+#              its source to the kernel (vipd file, vipd etcd, kube-proxy nft -f,
+#              iptables-legacy-restore --noflush) and vipd's daemon RSS
+#   datapath   datapath.sh: new connections/s and vipd's LB accuracy
+#   profile    perf record of vipd --once and rawbatch at the largest size
+# Each item runs its scripts in namespaces of their own (names ending in their
+# pid) that they remove on exit; nothing here touches the root namespace.
+#
+# Environment (defaults: full run / smoke):
+#   SIZES="1000 3000 10000" / "100 300"   services per full-sync size
+#   EPS=10 / 3                            endpoints per service
+#   REPS=3 / 1                            full-sync runs per peer (median);
+#   NFT_REPS=                             kube-proxy nft peer: REPS below 10,000
+#                                         services, 1 from there (it takes minutes)
+#   NFT_CAP=200 / 60                      seconds; a peer over it is "skipped"
+#   CHANGES=200 / 10  SLOW_CHANGES=50 / 5 latency: vipd changes / kube-proxy changes
+#   DP_SECS=5 / 1  DP_REPS=5 / 1  DP_SVCS=<largest size> / 100  LB_CONNS=100000 / 3000
+#   QUIET_WAIT=10 / 0                     datapath: wait for an idle machine (s)
+#   OUT=<repo>/BENCHMARKS.md / a temp file
+#   VIPD=<repo>/vipd  KEEP=1 (keep the work directory)
+#   REPORT_FROM=dir   run nothing: write the report again from a kept work
+#                     directory (KEEP=1), e.g. after editing report.py
+# Exit status: non-zero if any item failed (a peer over its time cap is not a
+# failure).
+set -u
+
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+SMOKE=${BENCH_SMOKE:-0}
+# KEEP is run.sh's own; the item scripts would keep their work directories too
+RUN_KEEP=${KEEP:-0}
+unset KEEP
+if [ "$SMOKE" = 1 ]; then
+	SIZES=${SIZES:-100 300} EPS=${EPS:-3} REPS=${REPS:-1} NFT_CAP=${NFT_CAP:-60}
+	CHANGES=${CHANGES:-10} SLOW_CHANGES=${SLOW_CHANGES:-5}
+	DP_SECS=${DP_SECS:-1} DP_REPS=${DP_REPS:-1} DP_SVCS=${DP_SVCS:-100} LB_CONNS=${LB_CONNS:-3000}
+	QUIET_WAIT=${QUIET_WAIT:-0}
+else
+	SIZES=${SIZES:-1000 3000 10000} EPS=${EPS:-10} REPS=${REPS:-3} NFT_CAP=${NFT_CAP:-200}
+	CHANGES=${CHANGES:-200} SLOW_CHANGES=${SLOW_CHANGES:-50}
+	DP_SECS=${DP_SECS:-5} DP_REPS=${DP_REPS:-5} LB_CONNS=${LB_CONNS:-100000}
+	QUIET_WAIT=${QUIET_WAIT:-10}
+fi
+ITEMS=${ITEMS:-fullsync latency datapath profile}
+export VIPD=${VIPD:-$REPO/vipd}
+BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
+DP_SVCS=${DP_SVCS:-$BIG}
+
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 1; }
+[ -x "$VIPD" ] || { echo "run.sh: $VIPD is not built (make)" >&2; exit 1; }
+for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT; do
+	case "$x" in *[!0-9]*) echo "run.sh: not a number: $x" >&2; exit 2 ;; esac
+done
+
+if [ -n "${REPORT_FROM:-}" ]; then
+	[ -f "$REPORT_FROM/meta.sh" ] || { echo "run.sh: $REPORT_FROM/meta.sh missing" >&2; exit 2; }
+	# shellcheck disable=SC1091
+	. "$REPORT_FROM/meta.sh"
+	W=$REPORT_FROM RUN_KEEP=1 ITEMS=""
+else
+	W=$(mktemp -d /tmp/vipd-benchrun.XXXXXX)
+fi
+if [ "$SMOKE" = 1 ]; then
+	OUT=${OUT:-$W/BENCHMARKS-smoke.md}
+else
+	OUT=${OUT:-$REPO/BENCHMARKS.md}
+fi
+CHILD=
+cleanup() {
+	trap - EXIT
+	# the item scripts clean up after themselves on TERM; wait for that
+	if [ -n "$CHILD" ] && kill -0 "$CHILD" 2>/dev/null; then
+		kill "$CHILD" 2>/dev/null
+		timeout 30 tail --pid="$CHILD" -f /dev/null 2>/dev/null || kill -9 "$CHILD" 2>/dev/null
+	fi
+	if [ "$RUN_KEEP" = 1 ]; then
+		echo "run.sh: kept $W" >&2
+	elif [ "${OUT#"$W"/}" != "$OUT" ]; then
+		# the (smoke) report lives in the work directory: keep only it
+		find "$W" -mindepth 1 ! -path "$OUT" -delete 2>/dev/null
+		rmdir "$W" 2>/dev/null
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+if [ -z "${REPORT_FROM:-}" ]; then
+	# One binary for the whole run, even if vipd is rebuilt meanwhile.
+	cp "$VIPD" "$W/vipd" || { echo "run.sh: cannot copy $VIPD" >&2; exit 1; }
+	VIPD_INFO="$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo '?')"
+	[ -n "$(git -C "$REPO" status --porcelain -- cmd datapath watcher include 2>/dev/null)" ] &&
+		VIPD_INFO="$VIPD_INFO + uncommitted changes in its sources"
+	VIPD_INFO="$VIPD_INFO; binary built $(date -u -r "$VIPD" '+%Y-%m-%d %H:%M UTC'), sha256 $(sha256sum "$VIPD" | cut -c1-12)"
+	export VIPD=$W/vipd
+	T_START=$(date +%s)
+	DATE_START=$(date -u '+%Y-%m-%d %H:%M:%S UTC')
+	LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+	FAILED_ITEMS=""
+fi
+log() { echo "== run.sh [$(($(date +%s) - T_START)) s] $*" >&2; }
+
+# run_item NAME TIMEOUT CMD...: stdout -> $W/NAME.md, stderr -> $W/NAME.log (and the terminal)
+run_item() {
+	local name=$1 tmo=$2 rc t0
+	shift 2
+	t0=$(date +%s)
+	log "$name: $*"
+	timeout -k 30 "$tmo" "$@" >"$W/$name.md" 2> >(tee -a "$W/$name.log" | sed -u "s/^/   [$name] /" >&2) &
+	CHILD=$!
+	wait "$CHILD"
+	rc=$?
+	CHILD=
+	echo "$name $rc $(($(date +%s) - t0))" >>"$W/items"
+	if [ $rc != 0 ]; then
+		log "$name FAILED (exit $rc)"
+		FAILED_ITEMS="$FAILED_ITEMS $name"
+	else
+		log "$name done in $(($(date +%s) - t0)) s"
+	fi
+	return $rc
+}
+
+log "work directory $W; report -> $OUT"
+[ -n "${REPORT_FROM:-}" ] || : >"$W/items"
+
+# ---------------------------------------------------------------- 1. full sync
+if [[ " $ITEMS " == *" fullsync "* ]]; then
+	for s in $SIZES; do
+		nreps=${NFT_REPS:-$([ "$s" -ge 10000 ] && echo 1 || echo "$REPS")}
+		TSV=$W/fullsync.tsv REPS=$REPS PEER_REPS="nft=$nreps" PEERS="vipd raw nft-vipd nft iptables" \
+			run_item "fullsync-$s" $((NFT_CAP * 3 + 900)) bash "$HERE/fullsync.sh" "$s" "$EPS" "$NFT_CAP"
+	done
+fi
+
+# ---------------------------------------------------------------- 2. + 4. one change, memory
+if [[ " $ITEMS " == *" latency "* ]]; then
+	TSV=$W/latency.tsv CAP=$((NFT_CAP + 100)) PERF_OUT=$W \
+		run_item latency 1800 bash "$HERE/change_latency.sh" "$BIG" "$EPS" "$CHANGES" "$SLOW_CHANGES"
+fi
+
+# ---------------------------------------------------------------- 3. + 5. data path, LB accuracy
+if [[ " $ITEMS " == *" datapath "* ]]; then
+	# case e's ruleset is loaded in chunks (NFT_CHUNK): the same rules, without
+	# the minutes one transaction takes (that is measured by fullsync)
+	TSV=$W/datapath.tsv REPS=$DP_REPS SVCS=$DP_SVCS EPS=$EPS LB_CONNS=$LB_CONNS QUIET_WAIT=$QUIET_WAIT \
+		NFT_CHUNK=500 run_item datapath 1800 bash "$HERE/datapath.sh" "$DP_SECS"
+fi
+
+# ---------------------------------------------------------------- profile: vipd --once vs rawbatch
+profile() {
+	local ns p f rb=$REPO/build/rawbatch
+	command -v perf >/dev/null || { echo "profile: perf not installed: skipped" >&2; echo "skipped: no perf" >"$W/profile.status"; return 0; }
+	python3 "$HERE/gen.py" vipd "$BIG" "$EPS" >"$W/prof.json" || return 1
+	python3 "$HERE/gen.py" raw "$BIG" "$EPS" >"$W/prof.raw" || return 1
+	if [ ! -x "$rb" ] || [ "$HERE/rawbatch.c" -nt "$rb" ]; then
+		mkdir -p "$REPO/build"
+		# shellcheck disable=SC2046
+		timeout 120 cc -O2 -Wall -Wextra -o "$rb" "$HERE/rawbatch.c" $(pkg-config --cflags --libs libnftnl libmnl) || return 1
+	fi
+	for p in vipd raw; do
+		ns=vipd-prof-$$-$p
+		ip netns add "$ns" || return 1
+		if [ $p = vipd ]; then
+			set -- "$VIPD" --once --services-file "$W/prof.json"
+		else
+			set -- "$rb" "$W/prof.raw"
+		fi
+		timeout 300 perf record -q -F 999 --call-graph dwarf,65528 -o "$W/perf-$p.data" -- \
+			ip netns exec "$ns" "$@" >/dev/null 2>"$W/perf-$p.err"
+		f=$?
+		ip netns del "$ns"
+		[ $f = 0 ] || { echo "profile: perf record of $p failed: $(tail -n 2 "$W/perf-$p.err")" >&2; return 1; }
+		# inclusive share per symbol (children), and the flat profile per library
+		timeout 300 perf report -i "$W/perf-$p.data" --stdio --children --sort sym -g none 2>/dev/null |
+			grep -v '^#' | grep . >"$W/perf-$p.children" || return 1
+		timeout 300 perf report -i "$W/perf-$p.data" --stdio --no-children --sort dso -g none 2>/dev/null |
+			grep -v '^#' | grep . >"$W/perf-$p.dso" || return 1
+		rm -f "$W/perf-$p.data"
+	done
+	echo ok >"$W/profile.status"
+}
+if [[ " $ITEMS " == *" profile "* ]]; then
+	log "profile: perf record, vipd --once and rawbatch at $BIG x $EPS"
+	if profile 2> >(tee -a "$W/profile.log" >&2); then
+		echo "profile 0 0" >>"$W/items"
+	else
+		echo "profile 1 0" >>"$W/items"
+		FAILED_ITEMS="$FAILED_ITEMS profile"
+		log "profile FAILED"
+	fi
+fi
+
+# ---------------------------------------------------------------- the report
+if [ -z "${REPORT_FROM:-}" ]; then
+	T_END=$(date +%s)
+	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+	declare -p VIPD_INFO T_START T_END DATE_START LOAD_START LOAD_END FAILED_ITEMS SMOKE SIZES EPS REPS NFT_CAP \
+		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG >"$W/meta.sh"
+fi
+export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG
+export VIPD_INFO DATE_START LOAD_START LOAD_END T_START T_END FAILED_ITEMS REPO
+export CMDLINE="${BENCH_CMDLINE:-$([ "$SMOKE" = 1 ] && echo 'make bench-smoke' || echo 'make bench')}"
+if ! python3 "$HERE/report.py" >"$OUT.tmp"; then
+	echo "run.sh: report.py failed" >&2
+	FAILED_ITEMS="$FAILED_ITEMS report"
+else
+	mv "$OUT.tmp" "$OUT"
+	cat "$OUT"
+	log "report written to $OUT (total $((T_END - T_START)) s)"
+fi
+if [ -n "$FAILED_ITEMS" ]; then
+	log "FAILED:$FAILED_ITEMS"
+	exit 1
+fi
+exit 0
