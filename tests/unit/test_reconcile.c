@@ -125,7 +125,7 @@ static void endpoint_moves(void **state)
 static void one_of_many_changes(void **state)
 {
 	struct fixture *f = *state;
-	char id[8], ip[32];
+	char id[16], ip[32];
 
 	put_svc(f, "web", web);
 	for (int i = 0; i < 10; i++) {
