@@ -176,26 +176,17 @@ out:
 
 static int endpoint_del(struct ctl *c, int argc, char **argv)
 {
-	char *key, *body = NULL;
-	json_t *reply = NULL;
-	int ret = CTL_FAIL;
+	char *key, what[2 * NAME_MAX_LEN + 16];
+	int ret;
 
 	if (argc != 3) {
 		fprintf(stderr, "usage: vipctl endpoint del SERVICE ID\n");
 		return CTL_USAGE;
 	}
 	key = ctl_key(c, "endpoints", argv[1], argv[2]);
-	if (key)
-		body = etcd_delete_body(key, "");
-	if (body && ctl_call(c, "kv/deleterange", body, &reply) == 0) {
-		if (etcd_int(reply, "deleted"))
-			ret = CTL_OK;
-		else
-			fprintf(stderr, "vipctl: no endpoint \"%s/%s\"\n", argv[1], argv[2]);
-	}
+	snprintf(what, sizeof(what), "endpoint \"%s/%s\"", argv[1], argv[2]);
+	ret = ctl_delete(c, key, what);
 	free(key);
-	free(body);
-	json_decref(reply);
 	return ret;
 }
 
@@ -270,12 +261,9 @@ out:
 
 int ctl_endpoint(struct ctl *c, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return endpoint_add(c, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return endpoint_del(c, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
-		return endpoint_list(c, argc - 1, argv + 1);
-	fprintf(stderr, "usage: vipctl endpoint add|del|list ...\n");
-	return CTL_USAGE;
+	static const struct ctl_verb verbs[] = {
+		{ "add", endpoint_add }, { "del", endpoint_del }, { "list", endpoint_list },
+	};
+
+	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]), "endpoint", argc, argv);
 }

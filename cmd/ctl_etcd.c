@@ -148,3 +148,33 @@ char *ctl_key(const struct ctl *c, const char *kind, const char *service,
 		n = asprintf(&k, "%s/%s/", c->conf.prefix, kind);
 	return n < 0 ? NULL : k;
 }
+
+int ctl_delete(struct ctl *c, const char *key, const char *what)
+{
+	char *body = key ? etcd_delete_body(key, "") : NULL;
+	json_t *reply = NULL;
+	int ret = CTL_FAIL;
+
+	if (body && ctl_call(c, "kv/deleterange", body, &reply) == 0) {
+		if (etcd_int(reply, "deleted"))
+			ret = CTL_OK;
+		else
+			fprintf(stderr, "vipctl: no %s\n", what);
+	}
+	free(body);
+	json_decref(reply);
+	return ret;
+}
+
+int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n,
+		 const char *noun, int argc, char **argv)
+{
+	for (size_t i = 0; argc >= 2 && i < n; i++)
+		if (!strcmp(argv[1], verbs[i].name))
+			return verbs[i].run(c, argc - 1, argv + 1);
+	fprintf(stderr, "usage: vipctl %s", noun);
+	for (size_t i = 0; i < n; i++)
+		fprintf(stderr, "%s%s", i ? "|" : " ", verbs[i].name);
+	fprintf(stderr, " ...\n");
+	return CTL_USAGE;
+}

@@ -184,26 +184,17 @@ static int service_get(struct ctl *c, int argc, char **argv)
 
 static int service_del(struct ctl *c, int argc, char **argv)
 {
-	char *key, *body = NULL;
-	json_t *reply = NULL;
-	int ret = CTL_FAIL;
+	char *key, what[NAME_MAX_LEN + 16];
+	int ret;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: vipctl service del NAME\n");
 		return CTL_USAGE;
 	}
 	key = ctl_key(c, "services", argv[1], NULL);
-	if (key)
-		body = etcd_delete_body(key, "");
-	if (body && ctl_call(c, "kv/deleterange", body, &reply) == 0) {
-		if (etcd_int(reply, "deleted"))
-			ret = CTL_OK;
-		else
-			fprintf(stderr, "vipctl: no service \"%s\"\n", argv[1]);
-	}
+	snprintf(what, sizeof(what), "service \"%s\"", argv[1]);
+	ret = ctl_delete(c, key, what);
 	free(key);
-	free(body);
-	json_decref(reply);
 	return ret;
 }
 
@@ -294,14 +285,10 @@ out:
 
 int ctl_service(struct ctl *c, int argc, char **argv)
 {
-	if (argc >= 2 && !strcmp(argv[1], "add"))
-		return service_add(c, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "del"))
-		return service_del(c, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "get"))
-		return service_get(c, argc - 1, argv + 1);
-	if (argc >= 2 && !strcmp(argv[1], "list"))
-		return service_list(c, argc - 1, argv + 1);
-	fprintf(stderr, "usage: vipctl service add|del|get|list ...\n");
-	return CTL_USAGE;
+	static const struct ctl_verb verbs[] = {
+		{ "add", service_add }, { "del", service_del },
+		{ "get", service_get }, { "list", service_list },
+	};
+
+	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]), "service", argc, argv);
 }

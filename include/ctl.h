@@ -4,6 +4,7 @@
 #define VIPD_CTL_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <jansson.h>
 
 #include "etcd.h"
@@ -24,6 +25,17 @@ int ctl_call(struct ctl *c, const char *path, const char *body, json_t **reply);
 /* The registry key of a service or endpoint (malloc'd). */
 char *ctl_key(const struct ctl *c, const char *kind, const char *service,
 	      const char *id);
+
+/* Deletes one key; "no <what>" and CTL_FAIL when there was none. */
+int ctl_delete(struct ctl *c, const char *key, const char *what);
+
+/* Subcommand verbs: a const table per noun, as in vipctl's main. */
+struct ctl_verb {
+	const char *name;
+	int (*run)(struct ctl *c, int argc, char **argv);
+};
+int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n,
+		 const char *noun, int argc, char **argv);
 
 int ctl_service(struct ctl *c, int argc, char **argv);
 int ctl_endpoint(struct ctl *c, int argc, char **argv);
