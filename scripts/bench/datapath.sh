@@ -177,167 +177,26 @@ topo_up() {
 }
 
 # ------------------------------------------------------------ rulesets
-GEN=$WORK/gen.py
-cat >"$GEN" <<'PY'
-# Rulesets for datapath.sh: SVCS services x EPS endpoints, service T gets the
-# real backends. Shapes follow scripts/bench/gen.py (kube-proxy's own rules).
-import base64, hashlib, ipaddress, json, sys
-
-kind, S, E, T, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-REAL = [("10.250.2.11", 100), ("10.250.2.12", 100), ("10.250.2.13", 100)]
-if len(sys.argv) > 6:  # weights w1,w2,w3
-    REAL = [(ip, int(w)) for (ip, _), w in zip(REAL, sys.argv[6].split(","))]
-SVC_BASE = int(ipaddress.IPv4Address("10.96.0.0"))
-EP_BASE = int(ipaddress.IPv4Address("10.128.0.0"))
-CLUSTER_CIDR, SVC_CIDR, NS, PN, PORT, TP, MARK = "10.128.0.0/9", "10.96.0.0/16", "default", "http", 80, 8080, "0x4000"
-
-def vip(i): return str(ipaddress.IPv4Address(SVC_BASE + i + 1))
-def eps(i):
-    if i == T:
-        return REAL
-    return [(str(ipaddress.IPv4Address(EP_BASE + i * E + j + 1)), 100) for j in range(E)]
-def name(i): return "svc-%d" % i
-def b32(s): return base64.b32encode(hashlib.sha256(s.encode()).digest()).decode()
-
-def vipd(f):
-    svcs, epd = {}, {}
-    for i in range(S):
-        svcs[name(i)] = {"vip": vip(i), "ports": [{"name": PN, "port": PORT, "protocol": "tcp", "target_port": TP}]}
-        epd[name(i)] = {"e%d" % j: {"ip": ip, "port": TP, "weight": w} for j, (ip, w) in enumerate(eps(i))}
-    json.dump({"services": svcs, "endpoints": epd}, f, separators=(",", ":"))
-    f.write("\n")
-
-def iptables(f, order):
-    w = f.write
-    chains, rules, svc_rules = [], [], []
-    for i in order:
-        v, spn = vip(i), "%s/%s:%s" % (NS, name(i), PN)
-        sc = "KUBE-SVC-" + b32(spn + "tcp")[:16]
-        chains.append(sc)
-        svc_rules.append('-A KUBE-SERVICES -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d -j %s' % (spn, v, PORT, sc))
-        rules.append('-A %s -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d ! -s %s -j KUBE-MARK-MASQ' % (sc, spn, v, PORT, CLUSTER_CIDR))
-        el = eps(i)
-        seps = []
-        for ip, _ in el:
-            ep = "%s:%d" % (ip, TP)
-            sep = "KUBE-SEP-" + b32(spn + "tcp" + ep)[:16]
-            chains.append(sep)
-            seps.append((sep, ip, ep))
-        for j, (sep, ip, ep) in enumerate(seps):
-            n = len(seps) - j
-            if n > 1:
-                rules.append('-A %s -m comment --comment "%s -> %s" -m statistic --mode random --probability %0.10f -j %s' % (sc, spn, ep, 1.0 / n, sep))
-            else:
-                rules.append('-A %s -m comment --comment "%s -> %s" -j %s' % (sc, spn, ep, sep))
-        for sep, ip, ep in seps:
-            rules.append("-A %s -m comment --comment %s -s %s -j KUBE-MARK-MASQ" % (sep, spn, ip))
-            rules.append("-A %s -m comment --comment %s -m tcp -p tcp -j DNAT --to-destination %s" % (sep, spn, ep))
-    w("*nat\n")
-    for c in ("PREROUTING ACCEPT", "INPUT ACCEPT", "OUTPUT ACCEPT", "POSTROUTING ACCEPT"):
-        w(":%s [0:0]\n" % c)
-    for c in ["KUBE-SERVICES", "KUBE-NODEPORTS", "KUBE-POSTROUTING", "KUBE-MARK-MASQ"] + chains:
-        w(":%s - [0:0]\n" % c)
-    w('-A PREROUTING -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
-    w('-A OUTPUT -m comment --comment "kubernetes service portals" -j KUBE-SERVICES\n')
-    w('-A POSTROUTING -m comment --comment "kubernetes postrouting rules" -j KUBE-POSTROUTING\n')
-    w("-A KUBE-POSTROUTING -m mark ! --mark %s/%s -j RETURN\n" % (MARK, MARK))
-    w("-A KUBE-POSTROUTING -j MARK --xor-mark %s\n" % MARK)
-    w('-A KUBE-POSTROUTING -m comment --comment "kubernetes service traffic requiring SNAT" -j MASQUERADE --random-fully\n')
-    w("-A KUBE-MARK-MASQ -j MARK --or-mark %s\n" % MARK)
-    for r in svc_rules:
-        w(r + "\n")
-    w('-A KUBE-SERVICES -m comment --comment "kubernetes service nodeports; NOTE: this must be the last rule in this chain" -m addrtype --dst-type LOCAL -j KUBE-NODEPORTS\n')
-    for r in rules:
-        w(r + "\n")
-    w("COMMIT\n")
-
-NFT_BASE = """\
-add table ip kube-proxy { comment "rules for kube-proxy" ; }
-add set ip kube-proxy cluster-ips { type ipv4_addr ; comment "Active ClusterIPs" ; }
-add set ip kube-proxy nodeport-ips { type ipv4_addr ; comment "IPs that accept NodePort traffic" ; }
-add map ip kube-proxy firewall-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }
-add map ip kube-proxy no-endpoint-nodeports { type inet_proto . inet_service : verdict ; }
-add map ip kube-proxy no-endpoint-services { type ipv4_addr . inet_proto . inet_service : verdict ; }
-add map ip kube-proxy service-ips { type ipv4_addr . inet_proto . inet_service : verdict ; }
-add map ip kube-proxy service-nodeports { type inet_proto . inet_service : verdict ; }
-add chain ip kube-proxy cluster-ips-check
-add chain ip kube-proxy filter-prerouting-pre-dnat { type filter hook prerouting priority -110 ; }
-add chain ip kube-proxy filter-output-pre-dnat { type filter hook output priority -110 ; }
-add chain ip kube-proxy filter-forward { type filter hook forward priority 0 ; }
-add chain ip kube-proxy filter-input { type filter hook input priority 0 ; }
-add chain ip kube-proxy filter-output { type filter hook output priority 0 ; }
-add chain ip kube-proxy firewall-check
-add chain ip kube-proxy mark-for-masquerade
-add chain ip kube-proxy masquerading
-add chain ip kube-proxy nat-output { type nat hook output priority -100 ; }
-add chain ip kube-proxy nat-postrouting { type nat hook postrouting priority 100 ; }
-add chain ip kube-proxy nat-prerouting { type nat hook prerouting priority -100 ; }
-add chain ip kube-proxy nodeport-endpoints-check
-add chain ip kube-proxy reject-chain
-add chain ip kube-proxy services
-add chain ip kube-proxy service-endpoints-check
-add rule ip kube-proxy cluster-ips-check ip daddr @cluster-ips reject
-add rule ip kube-proxy cluster-ips-check ip daddr { %(svc_cidr)s } drop
-add rule ip kube-proxy filter-prerouting-pre-dnat ct state new jump firewall-check
-add rule ip kube-proxy filter-forward ct state new jump service-endpoints-check
-add rule ip kube-proxy filter-forward ct state new jump cluster-ips-check
-add rule ip kube-proxy filter-input ct state new jump nodeport-endpoints-check
-add rule ip kube-proxy filter-input ct state new jump service-endpoints-check
-add rule ip kube-proxy filter-output ct state new jump service-endpoints-check
-add rule ip kube-proxy filter-output-pre-dnat ct state new jump firewall-check
-add rule ip kube-proxy filter-output ct state new jump cluster-ips-check
-add rule ip kube-proxy firewall-check ip daddr . meta l4proto . th dport vmap @firewall-ips
-add rule ip kube-proxy mark-for-masquerade mark set mark or %(mark)s
-add rule ip kube-proxy masquerading mark and %(mark)s == 0 return
-add rule ip kube-proxy masquerading mark set mark xor %(mark)s
-add rule ip kube-proxy masquerading masquerade fully-random
-add rule ip kube-proxy nat-output jump services
-add rule ip kube-proxy nat-postrouting jump masquerading
-add rule ip kube-proxy nat-prerouting jump services
-add rule ip kube-proxy nodeport-endpoints-check ip daddr @nodeport-ips meta l4proto . th dport vmap @no-endpoint-nodeports
-add rule ip kube-proxy reject-chain reject
-add rule ip kube-proxy services ip daddr . meta l4proto . th dport vmap @service-ips
-add rule ip kube-proxy services ip daddr @nodeport-ips meta l4proto . th dport vmap @service-nodeports
-add element ip kube-proxy nodeport-ips { 192.168.0.2 }
-add rule ip kube-proxy service-endpoints-check ip daddr . meta l4proto . th dport vmap @no-endpoint-services
-"""
-
-def nft(f):
-    w = f.write
-    w(NFT_BASE % {"svc_cidr": SVC_CIDR, "mark": MARK})
-    h = lambda s: b32(s)[:8] + "-" + s
-    for i in range(S):
-        v, spn = vip(i), "%s/%s/tcp/%s" % (NS, name(i), PN)
-        sc = "service-" + h(spn)
-        ecs = [(ip, "endpoint-" + h("%s__%s/%d" % (spn, ip, TP))) for ip, _ in eps(i)]
-        for _, c in ecs:
-            w("add chain ip kube-proxy %s\n" % c)
-        w("add chain ip kube-proxy %s\n" % sc)
-        w("add element ip kube-proxy cluster-ips { %s }\n" % v)
-        w("add element ip kube-proxy service-ips { %s . tcp . %d : goto %s }\n" % (v, PORT, sc))
-        w("add rule ip kube-proxy %s ip daddr %s tcp dport %d ip saddr != %s jump mark-for-masquerade\n" % (sc, v, PORT, CLUSTER_CIDR))
-        w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n"
-          % (sc, len(ecs), " , ".join("%d : goto %s" % (k, c) for k, (_, c) in enumerate(ecs))))
-        for ip, c in ecs:
-            w("add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n" % (c, ip))
-            w("add rule ip kube-proxy %s meta l4proto tcp dnat to %s:%d\n" % (c, ip, TP))
-
-with open(out, "w") as f:
-    if kind == "vipd":
-        vipd(f)
-    elif kind == "ipt-mid":   # the target in the middle of KUBE-SERVICES
-        iptables(f, range(S))
-    elif kind == "ipt-last":  # the target last: rotate the order
-        iptables(f, [i for i in range(S) if i != T] + [T])
-    elif kind == "nft":
-        nft(f)
-    else:
-        sys.exit("gen: unknown kind " + kind)
-PY
 
 TGT=$((SVCS / 2))                    # target service index (middle)
 vip_of() { python3 -c "import ipaddress,sys; print(ipaddress.IPv4Address(int(ipaddress.IPv4Address('10.96.0.0'))+int(sys.argv[1])+1))" "$1"; }
-gen() { timeout 600 python3 "$GEN" "$@" || die "generating $*"; }
+# gen KIND S E TARGET OUT [W1,W2,W3]: scripts/bench/gen.py's shapes, with
+# service TARGET on the three real backends (weights W*, default 100 each).
+# KIND: vipd, ipt-mid (target in the middle of KUBE-SERVICES), ipt-last, nft.
+gen() {
+	local kind=$1 s=$2 e=$3 t=$4 out=$5 w=${6:-100,100,100} mode last=0 eps
+	IFS=, read -r w1 w2 w3 <<<"$w"
+	eps=10.250.2.11:$w1,10.250.2.12:$w2,10.250.2.13:$w3
+	case $kind in
+	vipd) mode=vipd ;;
+	ipt-mid) mode=iptables ;;
+	ipt-last) mode=iptables last=1 ;;
+	nft) mode=nft-plain ;;
+	*) die "gen: unknown kind $kind" ;;
+	esac
+	GEN_TARGET=$t GEN_TARGET_EPS=$eps GEN_TARGET_LAST=$last \
+		timeout 600 python3 "$HERE/gen.py" "$mode" "$s" "$e" >"$out" || die "generating $*"
+}
 
 # ------------------------------------------------------------ one client run
 # run_client TARGETS PORT SECONDS [extra args] -> prints connbench's output

@@ -41,6 +41,7 @@ import base64
 import hashlib
 import ipaddress
 import json
+import os
 import sys
 
 SVC_BASE = int(ipaddress.IPv4Address("10.96.0.0"))
@@ -78,6 +79,28 @@ def svc_name(i):
     return "svc-%d" % i
 
 
+# Benchmarks that send traffic (datapath.sh) give one service real backends:
+#   GEN_TARGET=i GEN_TARGET_EPS=ip:weight,ip:weight,...
+# and GEN_TARGET_LAST=1 puts that service last in iptables' KUBE-SERVICES.
+TARGET = int(os.environ.get("GEN_TARGET", "-1"))
+TARGET_EPS = [(ip, int(w)) for ip, w in
+              (x.split(":") for x in os.environ.get("GEN_TARGET_EPS", "").split(",") if x)]
+TARGET_LAST = os.environ.get("GEN_TARGET_LAST") == "1"
+
+
+def eps_of(i, e):
+    """Endpoints of service i as (ip, weight)."""
+    if i == TARGET and TARGET_EPS:
+        return TARGET_EPS
+    return [(ep_ip(i, j, e), WEIGHT) for j in range(e)]
+
+
+def service_order(s):
+    if TARGET_LAST and 0 <= TARGET < s:
+        return [i for i in range(s) if i != TARGET] + [TARGET]
+    return range(s)
+
+
 # ---------------------------------------------------------------- vipd
 
 def gen_vipd(s, e, out):
@@ -92,8 +115,8 @@ def gen_vipd(s, e, out):
             "algorithm": "random",
         }
         endpoints[name] = {
-            "e%d" % j: {"ip": ep_ip(i, j, e), "port": TARGET_PORT, "weight": WEIGHT}
-            for j in range(e)
+            "e%d" % j: {"ip": ip, "port": TARGET_PORT, "weight": wt}
+            for j, (ip, wt) in enumerate(eps_of(i, e))
         }
     json.dump({"services": services, "endpoints": endpoints}, out,
               separators=(",", ":"))
@@ -190,8 +213,7 @@ def gen_nft(s, e, out, flush=True):
         spn = "%s/%s/tcp/%s" % (NAMESPACE, svc_name(i), PORT_NAME)
         svc_chain = "service-" + kp_nft_hash(spn)
         ep_chains = []
-        for j in range(e):
-            ip = ep_ip(i, j, e)
+        for ip, _ in eps_of(i, e):
             ep_chains.append((ip, "endpoint-" + kp_nft_hash("%s__%s/%d" % (spn, ip, TARGET_PORT))))
         for _, c in ep_chains:
             chain(c)
@@ -201,7 +223,8 @@ def gen_nft(s, e, out, flush=True):
         w("add rule ip kube-proxy %s ip daddr %s tcp dport %d ip saddr != %s jump mark-for-masquerade\n"
           % (svc_chain, v, PORT, CLUSTER_CIDR))
         vm = " , ".join("%d : goto %s" % (k, c) for k, (_, c) in enumerate(ep_chains))
-        w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n" % (svc_chain, e, vm))
+        w("add rule ip kube-proxy %s numgen random mod %d vmap { %s }\n"
+          % (svc_chain, len(ep_chains), vm))
         for ip, c in ep_chains:
             w("add rule ip kube-proxy %s ip saddr %s jump mark-for-masquerade\n" % (c, ip))
             w("add rule ip kube-proxy %s meta l4proto tcp dnat to %s:%d\n" % (c, ip, TARGET_PORT))
@@ -256,7 +279,7 @@ def gen_iptables(s, e, out):
     chains = []   # per-service and per-endpoint chain declarations
     rules = []
     svc_rules = []
-    for i in range(s):
+    for i in service_order(s):
         v = vip(i)
         spn = "%s/%s:%s" % (NAMESPACE, svc_name(i), PORT_NAME)   # ServicePortName.String()
         svc_chain = "KUBE-SVC-" + kp_ipt_hash(spn + "tcp")
@@ -266,14 +289,13 @@ def gen_iptables(s, e, out):
         rules.append('-A %s -m comment --comment "%s cluster IP" -m tcp -p tcp -d %s --dport %d '
                      '! -s %s -j KUBE-MARK-MASQ' % (svc_chain, spn, v, PORT, CLUSTER_CIDR))
         seps = []
-        for j in range(e):
-            ip = ep_ip(i, j, e)
+        for ip, _ in eps_of(i, e):
             epstr = "%s:%d" % (ip, TARGET_PORT)
             sep = "KUBE-SEP-" + kp_ipt_hash(spn + "tcp" + epstr)
             chains.append(sep)
             seps.append((sep, ip, epstr))
         for j, (sep, ip, epstr) in enumerate(seps):
-            n = e - j
+            n = len(seps) - j
             if n > 1:
                 rules.append('-A %s -m comment --comment "%s -> %s" -m statistic --mode random '
                              '--probability %0.10f -j %s' % (svc_chain, spn, epstr, 1.0 / n, sep))
