@@ -170,25 +170,30 @@ start_vipd() {
 	pids+=("$vipd_pid")
 }
 
-# stop_vipd SIGNAL: signal vipd, wait (at most 5 s) for it to exit, exit
-# status in $vipd_status.
-stop_vipd() {
-	local i
-	running "$vipd_pid" || fail "vipd (pid $vipd_pid) is not running"
-	# Quiet bash's "Killed" job notice while the signal is delivered.
-	exec 4>&2 2>/dev/null
-	kill -"$1" "$vipd_pid"
+# stop_pid PID SIGNAL WHAT: signal one of our children, wait (at most 5 s)
+# for it to exit; its exit status in $stop_status.
+stop_pid() {
+	local pid=$1 i
+	running "$pid" || fail "$3 (pid $pid) is not running"
+	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notice
+	kill -"$2" "$pid"
 	for ((i = 0; i < 100; i++)); do
-		running "$vipd_pid" || break
+		running "$pid" || break
 		sleep 0.05
 	done
-	if running "$vipd_pid"; then
+	if running "$pid"; then
 		exec 2>&4 4>&-
-		fail "vipd (pid $vipd_pid) still running 5 s after SIG$1"
+		fail "$3 (pid $pid) still running 5 s after SIG$2"
 	fi
-	vipd_status=0
-	wait "$vipd_pid" || vipd_status=$?
+	stop_status=0
+	wait "$pid" || stop_status=$?
 	exec 2>&4 4>&-
+}
+
+# stop_vipd SIGNAL: stop_pid for vipd; its exit status in $vipd_status.
+stop_vipd() {
+	stop_pid "$vipd_pid" "$1" vipd
+	vipd_status=$stop_status
 }
 
 vip_in_map() { pn nft list map ip vipd services 2>/dev/null | grep -qwF "$1"; }

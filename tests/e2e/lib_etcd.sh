@@ -61,29 +61,6 @@ etcd_start() {
 	etcd_pid[$name]=$!
 }
 
-# live PID: PID is our child and not a zombie (lib.sh's running).
-live() { running "$1"; }
-
-# stop_pid PID SIGNAL WHAT: signal one of our children, wait (at most 5 s)
-# for it to exit; its exit status in $stop_status.
-stop_pid() {
-	local pid=$1 i
-	live "$pid" || fail "$3 (pid $pid) is not running"
-	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notice
-	kill -"$2" "$pid"
-	for ((i = 0; i < 100; i++)); do
-		live "$pid" || break
-		sleep 0.05
-	done
-	if live "$pid"; then
-		exec 2>&4 4>&-
-		fail "$3 (pid $pid) still running 5 s after SIG$2"
-	fi
-	stop_status=0
-	wait "$pid" || stop_status=$?
-	exec 2>&4 4>&-
-}
-
 # etcd_kill NAME [SIGNAL]: stop a member (default SIGKILL).
 etcd_kill() { stop_pid "${etcd_pid[$1]}" "${2:-KILL}" "etcd member $1"; }
 
@@ -263,7 +240,7 @@ client_loop() {
 client_loop_result() {
 	local i
 	touch "$tmp/stop"
-	for ((i = 0; i < 100; i++)); do live "$loop_pid" || break; sleep 0.05; done
+	for ((i = 0; i < 100; i++)); do running "$loop_pid" || break; sleep 0.05; done
 	wait "$loop_pid" || fail "client loop did not finish"
 	read -r loop_ok loop_bad <"$tmp/loop"
 	echo "client: $loop_ok answered, $loop_bad failed"
