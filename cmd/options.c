@@ -5,6 +5,7 @@
 
 #include "codec.h"
 #include "config.h"
+#include "etcd.h"
 
 static const char usage[] =
 "usage: vipd [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
@@ -42,12 +43,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "services-file", required_argument, NULL, 'f' },
-		{ "etcd-endpoints", required_argument, NULL, 'E' },
-		{ "etcd-prefix", required_argument, NULL, 'P' },
-		{ "etcd-cacert", required_argument, NULL, 'A' },
-		{ "etcd-cert", required_argument, NULL, 'C' },
-		{ "etcd-key", required_argument, NULL, 'K' },
-		{ "etcd-user", required_argument, NULL, 'U' },
+		ETCD_OPTIONS,
 		{ "table", required_argument, NULL, 't' },
 		{ "node-name", required_argument, NULL, 'n' },
 		{ "once", no_argument, NULL, 'o' },

@@ -33,12 +33,7 @@ static int usage(void)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "etcd-endpoints", required_argument, NULL, 'E' },
-		{ "etcd-prefix", required_argument, NULL, 'P' },
-		{ "etcd-cacert", required_argument, NULL, 'A' },
-		{ "etcd-cert", required_argument, NULL, 'C' },
-		{ "etcd-key", required_argument, NULL, 'K' },
-		{ "etcd-user", required_argument, NULL, 'U' },
+		ETCD_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }

@@ -11,6 +11,16 @@
 
 #define ETCD_DEFAULT_PREFIX "/vipd"
 
+/* The etcd flags vipd and vipctl share, for their getopt_long tables
+ * (<getopt.h>); each handles the letters E P A C K U. */
+#define ETCD_OPTIONS \
+	{ "etcd-endpoints", required_argument, NULL, 'E' }, \
+	{ "etcd-prefix", required_argument, NULL, 'P' }, \
+	{ "etcd-cacert", required_argument, NULL, 'A' }, \
+	{ "etcd-cert", required_argument, NULL, 'C' }, \
+	{ "etcd-key", required_argument, NULL, 'K' }, \
+	{ "etcd-user", required_argument, NULL, 'U' }
+
 struct etcd_conf {
 	char **endpoints;		/* URLs, e.g. http://127.0.0.1:2379 */
 	size_t n_endpoints;
