@@ -27,39 +27,40 @@ static int usage_add(void)
 
 static int64_t lease_grant(struct ctl *c, long ttl)
 {
-	char body[64];
+	char *body = etcd_lease_body(0, ttl);
 	json_t *reply = NULL;
 	int64_t id = 0;
 
-	snprintf(body, sizeof(body), "{\"TTL\":\"%ld\"}", ttl);
-	if (ctl_call(c, "lease/grant", body, &reply) == 0)
+	if (body && ctl_call(c, "lease/grant", body, &reply) == 0)
 		id = etcd_int(reply, "ID");
 	json_decref(reply);
+	free(body);
 	return id;
 }
 
 /* Returns the lease's remaining TTL after the refresh, 0 if it is gone. */
 static int64_t lease_keepalive(struct ctl *c, int64_t id)
 {
-	char body[64];
+	char *body = etcd_lease_body(id, 0);
 	json_t *reply = NULL;
 	int64_t ttl = -1;
 
-	snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", (long long)id);
-	if (ctl_call(c, "lease/keepalive", body, &reply) == 0)
+	if (body && ctl_call(c, "lease/keepalive", body, &reply) == 0)
 		ttl = etcd_int(json_object_get(reply, "result"), "TTL");
 	json_decref(reply);
+	free(body);
 	return ttl;
 }
 
 static void lease_revoke(struct ctl *c, int64_t id)
 {
-	char body[64];
+	char *body = etcd_lease_body(id, 0);
 	json_t *reply = NULL;
 
-	snprintf(body, sizeof(body), "{\"ID\":\"%lld\"}", (long long)id);
-	ctl_call(c, "lease/revoke", body, &reply);
+	if (body)
+		ctl_call(c, "lease/revoke", body, &reply);
 	json_decref(reply);
+	free(body);
 }
 
 static int put(struct ctl *c, const char *key, const char *value, int64_t lease)

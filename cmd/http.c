@@ -303,6 +303,11 @@ void http_cancel(struct http_req *r)
 		req_free(r);
 }
 
+void http_max_connections(struct http *h, long n)
+{
+	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);
+}
+
 const char *http_strerror(int err)
 {
 	return curl_easy_strerror((CURLcode)err);

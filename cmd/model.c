@@ -44,6 +44,50 @@ void endpoint_free(struct endpoint *ep)
 	free(ep);
 }
 
+struct service *service_dup(const struct service *svc)
+{
+	struct service *d = malloc(sizeof(*d));
+
+	if (!d)
+		return NULL;
+	*d = *svc;
+	d->name = strdup(svc->name);
+	d->ports = malloc(svc->n_ports * sizeof(*d->ports));
+	d->health.path = svc->health.path ? strdup(svc->health.path) : NULL;
+	if (d->ports)
+		memcpy(d->ports, svc->ports, svc->n_ports * sizeof(*d->ports));
+	if (!d->name || (svc->n_ports && !d->ports) || (svc->health.path && !d->health.path)) {
+		service_free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static bool dup_str(char **out, const char *s)
+{
+	*out = s ? strdup(s) : NULL;
+	return !s || *out;
+}
+
+struct endpoint *endpoint_dup(const struct endpoint *ep)
+{
+	struct endpoint *d = malloc(sizeof(*d));
+	bool ok;
+
+	if (!d)
+		return NULL;
+	*d = *ep;
+	d->ports = ep->n_ports ? malloc(ep->n_ports * sizeof(*d->ports)) : NULL;
+	if (d->ports)
+		memcpy(d->ports, ep->ports, ep->n_ports * sizeof(*d->ports));
+	ok = dup_str(&d->id, ep->id) & dup_str(&d->node, ep->node) & dup_str(&d->zone, ep->zone);
+	if (!ok || (ep->n_ports && !d->ports)) {
+		endpoint_free(d);
+		return NULL;
+	}
+	return d;
+}
+
 uint16_t endpoint_port_for(const struct endpoint *ep, const struct svc_port *sp)
 {
 	for (unsigned i = 0; i < ep->n_ports; i++)
@@ -145,7 +189,7 @@ static bool str_equal(const char *a, const char *b)
 /* Ports arrays come from calloc and strcpy, so memcmp sees no stale bytes.
  * Whether two versions of a service route the same: a source that re-reads
  * everything (the file, an etcd resync) then dirties only what changed. */
-static bool service_equal(const struct service *a, const struct service *b)
+bool service_equal(const struct service *a, const struct service *b)
 {
 	return a && b && addr_equal(&a->vip4, &b->vip4) && addr_equal(&a->vip6, &b->vip6) &&
 	       a->n_ports == b->n_ports &&

@@ -1,8 +1,11 @@
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "addr.h"
 #include "codec.h"
 #include "config.h"
 #include "etcd.h"
@@ -10,7 +13,9 @@
 static const char usage[] =
 "usage: vipd [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
 "            [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U:P]\n"
-"            [--services-file PATH] [--table NAME] [--node-name NAME]\n"
+"            [--services-file PATH] [--docker off|local|register] [--docker-socket PATH]\n"
+"            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
+"            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--table NAME]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -18,9 +23,21 @@ static const char usage[] =
 "  --etcd-cacert/-cert/-key F   TLS: CA bundle, client certificate and key\n"
 "  --etcd-user U:P       etcd username and password\n"
 "  --services-file PATH  services and endpoints as JSON, re-read when it changes\n"
-"                        (default without etcd: " DEFAULT_SERVICES_FILE ")\n"
+"                        (default without etcd or docker: " DEFAULT_SERVICES_FILE ")\n"
+"  --docker MODE         containers announce themselves by labels: local (into this\n"
+"                        node's routing) or register (into etcd, for every node)\n"
+"  --docker-socket PATH  the Engine API (default " DOCKER_DEFAULT_SOCKET ")\n"
+"  --docker-label-prefix P   label prefix (default " DOCKER_DEFAULT_PREFIX ")\n"
+"  --docker-name-from SPEC   service name of containers without vipd.service or\n"
+"                        SERVICE_NAME: label:KEY, env:KEY or a template such as\n"
+"                        '{label:group}.{label:service}'; repeat to try several\n"
+"  --docker-network NAME the network whose address is the endpoint's (default:\n"
+"                        the container's only one, else the first by name)\n"
+"  --node-ip IP          endpoint address of host-network containers\n"
+"  --register-ttl S      register mode: lease TTL in seconds (default 10)\n"
 "  --table NAME          nftables table name, ip and ip6 (default " DEFAULT_TABLE ")\n"
-"  --node-name NAME      this node, for traffic_policy local\n"
+"  --node-name NAME      this node, for traffic_policy local and register keys\n"
+"                        (register mode default: the host name)\n"
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
@@ -39,6 +56,85 @@ static bool table_name_valid(const char *s)
 	return true;
 }
 
+/* label:KEY and env:KEY are short for the templates {label:KEY}, {env:KEY}. */
+static int name_from_add(struct vipd_config *cfg, const char *spec)
+{
+	struct docker_conf *d = &cfg->docker_map;
+	char *buf = cfg->name_from[d->n_name_from];
+	size_t size = sizeof(cfg->name_from[0]);
+
+	if (d->n_name_from == DOCKER_NAME_FROM_MAX) {
+		fprintf(stderr, "vipd: error: --docker-name-from: at most %d\n", DOCKER_NAME_FROM_MAX);
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(buf, size, strchr(spec, '{') ? "%s" : "{%s}", spec) >= size ||
+	    docker_name_from_check(buf) < 0) {
+		fprintf(stderr, "vipd: error: --docker-name-from %s: expected label:KEY, env:KEY or a template of {label:KEY} and {env:KEY} parts\n",
+			spec);
+		return -EINVAL;
+	}
+	d->name_from[d->n_name_from++] = buf;
+	return 0;
+}
+
+/* Register mode's keys need a node name: the host name unless given. */
+static int default_node_name(struct vipd_config *cfg)
+{
+	static char host[256];
+
+	if (cfg->node_name)
+		return 0;
+	if (gethostname(host, sizeof(host) - 1) == 0) {
+		for (char *p = host; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+		if (codec_name_valid(host)) {
+			cfg->node_name = host;
+			return 0;
+		}
+	}
+	fprintf(stderr, "vipd: error: --docker register: give --node-name (the host name %s is not a valid name)\n",
+		host);
+	return -EINVAL;
+}
+
+static int docker_flags(struct vipd_config *cfg, const char *mode, const char *ttl)
+{
+	static const char *const modes[] = { "off", "local", "register" };
+	struct vaddr a;
+	char *end;
+
+	for (int i = 0; mode && i < 3; i++) {
+		if (!strcmp(mode, modes[i])) {
+			cfg->docker = (enum docker_mode)i;
+			mode = NULL;
+		}
+	}
+	if (mode) {
+		fprintf(stderr, "vipd: error: --docker %s: expected off, local or register\n", mode);
+		return -EINVAL;
+	}
+	if (cfg->docker_map.node_ip && addr_parse(&a, cfg->docker_map.node_ip) < 0) {
+		fprintf(stderr, "vipd: error: --node-ip %s: not an IP address\n", cfg->docker_map.node_ip);
+		return -EINVAL;
+	}
+	if (ttl && ((cfg->register_ttl = strtol(ttl, &end, 10)) < 2 || *end || cfg->register_ttl > 3600)) {
+		fprintf(stderr, "vipd: error: --register-ttl %s: expected seconds, 2..3600\n", ttl);
+		return -EINVAL;
+	}
+	if (cfg->docker == DOCKER_REGISTER && !cfg->etcd_endpoints) {
+		fprintf(stderr, "vipd: error: --docker register writes to etcd: give --etcd-endpoints\n");
+		return -EINVAL;
+	}
+	if (cfg->docker == DOCKER_REGISTER && (cfg->once || cfg->dry_run)) {
+		fprintf(stderr, "vipd: error: --docker register keeps registrations alive: not with --once or --dry-run\n");
+		return -EINVAL;
+	}
+	if (cfg->docker == DOCKER_REGISTER && default_node_name(cfg) < 0)
+		return -EINVAL;
+	cfg->docker_map.node_name = cfg->node_name;
+	return 0;
+}
+
 int config_parse(struct vipd_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -46,6 +142,13 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		ETCD_OPTIONS,
 		{ "table", required_argument, NULL, 't' },
 		{ "node-name", required_argument, NULL, 'n' },
+		{ "node-ip", required_argument, NULL, 'I' },
+		{ "docker", required_argument, NULL, 'D' },
+		{ "docker-socket", required_argument, NULL, 'S' },
+		{ "docker-label-prefix", required_argument, NULL, 'L' },
+		{ "docker-name-from", required_argument, NULL, 'N' },
+		{ "docker-network", required_argument, NULL, 'W' },
+		{ "register-ttl", required_argument, NULL, 'T' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -53,10 +156,14 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	const char *mode = NULL, *ttl = NULL;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->table = DEFAULT_TABLE;
+	cfg->docker_socket = DOCKER_DEFAULT_SOCKET;
+	cfg->docker_map.prefix = DOCKER_DEFAULT_PREFIX;
+	cfg->register_ttl = DEFAULT_REGISTER_TTL;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		switch (c) {
@@ -69,6 +176,16 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		case 'U': cfg->etcd_user = optarg; break;
 		case 't': cfg->table = optarg; break;
 		case 'n': cfg->node_name = optarg; break;
+		case 'I': cfg->docker_map.node_ip = optarg; break;
+		case 'D': mode = optarg; break;
+		case 'S': cfg->docker_socket = optarg; break;
+		case 'L': cfg->docker_map.prefix = optarg; break;
+		case 'W': cfg->docker_map.network = optarg; break;
+		case 'T': ttl = optarg; break;
+		case 'N':
+			if (name_from_add(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'o': cfg->once = true; break;
 		case 'c': cfg->cleanup = true; break;
 		case 'd': cfg->dry_run = true; break;
@@ -98,7 +215,9 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		fprintf(stderr, "vipd: error: --once, --cleanup and --dry-run exclude each other\n");
 		return -EINVAL;
 	}
-	if (!cfg->services_file && !cfg->etcd_endpoints)
+	if (docker_flags(cfg, mode, ttl) < 0)
+		return -EINVAL;
+	if (!cfg->services_file && !cfg->etcd_endpoints && cfg->docker == DOCKER_OFF)
 		cfg->services_file = DEFAULT_SERVICES_FILE;
 	if ((cfg->etcd_cert != NULL) != (cfg->etcd_key != NULL)) {
 		fprintf(stderr, "vipd: error: --etcd-cert and --etcd-key go together\n");

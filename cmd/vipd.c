@@ -27,7 +27,7 @@
 #define VERIFY_QUIET_MS	10000
 /* --once and --dry-run wait this long for the sources' first full read. */
 #define ONESHOT_WAIT_MS	30000
-#define SOURCES_MAX	2
+#define SOURCES_MAX	3
 
 struct daemon {
 	struct vipd_config cfg;
@@ -246,6 +246,11 @@ static int sources_start(struct daemon *d)
 	if (d->cfg.etcd_endpoints)
 		d->sources[d->n_sources++] = (struct source){
 			.ops = &source_etcd_ops, .model = d->model, .cfg = &d->cfg,
+			.loop = d->loop,
+		};
+	if (d->cfg.docker != DOCKER_OFF)
+		d->sources[d->n_sources++] = (struct source){
+			.ops = &source_docker_ops, .model = d->model, .cfg = &d->cfg,
 			.loop = d->loop,
 		};
 	for (size_t i = 0; i < d->n_sources; i++)

@@ -4,8 +4,11 @@
 
 #include <stdbool.h>
 
+#include "docker.h"
+
 #define DEFAULT_TABLE		"vipd"
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
+#define DEFAULT_REGISTER_TTL	10
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
@@ -14,6 +17,11 @@ struct vipd_config {
 	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user;
 	const char *table;
 	const char *node_name;
+	enum docker_mode docker;
+	const char *docker_socket;
+	struct docker_conf docker_map;	/* how containers announce themselves */
+	char name_from[DOCKER_NAME_FROM_MAX][128];	/* docker_map.name_from */
+	long register_ttl;		/* seconds */
 	bool once, cleanup, dry_run;
 	int verbose;
 };

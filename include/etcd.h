@@ -49,12 +49,21 @@ int64_t etcd_int(const json_t *obj, const char *key);
 /* The gateway's error text in a reply ({"error": ..., "code": N}) or NULL. */
 const char *etcd_error(const json_t *reply, int *code);
 #define ETCD_CODE_UNAUTHENTICATED 16
+/* Whether a reply (err: curl's, status: HTTP) is a failure; why receives
+ * the reason, *unauthenticated whether the token was refused. */
+bool etcd_reply_failed(int err, long status, const json_t *root, char *why,
+		       size_t len, bool *unauthenticated);
 
 /* Request bodies (malloc'd JSON text). end: range end ("" = no end). */
 char *etcd_range_body(const char *key, size_t key_len, const char *end,
 		      long limit, int64_t revision, bool keys_only);
 char *etcd_watch_body(const char *key, const char *end, int64_t start_revision);
 char *etcd_put_body(const char *key, const char *value, int64_t lease);
+/* The same requests as objects, for a txn's request_put/request_delete_range. */
+json_t *etcd_put_obj(const char *key, const char *value, int64_t lease);
+json_t *etcd_delete_obj(const char *key);
+/* lease/grant (id 0, ttl), lease/keepalive and lease/revoke (id, ttl 0). */
+char *etcd_lease_body(int64_t id, long ttl);
 char *etcd_delete_body(const char *key, const char *end);
 char *etcd_auth_body(const char *user, const char *password);
 

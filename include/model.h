@@ -79,6 +79,10 @@ void model_free(struct model *m);
 
 void service_free(struct service *svc);
 void endpoint_free(struct endpoint *ep);
+/* Deep copies (NULL when out of memory), and equality of every field. */
+struct service *service_dup(const struct service *svc);
+struct endpoint *endpoint_dup(const struct endpoint *ep);
+bool service_equal(const struct service *a, const struct service *b);
 /* Backend port of ep for service port sp, as DESIGN.md orders the choices. */
 uint16_t endpoint_port_for(const struct endpoint *ep, const struct svc_port *sp);
 

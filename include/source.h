@@ -37,5 +37,6 @@ struct source_ops {
 
 extern const struct source_ops source_file_ops;
 extern const struct source_ops source_etcd_ops;
+extern const struct source_ops source_docker_ops;
 
 #endif

@@ -114,22 +114,13 @@ static void drop_token(struct etcd *e)
 static bool reply_failed(struct etcd *e, int err, long status, json_t *root,
 			 char *why, size_t len)
 {
-	const char *msg;
-	int code = 0;
+	bool unauth;
 
-	if (err) {
-		snprintf(why, len, "%s", http_strerror(err));
-		return true;
-	}
-	msg = root ? etcd_error(root, &code) : NULL;
-	if (status == 401 || code == ETCD_CODE_UNAUTHENTICATED)
+	if (!etcd_reply_failed(err, status, root, why, len, &unauth))
+		return false;
+	if (unauth)
 		drop_token(e);
-	if (status != 200 || msg || !root) {
-		snprintf(why, len, "HTTP %ld%s%s", status, msg ? ": " : "",
-			 msg ? msg : root ? "" : " (reply is not JSON)");
-		return true;
-	}
-	return false;
+	return true;
 }
 
 /* ---- applying keys ------------------------------------------------------ */

@@ -6,6 +6,7 @@
 
 #include "b64.h"
 #include "etcd.h"
+#include "http.h"
 
 int etcd_conf_init(struct etcd_conf *c, const char *endpoints, const char *prefix,
 		   const char *user_pass)
@@ -92,6 +93,27 @@ const char *etcd_error(const json_t *reply, int *code)
 	return NULL;
 }
 
+bool etcd_reply_failed(int err, long status, const json_t *root, char *why,
+		       size_t len, bool *unauthenticated)
+{
+	const char *msg;
+	int code = 0;
+
+	*unauthenticated = false;
+	if (err) {
+		snprintf(why, len, "%s", http_strerror(err));
+		return true;
+	}
+	msg = root ? etcd_error(root, &code) : NULL;
+	*unauthenticated = status == 401 || code == ETCD_CODE_UNAUTHENTICATED;
+	if (status != 200 || msg || !root) {
+		snprintf(why, len, "HTTP %ld%s%s", status, msg ? ": " : "",
+			 msg ? msg : root ? "" : " (reply is not JSON)");
+		return true;
+	}
+	return false;
+}
+
 int etcd_kv_decode(const json_t *kv, struct etcd_kv *out)
 {
 	const char *k = json_string_value(json_object_get(kv, "key"));
@@ -173,7 +195,7 @@ char *etcd_watch_body(const char *key, const char *end, int64_t start_revision)
 	return dump(w);
 }
 
-char *etcd_put_body(const char *key, const char *value, int64_t lease)
+json_t *etcd_put_obj(const char *key, const char *value, int64_t lease)
 {
 	json_t *o = key_obj(key, strlen(key), NULL);
 	char *v = b64_encode(value, strlen(value));
@@ -187,6 +209,27 @@ char *etcd_put_body(const char *key, const char *value, int64_t lease)
 	free(v);
 	if (lease)
 		set_int(o, "lease", lease);
+	return o;
+}
+
+char *etcd_put_body(const char *key, const char *value, int64_t lease)
+{
+	return dump(etcd_put_obj(key, value, lease));
+}
+
+json_t *etcd_delete_obj(const char *key)
+{
+	return key_obj(key, strlen(key), NULL);
+}
+
+char *etcd_lease_body(int64_t id, long ttl)
+{
+	json_t *o = json_object();
+
+	if (o && id)
+		set_int(o, "ID", id);
+	if (o && ttl)
+		set_int(o, "TTL", ttl);
 	return dump(o);
 }
 

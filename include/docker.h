@@ -1,0 +1,66 @@
+/* docker.h: containers announce themselves (DESIGN.md "Docker").
+ *
+ * docker_view_parse reads one container as the Engine API's inspect shows
+ * it and says what it means for vipd: the endpoints it is, per service, and
+ * the service it defines (vipd.vip). It is pure (no I/O), so the Docker
+ * source, the unit tests and the fuzzer share it.
+ */
+#ifndef VIPD_DOCKER_H
+#define VIPD_DOCKER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <jansson.h>
+
+#include "model.h"
+
+#define DOCKER_DEFAULT_SOCKET	"/var/run/docker.sock"
+#define DOCKER_DEFAULT_PREFIX	"vipd."
+#define DOCKER_NAME_FROM_MAX	8
+#define DOCKER_ERR_LEN		320
+
+enum docker_mode { DOCKER_OFF, DOCKER_LOCAL, DOCKER_REGISTER };
+
+struct docker_conf {
+	const char *prefix;		/* label prefix, "vipd." */
+	/* Templates for the service name of containers without vipd.service
+	 * or SERVICE_NAME: "{label:group}.{label:service}", "{env:NAMESPACE}". */
+	const char *name_from[DOCKER_NAME_FROM_MAX];
+	size_t n_name_from;
+	const char *network;		/* NULL: the only one, else first by name */
+	const char *node_ip;		/* host-network containers; NULL: refuse */
+	const char *node_name;		/* endpoints' node field; NULL: none */
+};
+
+/* One endpoint of one service. */
+struct docker_item {
+	char service[NAME_MAX_LEN + 1];
+	struct endpoint *ep;		/* owned */
+};
+
+struct docker_view {
+	char id[13];			/* short id, for log lines */
+	char *name;			/* without the leading '/' */
+	int64_t created_ns;		/* oldest definition of a service wins */
+	bool up;			/* running, not paused, healthy if checked */
+	int stop_signal;		/* Config.StopSignal, default SIGTERM */
+	size_t n_items;
+	struct docker_item *items;
+	struct service *svc;		/* vipd.vip's service, owned, or NULL */
+};
+
+/* Fills *out from an inspect object. A container that announces nothing has
+ * no items and no svc. Returns 0; -EINVAL with err "label L: value V: why"
+ * (the view then holds only id, name and created_ns); -ENOMEM. The view is
+ * always safe to docker_view_fini. */
+int docker_view_parse(const struct docker_conf *c, const json_t *inspect,
+		      struct docker_view *out, char err[DOCKER_ERR_LEN]);
+void docker_view_fini(struct docker_view *v);
+
+/* "SIGTERM", "TERM" or "15" -> 15; unknown -> -1. */
+int docker_signal_parse(const char *s);
+/* A template as --docker-name-from takes it; 0 or -EINVAL. */
+int docker_name_from_check(const char *spec);
+
+#endif

@@ -1,0 +1,24 @@
+/* register.h: register mode (DESIGN.md "Docker"): the endpoints of this
+ * node's containers are written to etcd under one lease that vipd keeps
+ * alive, so a dead node's endpoints expire by themselves. Keys are
+ * <prefix>/endpoints/<service>/<node>:<id>: node names have no ':', so two
+ * nodes never write the same key. */
+#ifndef VIPD_REGISTER_H
+#define VIPD_REGISTER_H
+
+struct endpoint;
+struct loop;
+struct registrar;
+struct vipd_config;
+
+/* Returns 0 or a negative errno after printing why (a bad flag). */
+int registrar_open(struct loop *loop, const struct vipd_config *cfg,
+		   struct registrar **out);
+/* Writes (soon, batched) the endpoint; ep is copied, not kept. */
+void registrar_put(struct registrar *r, const char *service, const struct endpoint *ep);
+void registrar_del(struct registrar *r, const char *service, const char *id);
+/* Revokes the lease, which deletes every key at once, and frees r. Waits
+ * for etcd at most about a second per endpoint. */
+void registrar_close(struct registrar *r);
+
+#endif

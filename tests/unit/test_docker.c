@@ -1,0 +1,290 @@
+/* What containers mean: labels, registrator environment, name templates,
+ * addresses, health, and how a refusal names label and value. The seed
+ * fleet's own `docker inspect` (tests/unit/data) must be served as it is. */
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "docker.h"
+
+static struct docker_conf conf(void)
+{
+	return (struct docker_conf){ .prefix = "vipd.", .node_name = "node-a" };
+}
+
+/* An inspect object: labels and env as JSON text, network mode, state. */
+static json_t *ctr(const char *labels, const char *env, const char *mode,
+		   const char *state)
+{
+	char text[4096];
+	json_t *j;
+
+	snprintf(text, sizeof(text),
+		 "{\"Id\":\"3f2ab1c0d9e8aa\",\"Name\":\"/c1\",\"Created\":\"2026-11-25T10:00:00.5Z\","
+		 "\"State\":%s,\"HostConfig\":{\"NetworkMode\":\"%s\"},"
+		 "\"Config\":{\"Labels\":%s,\"Env\":%s},"
+		 "\"NetworkSettings\":{\"Networks\":{"
+		 "\"vipdnet\":{\"IPAddress\":\"10.252.0.2\"},"
+		 "\"backnet\":{\"IPAddress\":\"10.253.0.2\"}}}}",
+		 state ? state : "{\"Running\":true}", mode ? mode : "vipdnet",
+		 labels ? labels : "{}", env ? env : "[]");
+	j = json_loads(text, 0, NULL);
+	assert_non_null(j);
+	return j;
+}
+
+static int parse(const struct docker_conf *c, json_t *j, struct docker_view *v, char *err)
+{
+	int ret = docker_view_parse(c, j, v, err);
+
+	json_decref(j);
+	return ret;
+}
+
+#define REFUSED(labels, env, needle) do {					\
+	struct docker_conf c = conf();						\
+	struct docker_view v;							\
+	char err[DOCKER_ERR_LEN];						\
+	assert_int_equal(parse(&c, ctr(labels, env, NULL, NULL), &v, err), -EINVAL); \
+	if (!strstr(err, needle))						\
+		fail_msg("error \"%s\" lacks \"%s\"", err, needle);		\
+	assert_int_equal(v.n_items, 0);						\
+	assert_null(v.svc);							\
+	docker_view_fini(&v);							\
+} while (0)
+
+static void seed_fleet(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN], ip[ADDR_STRLEN];
+	json_t *seed = json_load_file("tests/unit/data/seed_inspect.json", 0, NULL);
+
+	assert_non_null(seed);
+	/* No name source configured: the container announces nothing. */
+	assert_int_equal(docker_view_parse(&c, seed, &v, err), 0);
+	assert_int_equal(v.n_items, 0);
+	assert_string_equal(v.name, "arch.demo.task.1");
+	assert_true(v.created_ns == 1615281473048284414LL);
+	docker_view_fini(&v);
+
+	c.name_from[c.n_name_from++] = "{env:NAMESPACE}";
+	assert_int_equal(docker_view_parse(&c, seed, &v, err), -EINVAL);
+	assert_non_null(strstr(err, "--node-ip"));
+	docker_view_fini(&v);
+
+	c.node_ip = "10.0.2.15";
+	assert_int_equal(docker_view_parse(&c, seed, &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.items[0].service, "arch.task.http");
+	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.0.2.15");
+	assert_int_equal(v.items[0].ep->port, 0);	/* the service's target port */
+	assert_string_equal(v.items[0].ep->id, "arch.demo.task.1");
+	assert_string_equal(v.items[0].ep->node, "node-a");
+	docker_view_fini(&v);
+
+	/* The labels alone, joined: the first template that resolves wins. */
+	c.name_from[0] = "{label:group}.{label:missing}";
+	c.name_from[c.n_name_from++] = "{label:group}.{label:service}";
+	assert_int_equal(docker_view_parse(&c, seed, &v, err), 0);
+	assert_string_equal(v.items[0].service, "arch.task");
+	docker_view_fini(&v);
+	json_decref(seed);
+}
+
+static void labels(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN], ip[ADDR_STRLEN];
+
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.port\":\"8080\","
+				       "\"vipd.weight\":\"50\"}", NULL, NULL, NULL), &v, err), 0);
+	assert_true(v.up);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.items[0].service, "web");
+	assert_string_equal(v.items[0].ep->id, "c1");
+	assert_int_equal(v.items[0].ep->port, 8080);
+	assert_int_equal(v.items[0].ep->weight, 50);
+	/* two networks, none chosen: the first by name */
+	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.253.0.2");
+	assert_null(v.svc);
+	docker_view_fini(&v);
+
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.network\":\"vipdnet\","
+				       "\"vipd.port.http\":\"8080\",\"vipd.port.admin\":\"9000\"}",
+				       NULL, NULL, NULL), &v, err), 0);
+	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.252.0.2");
+	assert_int_equal(v.items[0].ep->n_ports, 2);
+	docker_view_fini(&v);
+
+	c.network = "vipdnet";
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, NULL, NULL), &v, err), 0);
+	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.252.0.2");
+	docker_view_fini(&v);
+	c.network = "elsewhere";
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, NULL, NULL), &v, err), -EINVAL);
+	assert_non_null(strstr(err, "--docker-network: value \"elsewhere\""));
+	docker_view_fini(&v);
+}
+
+static void vip_defines_service(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN], ip[ADDR_STRLEN];
+
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.port\":\"8080\","
+				       "\"vipd.vip\":\"10.96.0.10:80,[fd00::10]:80/tcp\","
+				       "\"vipd.vip.dns\":\"10.96.0.10:53/udp\",\"vipd.port.dns\":\"5353\","
+				       "\"vipd.algorithm\":\"round-robin\",\"vipd.slow_start\":\"30\"}",
+				       NULL, NULL, NULL), &v, err), 0);
+	assert_non_null(v.svc);
+	assert_string_equal(v.svc->name, "web");
+	assert_string_equal(addr_format(&v.svc->vip4, ip), "10.96.0.10");
+	assert_string_equal(addr_format(&v.svc->vip6, ip), "fd00::10");
+	assert_int_equal(v.svc->n_ports, 2);
+	assert_int_equal(v.svc->algo, ALGO_ROUND_ROBIN);
+	assert_int_equal(v.svc->slow_start, 30);
+	for (unsigned i = 0; i < v.svc->n_ports; i++) {
+		const struct svc_port *p = &v.svc->ports[i];
+
+		if (p->port == 80)
+			assert_int_equal(p->target_port, 8080);
+		else
+			assert_true(p->port == 53 && p->proto == IPPROTO_UDP &&
+				    p->target_port == 5353 && !strcmp(p->name, "dns"));
+	}
+	docker_view_fini(&v);
+
+	/* A stopped container keeps defining its service, with no endpoint. */
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:80\"}",
+				       NULL, NULL, "{\"Running\":false}"), &v, err), 0);
+	assert_false(v.up);
+	assert_int_equal(v.n_items, 0);
+	assert_non_null(v.svc);
+	docker_view_fini(&v);
+}
+
+static void refusals(void **state)
+{
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.weight\":\"0\"}", NULL,
+		"label vipd.weight: value \"0\": must be 1..10000");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.port\":\"abc\"}", NULL,
+		"label vipd.port: value \"abc\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.port\":\"70000\"}", NULL,
+		"label vipd.port: value \"70000\"");
+	REFUSED("{\"vipd.service\":\"Bad_Name\"}", NULL, "label vipd.service: value \"Bad_Name\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"nonsense\"}", NULL,
+		"label vipd.vip: value \"nonsense\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10\"}", NULL,
+		"label vipd.vip: value \"10.96.0.10\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"fd00::10:80\"}", NULL, "label vipd.vip");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:80/icmp\"}", NULL, "label vipd.vip");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:80,10.96.0.11:81\"}", NULL,
+		"one IPv4 VIP");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"224.0.0.1:80\"}", NULL,
+		"label vipd.vip: value \"224.0.0.1\": not a unicast address");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:80\",\"vipd.algorithm\":\"fastest\"}",
+		NULL, "label vipd.algorithm: value \"fastest\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:80\",\"vipd.health.rise\":\"many\"}",
+		NULL, "label vipd.health.rise: value \"many\"");
+	REFUSED("{\"vipd.port\":\"8080\"}", NULL, "label vipd.service: missing");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.port.Admin\":\"1\"}", NULL, "label vipd.port.Admin");
+	REFUSED(NULL, "[\"SERVICE_NAME=api\",\"SERVICE_PORT=http\"]", "env SERVICE_PORT: value \"http\"");
+	REFUSED(NULL, "[\"SERVICE_80_NAME=My_App\"]", "env SERVICE_80_NAME: value \"My_App\"");
+}
+
+static void registrator(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN];
+
+	assert_int_equal(parse(&c, ctr(NULL, "[\"SERVICE_NAME=api\",\"SERVICE_PORT=9000\"]",
+				       NULL, NULL), &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.items[0].service, "api");
+	assert_int_equal(v.items[0].ep->port, 9000);
+	docker_view_fini(&v);
+
+	/* one service per port; a label beats the environment */
+	assert_int_equal(parse(&c, ctr("{\"SERVICE_80_NAME\":\"web\"}",
+				       "[\"SERVICE_80_NAME=other\",\"SERVICE_9090_NAME=metrics\"]",
+				       NULL, NULL), &v, err), 0);
+	assert_int_equal(v.n_items, 2);
+	for (size_t i = 0; i < 2; i++)
+		assert_true((v.items[i].ep->port == 80 && !strcmp(v.items[i].service, "web")) ||
+			    (v.items[i].ep->port == 9090 && !strcmp(v.items[i].service, "metrics")));
+	docker_view_fini(&v);
+
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", "[\"SERVICE_IGNORE=true\"]",
+				       NULL, NULL), &v, err), 0);
+	assert_int_equal(v.n_items, 0);
+	docker_view_fini(&v);
+}
+
+static void health_and_state(void **state)
+{
+	static const char *const down[] = {
+		"{\"Running\":true,\"Health\":{\"Status\":\"starting\"}}",
+		"{\"Running\":true,\"Health\":{\"Status\":\"unhealthy\"}}",
+		"{\"Running\":true,\"Paused\":true}",
+		"{\"Running\":true,\"Restarting\":true}",
+		"{\"Running\":false}",
+	};
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN];
+
+	for (size_t i = 0; i < sizeof(down) / sizeof(*down); i++) {
+		assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, NULL, down[i]),
+				       &v, err), 0);
+		assert_false(v.up);
+		assert_int_equal(v.n_items, 0);
+		docker_view_fini(&v);
+	}
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, NULL,
+				       "{\"Running\":true,\"Health\":{\"Status\":\"healthy\"}}"),
+			       &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	docker_view_fini(&v);
+	/* a network namespace borrowed from another container has no address */
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, "container:abc", NULL),
+			       &v, err), -EINVAL);
+	assert_non_null(strstr(err, "network container:abc"));
+	docker_view_fini(&v);
+}
+
+static void signals_and_templates(void **state)
+{
+	assert_int_equal(docker_signal_parse("SIGQUIT"), SIGQUIT);
+	assert_int_equal(docker_signal_parse("TERM"), SIGTERM);
+	assert_int_equal(docker_signal_parse("9"), SIGKILL);
+	assert_int_equal(docker_signal_parse("SIGNOPE"), -1);
+	assert_int_equal(docker_name_from_check("{label:service}"), 0);
+	assert_int_equal(docker_name_from_check("{label:group}.{env:NAMESPACE}"), 0);
+	assert_int_equal(docker_name_from_check("{lab:x}"), -EINVAL);
+	assert_int_equal(docker_name_from_check("{label:x"), -EINVAL);
+	assert_int_equal(docker_name_from_check("plain"), -EINVAL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(seed_fleet),
+		cmocka_unit_test(labels),
+		cmocka_unit_test(vip_defines_service),
+		cmocka_unit_test(refusals),
+		cmocka_unit_test(registrator),
+		cmocka_unit_test(health_and_state),
+		cmocka_unit_test(signals_and_templates),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

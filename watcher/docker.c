@@ -1,0 +1,612 @@
+/* The Docker source: the Engine API on its unix socket.
+ *
+ * It asks /version for the API version, lists every container (stopped
+ * ones too: their vipd.vip keeps the service, so clients are refused at
+ * once instead of timing out), inspects each, then follows /events from
+ * just before the list, so nothing between the two is missed; an event
+ * means "inspect that container again". A stop signal (kill event) makes a
+ * container's endpoints terminating at once, before it dies. After any
+ * disconnect (dockerd restarted) it lists again and drops what is gone;
+ * while dockerd is away the model keeps what it last knew, as the
+ * containers keep running.
+ *
+ * Local mode feeds the model (SRC_DOCKER); register mode hands endpoints to
+ * the registrar, which writes them to etcd.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "config.h"
+#include "docker.h"
+#include "hmap.h"
+#include "http.h"
+#include "jstream.h"
+#include "log.h"
+#include "loop.h"
+#include "model.h"
+#include "register.h"
+#include "source.h"
+
+#define API_MAX_MINOR		41	/* docker 20.10, what the tests run */
+#define API_MIN_MINOR		25	/* /events filters as used here */
+#define CONNECTIONS		8	/* inspects in parallel, plus the events stream */
+#define BACKOFF_MIN_MS		100
+#define BACKOFF_MAX_MS		2000
+#define REQUEST_TIMEOUT_MS	10000
+/* {"type":["container","network"]} */
+#define EVENTS_FILTER "%7B%22type%22%3A%5B%22container%22%2C%22network%22%5D%7D"
+
+enum state { ST_VERSION, ST_LIST, ST_EVENTS, ST_WAIT };
+
+struct ctr {
+	struct docker *d;
+	char *id;
+	struct docker_view view;	/* what it contributes now */
+	char *refusal;			/* the refusal last logged */
+	struct http_req *req;		/* inspect in flight */
+	bool again;			/* an event came during the inspect */
+	bool initial;			/* counted in docker.initial */
+	bool seen;			/* in the last list */
+	bool terminating;		/* stop signal sent, not dead yet */
+	bool said_disagree, said_register;
+};
+
+struct docker {
+	struct source *src;
+	const struct docker_conf *conf;
+	struct registrar *reg;		/* register mode; NULL: local */
+	const char *socket;
+	struct http *http;
+	struct http_opts opts;
+	char base[48];			/* "http://docker/v1.41" */
+	char api[16];			/* "1.41" */
+	struct hmap *ctrs;		/* full id -> struct ctr */
+	enum state state;
+	struct http_req *req;		/* version, list or events */
+	struct jstream stream;
+	uint64_t timer, backoff_ms;
+	size_t initial;			/* inspects of the last list to come */
+	bool up, said_down;
+};
+
+static void kick(struct docker *d);
+static void inspect(struct ctr *c);
+
+/* ---- where endpoints go ------------------------------------------------- */
+
+static void sink_put(struct docker *d, const char *service, const struct endpoint *ep)
+{
+	struct endpoint *copy;
+
+	if (d->reg) {
+		registrar_put(d->reg, service, ep);
+		return;
+	}
+	if (!(copy = endpoint_dup(ep)) ||
+	    model_endpoint_put(d->src->model, SRC_DOCKER, service, copy) < 0)
+		log_err("docker: out of memory adding %s/%s", service, ep->id);
+}
+
+static void sink_del(struct docker *d, const char *service, const char *id)
+{
+	if (d->reg)
+		registrar_del(d->reg, service, id);
+	else
+		model_endpoint_del(d->src->model, SRC_DOCKER, service, id);
+}
+
+static bool older(const struct ctr *a, const struct ctr *b)
+{
+	if (a->view.created_ns != b->view.created_ns)
+		return a->view.created_ns < b->view.created_ns;
+	return strcmp(a->id, b->id) < 0;
+}
+
+/* The oldest container that defines a service wins; the others are told
+ * (once) when they disagree. */
+static void redefine(struct docker *d, const char *name)
+{
+	struct ctr *best = NULL, *c;
+	struct service *copy;
+	const void *k;
+	size_t it = 0, len;
+
+	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c))
+		if (c->view.svc && !strcmp(c->view.svc->name, name) && (!best || older(c, best)))
+			best = c;
+	if (!best) {
+		model_service_del(d->src->model, SRC_DOCKER, name);
+		return;
+	}
+	for (it = 0; hmap_next(d->ctrs, &it, &k, &len, (void **)&c);) {
+		bool differs;
+
+		if (!c->view.svc || strcmp(c->view.svc->name, name))
+			continue;
+		differs = !service_equal(c->view.svc, best->view.svc);
+		if (differs && !c->said_disagree)
+			log_warn("docker: service %s: container %s defines it differently from the oldest, %s; %s's definition is used",
+				 name, c->view.name, best->view.name, best->view.name);
+		c->said_disagree = differs;
+	}
+	if (!(copy = service_dup(best->view.svc)) ||
+	    model_service_put(d->src->model, SRC_DOCKER, copy) < 0)
+		log_err("docker: out of memory defining service %s", name);
+}
+
+static bool has_item(const struct docker_view *v, const struct docker_item *it)
+{
+	for (size_t i = 0; i < v->n_items; i++)
+		if (!strcmp(v->items[i].service, it->service) &&
+		    !strcmp(v->items[i].ep->id, it->ep->id))
+			return true;
+	return false;
+}
+
+static void define(struct docker *d, struct ctr *c, const char *old_name)
+{
+	const char *name = c->view.svc ? c->view.svc->name : NULL;
+
+	if (d->reg) {
+		if (name && !c->said_register)
+			log_info("docker: container %s: label %svip ignored in register mode (define service %s in etcd: vipctl service add)",
+				 c->view.name, d->conf->prefix, name);
+		c->said_register = name != NULL;
+		return;
+	}
+	if (old_name)
+		redefine(d, old_name);
+	if (name && (!old_name || strcmp(name, old_name)))
+		redefine(d, name);
+}
+
+/* Takes over nv: what the container contributes from now on. */
+static void apply(struct docker *d, struct ctr *c, struct docker_view *nv)
+{
+	struct docker_view old = c->view;
+
+	c->view = *nv;
+	for (size_t i = 0; i < old.n_items; i++)
+		if (!has_item(&c->view, &old.items[i]))
+			sink_del(d, old.items[i].service, old.items[i].ep->id);
+	for (size_t i = 0; i < c->view.n_items; i++) {
+		c->view.items[i].ep->terminating = c->terminating;
+		sink_put(d, c->view.items[i].service, c->view.items[i].ep);
+	}
+	define(d, c, old.svc ? old.svc->name : NULL);
+	docker_view_fini(&old);
+}
+
+/* ---- containers --------------------------------------------------------- */
+
+static struct ctr *ctr_get(struct docker *d, const char *id, bool create)
+{
+	struct ctr *c = hmap_get_str(d->ctrs, id);
+
+	if (c || !create)
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->id = strdup(id)) || hmap_put_str(d->ctrs, id, c) < 0) {
+		if (c)
+			free(c->id);
+		free(c);
+		log_err("docker: out of memory tracking container %.12s", id);
+		return NULL;
+	}
+	c->d = d;
+	return c;
+}
+
+static void initial_done(struct ctr *c)
+{
+	struct docker *d = c->d;
+
+	if (!c->initial)
+		return;
+	c->initial = false;
+	if (--d->initial == 0) {
+		size_t eps = 0, it = 0, len;
+		const void *k;
+		struct ctr *x;
+
+		while (hmap_next(d->ctrs, &it, &k, &len, (void **)&x))
+			eps += x->view.n_items;
+		log_info("docker: %s (API %s): %zu containers, %zu endpoints",
+			 d->socket, d->api, hmap_count(d->ctrs), eps);
+		d->src->ready = true;
+	}
+}
+
+static void ctr_free(void *p)
+{
+	struct ctr *c = p;
+
+	http_cancel(c->req);
+	docker_view_fini(&c->view);
+	free(c->refusal);
+	free(c->id);
+	free(c);
+}
+
+/* The container is gone: so is everything it contributed. */
+static void ctr_remove(struct ctr *c)
+{
+	struct docker *d = c->d;
+	struct docker_view none = { 0 };
+
+	initial_done(c);
+	apply(d, c, &none);
+	hmap_del_str(d->ctrs, c->id);
+	ctr_free(c);
+}
+
+static void terminating(struct ctr *c)
+{
+	if (c->terminating)
+		return;
+	c->terminating = true;
+	for (size_t i = 0; i < c->view.n_items; i++) {
+		c->view.items[i].ep->terminating = true;
+		sink_put(c->d, c->view.items[i].service, c->view.items[i].ep);
+	}
+	if (c->view.n_items)
+		log_debug("docker: container %s is stopping: no new connections", c->view.name);
+}
+
+/* One refusal line per container and reason. */
+static void judged(struct ctr *c, const struct docker_view *nv, int ret, const char *err)
+{
+	if (ret == -EINVAL && (!c->refusal || strcmp(c->refusal, err))) {
+		log_err("docker: container %s (%s): %s; ignored", nv->name ? nv->name : "?", nv->id, err);
+		free(c->refusal);
+		c->refusal = strdup(err);
+	} else if (ret == 0 && c->refusal) {
+		log_info("docker: container %s (%s): labels accepted now", nv->name, nv->id);
+		free(c->refusal);
+		c->refusal = NULL;
+	}
+}
+
+static void inspect_done(struct http_req *req, int err, long status,
+			 const char *body, size_t len, void *arg)
+{
+	struct ctr *c = arg;
+	json_t *root = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
+	char why[DOCKER_ERR_LEN];
+	struct docker_view nv;
+	int ret;
+
+	c->req = NULL;
+	if (status == 404) {
+		json_decref(root);
+		ctr_remove(c);
+		return;
+	}
+	if (root) {
+		ret = docker_view_parse(c->d->conf, root, &nv, why);
+		judged(c, &nv, ret, why);
+		if (ret == -ENOMEM)
+			log_err("docker: out of memory reading container %.12s", c->id);
+		else
+			apply(c->d, c, &nv);
+		if (ret == -ENOMEM)
+			docker_view_fini(&nv);
+		json_decref(root);
+	} else {
+		log_debug("docker: inspect %.12s: %s", c->id,
+			  err ? http_strerror(err) : "unexpected reply");
+	}
+	initial_done(c);
+	if (c->again && c->d->state != ST_WAIT) {
+		c->again = false;
+		inspect(c);
+	}
+}
+
+static void inspect(struct ctr *c)
+{
+	struct docker *d = c->d;
+	char *u;
+
+	if (c->req) {
+		c->again = true;
+		return;
+	}
+	if (asprintf(&u, "%s/containers/%s/json", d->base, c->id) < 0)
+		return;
+	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	c->req = http_request(d->http, u, NULL, &d->opts, NULL, inspect_done, c);
+	free(u);
+}
+
+/* ---- connection --------------------------------------------------------- */
+
+static void on_backoff(struct loop *l, void *arg)
+{
+	struct docker *d = arg;
+
+	d->timer = 0;
+	kick(d);
+}
+
+static void stop_requests(struct docker *d)
+{
+	const void *k;
+	size_t it = 0, len;
+	struct ctr *c;
+
+	http_cancel(d->req);
+	d->req = NULL;
+	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c)) {
+		http_cancel(c->req);
+		c->req = NULL;
+		c->again = c->initial = false;
+	}
+	d->initial = 0;
+	jstream_reset(&d->stream);
+}
+
+static void fail(struct docker *d, const char *why)
+{
+	if (d->up)
+		log_warn("docker: lost %s: %s; keeping the last known containers, retrying",
+			 d->socket, why);
+	else if (!d->said_down)
+		log_warn("docker: %s: %s; retrying until dockerd answers", d->socket, why);
+	d->up = false;
+	d->said_down = true;
+	stop_requests(d);
+	d->state = ST_WAIT;
+	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_MIN_MS;
+	if (d->backoff_ms > BACKOFF_MAX_MS)
+		d->backoff_ms = BACKOFF_MAX_MS;
+	d->timer = loop_timer_add(d->src->loop, d->backoff_ms, on_backoff, d);
+}
+
+static bool on_event(json_t *ev, void *arg)
+{
+	struct docker *d = arg;
+	const char *type = json_string_value(json_object_get(ev, "Type"));
+	const char *action = json_string_value(json_object_get(ev, "Action"));
+	const json_t *actor = json_object_get(ev, "Actor");
+	const json_t *attrs = json_object_get(actor, "Attributes");
+	const char *id = json_string_value(json_object_get(actor, "ID"));
+	struct ctr *c;
+
+	if (!type || !action || !id)
+		return true;
+	if (!strcmp(type, "network")) {
+		id = json_string_value(json_object_get(attrs, "container"));
+		if (id && (c = ctr_get(d, id, false)))
+			inspect(c);
+		return true;
+	}
+	if (strcmp(type, "container") || !strncmp(action, "exec_", 5) ||
+	    !(c = ctr_get(d, id, !strcmp(action, "create") || !strcmp(action, "start"))))
+		return true;
+	if (!strcmp(action, "destroy")) {
+		ctr_remove(c);
+	} else if (!strcmp(action, "kill")) {
+		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
+
+		if (sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT ||
+		    sig == c->view.stop_signal)
+			terminating(c);
+	} else {
+		if (!strcmp(action, "start"))
+			c->terminating = false;
+		inspect(c);
+	}
+	return true;
+}
+
+static int events_data(struct http_req *req, const char *data, size_t len, void *arg)
+{
+	struct docker *d = arg;
+	int ret = jstream_feed(&d->stream, data, len, on_event, d);
+
+	if (ret < 0)
+		fail(d, ret == -EINVAL ? "malformed event" : "out of memory");
+	return ret < 0;
+}
+
+static void events_done(struct http_req *req, int err, long status,
+			const char *body, size_t len, void *arg)
+{
+	struct docker *d = arg;
+	char why[96];
+
+	d->req = NULL;
+	snprintf(why, sizeof(why), "event stream ended: %s",
+		 err ? http_strerror(err) : status == 200 ? "closed by dockerd" : "HTTP error");
+	fail(d, why);
+}
+
+/* From a second before the list: an event racing the list is seen twice
+ * at worst, which only means one more inspect. */
+static void events_send(struct docker *d, const struct timespec *since)
+{
+	char *u;
+
+	if (asprintf(&u, "%s/events?since=%lld.%09ld&filters=%s", d->base,
+		     (long long)since->tv_sec - 1, since->tv_nsec, EVENTS_FILTER) < 0) {
+		fail(d, "out of memory");
+		return;
+	}
+	d->state = ST_EVENTS;
+	d->opts.timeout_ms = 0;
+	d->req = http_request(d->http, u, NULL, &d->opts, events_data, events_done, d);
+	free(u);
+	if (!d->req)
+		fail(d, "cannot start a request");
+}
+
+static void list_done(struct http_req *req, int err, long status,
+		      const char *body, size_t len, void *arg)
+{
+	struct docker *d = arg;
+	json_t *root = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
+	struct timespec now;
+	const void *k;
+	size_t it = 0, i, klen;
+	struct ctr *c;
+	json_t *v;
+
+	d->req = NULL;
+	if (!json_is_array(root)) {
+		json_decref(root);
+		fail(d, err ? http_strerror(err) : "container list: unexpected reply");
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	while (hmap_next(d->ctrs, &it, &k, &klen, (void **)&c))
+		c->seen = false;
+	json_array_foreach(root, i, v) {
+		const char *id = json_string_value(json_object_get(v, "Id"));
+
+		if (!id || !(c = ctr_get(d, id, true)))
+			continue;
+		c->seen = c->initial = true;
+		d->initial++;
+	}
+	json_decref(root);
+	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);)
+		if (!c->seen)
+			ctr_remove(c);
+	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);)
+		inspect(c);
+	if (!d->up && d->said_down)
+		log_info("docker: %s answers again; listing every container", d->socket);
+	d->up = true;
+	d->said_down = false;
+	d->backoff_ms = 0;
+	if (!d->initial)
+		d->src->ready = true;
+	events_send(d, &now);
+}
+
+static void list_send(struct docker *d)
+{
+	char *u;
+
+	if (asprintf(&u, "%s/containers/json?all=1", d->base) < 0) {
+		fail(d, "out of memory");
+		return;
+	}
+	d->state = ST_LIST;
+	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	d->req = http_request(d->http, u, NULL, &d->opts, NULL, list_done, d);
+	free(u);
+	if (!d->req)
+		fail(d, "cannot start a request");
+}
+
+static void version_done(struct http_req *req, int err, long status,
+			 const char *body, size_t len, void *arg)
+{
+	struct docker *d = arg;
+	json_t *root = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *v = json_string_value(json_object_get(root, "ApiVersion"));
+	int major = 0, minor = 0;
+	char why[96];
+
+	d->req = NULL;
+	if (!v || sscanf(v, "%d.%d", &major, &minor) != 2 || major != 1 || minor < API_MIN_MINOR) {
+		snprintf(why, sizeof(why), "%s", err ? http_strerror(err) :
+			 v ? "Engine API older than 1.25" : "no ApiVersion in /version");
+		json_decref(root);
+		fail(d, why);
+		return;
+	}
+	snprintf(d->api, sizeof(d->api), "1.%d", minor < API_MAX_MINOR ? minor : API_MAX_MINOR);
+	snprintf(d->base, sizeof(d->base), "http://docker/v%s", d->api);
+	json_decref(root);
+	list_send(d);
+}
+
+static void kick(struct docker *d)
+{
+	d->state = ST_VERSION;
+	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	d->req = http_request(d->http, "http://docker/version", NULL, &d->opts, NULL,
+			      version_done, d);
+	if (!d->req)
+		fail(d, "cannot start a request");
+}
+
+/* ---- the source --------------------------------------------------------- */
+
+static int docker_start(struct source *src)
+{
+	const struct vipd_config *cfg = src->cfg;
+	struct docker *d = calloc(1, sizeof(*d));
+	int ret;
+
+	if (!d)
+		return -ENOMEM;
+	src->priv = d;
+	d->src = src;
+	d->conf = &cfg->docker_map;
+	d->socket = cfg->docker_socket;
+	d->opts = (struct http_opts){ .unix_socket = d->socket, .connect_timeout_ms = 1000 };
+	if (!(d->ctrs = hmap_alloc()) || !(d->http = http_alloc(src->loop)))
+		return -ENOMEM;
+	http_max_connections(d->http, CONNECTIONS);
+	if (cfg->docker == DOCKER_REGISTER) {
+		if ((ret = registrar_open(src->loop, cfg, &d->reg)) < 0)
+			return ret;
+		src->ready = true;	/* the kernel follows etcd, not us */
+	} else {
+		src->ready = false;
+	}
+	kick(d);
+	return 0;
+}
+
+static void docker_resync(struct source *src)
+{
+	struct docker *d = src->priv;
+
+	if (!d || d->state == ST_WAIT)
+		return;
+	stop_requests(d);
+	kick(d);
+}
+
+static void docker_stop(struct source *src)
+{
+	struct docker *d = src->priv;
+
+	if (!d)
+		return;
+	if (d->timer)
+		loop_timer_del(src->loop, d->timer);
+	http_free(d->http);	/* cancels every request */
+	d->http = NULL;
+	if (d->ctrs) {
+		const void *k;
+		size_t it = 0, len;
+		struct ctr *c;
+
+		while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c))
+			c->req = NULL;
+	}
+	hmap_free(d->ctrs, ctr_free);
+	registrar_close(d->reg);
+	jstream_fini(&d->stream);
+	free(d);
+	src->priv = NULL;
+}
+
+const struct source_ops source_docker_ops = {
+	.name = "docker",
+	.start = docker_start,
+	.resync = docker_resync,
+	.stop = docker_stop,
+};
