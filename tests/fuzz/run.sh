@@ -6,16 +6,17 @@ cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-30}
 core=(datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c datapath/print.c
       datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c
-      watcher/codec.c watcher/file.c cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c cmd/jstream.c watcher/etcd.c watcher/etcd_api.c)
+      watcher/codec.c watcher/file.c cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c cmd/jstream.c watcher/etcd.c watcher/etcd_api.c
+      watcher/docker.c watcher/docker_map.c watcher/register.c)
 mkdir -p build/fuzz
-for t in codec file etcd; do
+for t in codec file etcd docker; do
 	clang -g -O1 -std=gnu11 -Iinclude -fsanitize=fuzzer,address,undefined \
 		$(pkg-config --cflags libnftnl libmnl jansson libcurl) \
-		-o build/fuzz/fuzz_$t tests/fuzz/fuzz_$t.c $(for f in "${core[@]}"; do [[ $t == etcd && $f == watcher/etcd.c ]] || echo "$f"; done) \
+		-o build/fuzz/fuzz_$t tests/fuzz/fuzz_$t.c $(for f in "${core[@]}"; do [[ $t =~ ^(etcd|docker)$ && $f == watcher/$t.c ]] || echo "$f"; done) \
 		$(pkg-config --libs libnftnl libmnl jansson libcurl)
 	corpus=tests/fuzz/corpus-$t
 	mkdir -p "$corpus"
 	echo "== fuzz_$t for ${secs}s"
-	build/fuzz/fuzz_$t -max_total_time="$secs" -max_len=4096 -print_final_stats=0 \
+	build/fuzz/fuzz_$t -max_total_time="$secs" -max_len=$([[ $t == docker ]] && echo 8192 || echo 4096) -print_final_stats=0 \
 		-dict=tests/fuzz/json.dict "$corpus" tests/fuzz/seeds $([[ -d tests/fuzz/seeds-$t ]] && echo tests/fuzz/seeds-$t) 2>&1 | tail -n 3
 done
