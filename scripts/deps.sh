@@ -11,6 +11,7 @@ pkgs=(
 	curl socat busybox-static python3 procps psmisc
 	valgrind wrk clang libclang-rt-14-dev
 	etcd-server etcd-client
+	docker.io tini
 	time bc linux-perf
 )
 
@@ -22,7 +23,7 @@ done
 
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-# Packages like etcd-server start their daemon on install; on a test
+# Packages like etcd-server and docker.io start their daemon on install; on a test
 # machine nothing may run in the root namespace, so forbid service starts
 # while installing (policy-rc.d), unless the machine already has a policy.
 if [[ ! -e /usr/sbin/policy-rc.d ]]; then
