@@ -33,6 +33,7 @@
 
 /* One key: what etcd should hold (value NULL: nothing). */
 struct reg_key {
+	char *key;		/* hmap keys are not NUL-terminated */
 	char *value;
 	uint64_t gen;		/* bumped at each change */
 	uint64_t sent;		/* gen of the txn in flight, 0: none */
@@ -55,6 +56,15 @@ struct registrar {
 	uint64_t flush_timer, retry_timer, ka_timer, backoff_ms;
 	bool said_down;
 };
+
+static void reg_key_free(void *p)
+{
+	struct reg_key *k = p;
+
+	free(k->key);
+	free(k->value);
+	free(k);
+}
 
 static void kick(struct registrar *r);
 
@@ -228,8 +238,9 @@ static json_t *txn_op(const char *key, const struct reg_key *k, int64_t lease)
 /* Up to TXN_OPS dirty keys, marked as sent. */
 static char *txn_body(struct registrar *r, size_t *n)
 {
-	json_t *ops = json_array(), *op;
+	json_t *ops = json_array(), *op, *txn;
 	const void *key;
+	char *body;
 	size_t it = 0, len;
 	void *v;
 
@@ -239,12 +250,15 @@ static char *txn_body(struct registrar *r, size_t *n)
 
 		if (!k->dirty)
 			continue;
-		if (!(op = txn_op(key, k, r->lease)) || json_array_append_new(ops, op) < 0)
+		if (!(op = txn_op(k->key, k, r->lease)) || json_array_append_new(ops, op) < 0)
 			break;
 		k->sent = k->gen;
 		(*n)++;
 	}
-	return json_dumps(json_pack("{so*}", "success", ops), JSON_COMPACT);
+	txn = json_pack("{so*}", "success", ops);
+	body = txn ? json_dumps(txn, JSON_COMPACT) : NULL;
+	json_decref(txn);
+	return body;
 }
 
 /* After a txn: what was sent and not changed since is in etcd now. */
@@ -260,7 +274,7 @@ static void settle(struct registrar *r, bool ok)
 		if (ok && k->sent && k->sent == k->gen) {
 			k->dirty = false;
 			if (!k->value)
-				free(hmap_del(r->keys, key, len));
+				reg_key_free(hmap_del(r->keys, key, len));
 		}
 		k->sent = 0;
 	}
@@ -335,9 +349,13 @@ static void set(struct registrar *r, const char *service, const char *id, char *
 		return;
 	}
 	k = hmap_get_str(r->keys, key);
-	if (!k && value && (k = calloc(1, sizeof(*k))) && hmap_put_str(r->keys, key, k) < 0) {
-		free(k);
-		k = NULL;
+	if (!k && value && (k = calloc(1, sizeof(*k)))) {
+		k->key = key;
+		key = NULL;
+		if (hmap_put_str(r->keys, k->key, k) < 0) {
+			reg_key_free(k);
+			k = NULL;
+		}
 	}
 	if (k && !(k->value && value && !strcmp(k->value, value)) && (k->value || value)) {
 		free(k->value);
@@ -392,14 +410,6 @@ int registrar_open(struct loop *loop, const struct vipd_config *cfg, struct regi
 	r->ka_timer = loop_timer_add(loop, 1000, keepalive_tick, r);
 	kick(r);
 	return 0;
-}
-
-static void reg_key_free(void *p)
-{
-	struct reg_key *k = p;
-
-	free(k->value);
-	free(k);
 }
 
 /* The one blocking call of vipd, at exit: the loop is over by then. */

@@ -240,6 +240,101 @@ count_pages() {
 		grep -E '^[A-Za-z0-9_.-]+$' | sort | uniq -c | awk '{ print $2, $1 }'
 }
 
+# --- for the vipd Docker tests (t_docker_*.sh) ---
+
+# start_vipd_in NS LOG ARGS...: vipd -v ARGS as a daemon in namespace NS,
+# stderr appended to LOG; its pid in $started_pid and in cleanup's list.
+# Call it in the test's own shell, never in $(...) or a pipe: $! and
+# pids+=() would stay in that subshell.
+start_vipd_in() {
+	local ns=$1 log=$2
+	shift 2
+	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
+	ip netns exec "$ns" "$VIPD" -v "$@" 2>>"$log" &
+	started_pid=$!
+	pids+=("$started_pid")
+}
+
+# has_page VIP PORT NAME: 20 connections from $client, some answered by
+# NAME. lacks_page VIP PORT NAME: 20 connections, all answered, none by NAME.
+has_page() { [[ $(hits "$3" "$(count_pages "$1" "$2" 20)") -gt 0 ]]; }
+lacks_page() {
+	local out
+	out=$(count_pages "$1" "$2" 20)
+	[[ $(total "$out") -eq 20 && $(hits "$3" "$out") -eq 0 ]]
+}
+# spread_pages VIP PORT COUNT ZERO SOME...: COUNT connections all answered,
+# none by the containers in ZERO (comma separated, "-" for none), some by
+# each SOME; prints the counts, "NAME hits".
+spread_pages() {
+	local vip=$1 port=$2 n=$3 zero=$4 out c
+	shift 4
+	out=$(count_pages "$vip" "$port" "$n")
+	echo "$out"
+	assert_eq "$(total "$out")" "$n" "answered requests to $vip:$port"
+	[[ $zero == - ]] || for c in ${zero//,/ }; do
+		assert_eq "$(hits "$c" "$out")" 0 "connections to $c via $vip:$port"
+	done
+	for c in "$@"; do assert_ge "$(hits "$c" "$out")" 1 "connections to $c via $vip:$port"; done
+}
+
+# pages_loop VIP[:PORT] [MAX]: background client in $client, one curl
+# (--max-time 1) after another, at most MAX (default 3000) or 60 s; stops
+# early when $tmp/stop appears. Each request is a line "START_MS PAGE" in
+# $tmp/pages (PAGE "-": failed or not a page). pages_loop_end: stop it.
+pages_loop() {
+	rm -f "$tmp/stop"
+	# shellcheck disable=SC2016 # expanded by the inner bash
+	bg_ns "$client" bash -c '
+		for ((i = 0; i < $3 && SECONDS < 60; i++)); do
+			[[ -e $1 ]] && break
+			t=$(date +%s%3N)
+			r=$(curl -s --max-time 1 "http://$2/")
+			[[ $r =~ ^[A-Za-z0-9_.-]+$ ]] || r=-
+			echo "$t $r"
+		done' _ "$tmp/stop" "$1" "${2:-3000}" >"$tmp/pages"
+	pages_pid=$!
+}
+pages_loop_end() {
+	touch "$tmp/stop"
+	within 5 not_running "$pages_pid" || fail "client loop still running 5 s after it was told to stop"
+	wait "$pages_pid" || fail "client loop failed"
+}
+# pages_count FROM_MS TO_MS [PAGE]: requests of the loop started in
+# [FROM_MS, TO_MS), only those answered by PAGE if given ("-": failed).
+pages_count() {
+	awk -v a="$1" -v b="$2" -v p="${3:-}" '$1 >= a && $1 < b && (p == "" || $2 == p) { n++ } END { print n + 0 }' "$tmp/pages"
+}
+# pages_last PAGE: start (ms) of the last request PAGE answered, 0 if none.
+# (t stays a string: mawk prints large numbers as 1.79e+12)
+pages_last() { awk -v p="$1" '$2 == p { t = $1 } END { print (t == "" ? 0 : t) }' "$tmp/pages"; }
+
+# map_backends VIP PORT: "IP PORT" of every backend the kernel's map ip
+# vipd backends (in $node, or NS=...) sends tcp VIP:PORT to, sorted, once each.
+map_backends() {
+	ip netns exec "${NS:-$node}" nft list map ip vipd backends 2>/dev/null |
+		grep -oE "(^|[^0-9.])${1//./\\.} \\. tcp \\. $2 \\. [0-9]+( comment \"[^\"]*\")? : [0-9.]+ \\. [0-9]+" |
+		sed -E 's/.* : ([0-9.]+) \. ([0-9]+)$/\1 \2/' | sort -u
+}
+# map_ips VIP PORT: only the IPs, sorted, once each.
+map_ips() { map_backends "$@" | awk '{ print $1 }' | sort -u; }
+
+# running_ips FILTER...: IPs (first network), sorted, of the containers
+# `docker ps --filter FILTER...` lists as running and either without a
+# health check or healthy: what vipd should route to. Host-network
+# containers (no IP) are left out.
+running_ips() {
+	local ids=() f args=()
+	for f in "$@"; do args+=(--filter "$f"); done
+	mapfile -t ids < <(dk ps -q --filter status=running "${args[@]}")
+	[[ ${#ids[@]} -gt 0 ]] || return 0
+	dk inspect -f '{{if or (not .State.Health) (eq .State.Health.Status "healthy")}}{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}{{end}}' "${ids[@]}" |
+		awk 'NF { print $1 }' | sort -u
+}
+
+# cid12 NAME: the first 12 hex digits of the container's id (as logs show it).
+cid12() { dk inspect -f '{{.Id}}' "$1" | cut -c1-12; }
+
 # node2_up: a second node, $node2, on $node's br0 as 10.250.2.2 (forwarding
 # on); $node routes container subnets 10.251.1.0/24 and 10.252.1.0/24 (the
 # second instance's) to it. Then: docker_up b "$node2".
