@@ -4,7 +4,7 @@
 #   make unit       unit tests only (no root needed)
 #   make e2e        e2e tests only (root; creates and removes its own namespaces)
 #   make bench      benchmarks (root; namespaces), writes BENCHMARKS.md
-#   make demo       the README demo
+#   make demo       the README demo (make demo-docker: the same from container labels)
 #   V=1             show full commands
 
 CC      ?= cc
@@ -93,6 +93,9 @@ bench-smoke: all
 demo: all
 	@bash scripts/demo.sh
 
+demo-docker: all
+	@bash scripts/demo_docker.sh
+
 deps:
 	@bash scripts/deps.sh
 
@@ -100,5 +103,5 @@ clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: all unit e2e check valgrind fuzz bench bench-smoke demo deps clean
+.PHONY: all unit e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
