@@ -303,6 +303,14 @@ void http_cancel(struct http_req *r)
 		req_free(r);
 }
 
+char *http_escape(const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0), *copy = e ? strdup(e) : NULL;
+
+	curl_free(e);
+	return copy;
+}
+
 void http_max_connections(struct http *h, long n)
 {
 	curl_multi_setopt(h->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, n);

@@ -41,6 +41,8 @@ struct http_req *http_request(struct http *h, const char *url, const char *body,
 			      const struct http_opts *opts, http_data_cb on_data,
 			      http_done_cb on_done, void *arg);
 void http_cancel(struct http_req *req);
+/* s URL-encoded, malloc'd; NULL when out of memory. */
+char *http_escape(const char *s);
 /* At most n connections at once; further requests wait in curl's queue. */
 void http_max_connections(struct http *h, long n);
 const char *http_strerror(int err);

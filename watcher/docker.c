@@ -39,8 +39,13 @@
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		2000
 #define REQUEST_TIMEOUT_MS	10000
-/* {"type":["container","network"]} */
-#define EVENTS_FILTER "%7B%22type%22%3A%5B%22container%22%2C%22network%22%5D%7D"
+/* Only what changes an endpoint: health checks alone send three exec_*
+ * events per container and interval, which dockerd now keeps to itself.
+ * ("health_status" matches "health_status: healthy" by prefix.) */
+#define EVENTS_FILTER "{\"type\":[\"container\",\"network\"],\"event\":[" \
+	"\"create\",\"start\",\"restart\",\"die\",\"kill\",\"stop\",\"pause\"," \
+	"\"unpause\",\"destroy\",\"health_status\",\"rename\",\"update\",\"oom\"," \
+	"\"connect\",\"disconnect\"]}"
 
 enum state { ST_VERSION, ST_LIST, ST_EVENTS, ST_WAIT };
 
@@ -319,10 +324,12 @@ static void inspect(struct ctr *c)
 		return;
 	}
 	if (asprintf(&u, "%s/containers/%s/json", d->base, c->id) < 0)
-		return;
+		u = NULL;
 	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
-	c->req = http_request(d->http, u, NULL, &d->opts, NULL, inspect_done, c);
+	c->req = u ? http_request(d->http, u, NULL, &d->opts, NULL, inspect_done, c) : NULL;
 	free(u);
+	if (!c->req)
+		initial_done(c);	/* the next list tries again */
 }
 
 /* ---- connection --------------------------------------------------------- */
@@ -432,13 +439,15 @@ static void events_done(struct http_req *req, int err, long status,
  * at worst, which only means one more inspect. */
 static void events_send(struct docker *d, const struct timespec *since)
 {
-	char *u;
+	char *filter = http_escape(EVENTS_FILTER), *u = NULL;
 
-	if (asprintf(&u, "%s/events?since=%lld.%09ld&filters=%s", d->base,
-		     (long long)since->tv_sec - 1, since->tv_nsec, EVENTS_FILTER) < 0) {
+	if (!filter || asprintf(&u, "%s/events?since=%lld.%09ld&filters=%s", d->base,
+				(long long)since->tv_sec - 1, since->tv_nsec, filter) < 0) {
+		free(filter);
 		fail(d, "out of memory");
 		return;
 	}
+	free(filter);
 	d->state = ST_EVENTS;
 	d->opts.timeout_ms = 0;
 	d->req = http_request(d->http, u, NULL, &d->opts, events_data, events_done, d);

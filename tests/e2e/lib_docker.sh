@@ -390,12 +390,27 @@ docker_down() {
 # in_pidns PID NS: PID lives in pid namespace NS (readlink /proc/PID/ns/pid).
 in_pidns() { [[ $(readlink "/proc/$1/ns/pid" 2>/dev/null) == "$2" ]]; }
 
-# dk_box_down NAME: SIGKILL the box's pid 1 (the kernel then kills all its
+# dk_thaw NAME: thaw the instance's paused containers. docker pause freezes
+# a container's cgroup, and a frozen task does not die of SIGKILL until it
+# is thawed: a test failing while a container is paused would otherwise
+# leave it (and its cgroup) behind, stuck in D state.
+dk_thaw() {
+	local f
+	for f in /sys/fs/cgroup/freezer"$(dk_cgroup "$1")"/*/freezer.state; do
+		[[ ! -f $f ]] || echo THAWED >"$f" 2>/dev/null || true
+	done
+	for f in /sys/fs/cgroup"$(dk_cgroup "$1")"/*/cgroup.freeze; do
+		[[ ! -f $f ]] || echo 0 >"$f" 2>/dev/null || true
+	done
+}
+
+# dk_box_down NAME: thaw paused containers (dk_thaw), SIGKILL the box's pid 1 (the kernel then kills all its
 # processes, containers too, and frees its mounts), wait for it, remove the
 # instance's cgroup directories.
 dk_box_down() {
 	local name=$1 init=${dk_init[$1]:-} c i
 	[[ -n $init ]] || return 0
+	dk_thaw "$name"
 	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notices
 	# Still the box's pid 1? (if it died, its pid may have been reused)
 	# (|| true: under set -e a process gone since the check must not end us)
