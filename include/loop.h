@@ -30,4 +30,9 @@ void loop_stop(struct loop *l);
 
 uint64_t loop_now_ms(void);
 
+/* Exponential backoff with jitter: doubles *ms within [min, max] and
+ * returns a delay in [*ms / 2, *ms], so that many clients losing one
+ * server do not come back in step. Reset with *ms = 0. */
+uint64_t backoff_next(uint64_t *ms, uint64_t min, uint64_t max);
+
 #endif

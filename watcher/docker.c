@@ -370,10 +370,8 @@ static void fail(struct docker *d, const char *why)
 	d->said_down = true;
 	stop_requests(d);
 	d->state = ST_WAIT;
-	d->backoff_ms = d->backoff_ms ? d->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (d->backoff_ms > BACKOFF_MAX_MS)
-		d->backoff_ms = BACKOFF_MAX_MS;
-	d->timer = loop_timer_add(d->src->loop, d->backoff_ms, on_backoff, d);
+	d->timer = loop_timer_add(d->src->loop, backoff_next(&d->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS),
+				  on_backoff, d);
 }
 
 static bool on_event(json_t *ev, void *arg)

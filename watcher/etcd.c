@@ -95,11 +95,7 @@ static void fail(struct etcd *e, const char *why)
 	e->req = NULL;
 	e->state = ST_WAIT;
 	e->cur = (e->cur + 1) % e->conf.n_endpoints;
-	e->backoff_ms = e->backoff_ms ? e->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (e->backoff_ms > BACKOFF_MAX_MS)
-		e->backoff_ms = BACKOFF_MAX_MS;
-	/* Jitter: many nodes losing one etcd must not come back in step. */
-	delay = e->backoff_ms / 2 + (uint64_t)rand() % (e->backoff_ms / 2 + 1);
+	delay = backoff_next(&e->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
 }
 

@@ -93,10 +93,7 @@ static void fail(struct registrar *r, const char *why)
 			 r->conf.endpoints[r->cur], why);
 	r->said_down = true;
 	r->cur = (r->cur + 1) % r->conf.n_endpoints;
-	r->backoff_ms = r->backoff_ms ? r->backoff_ms * 2 : BACKOFF_MIN_MS;
-	if (r->backoff_ms > BACKOFF_MAX_MS)
-		r->backoff_ms = BACKOFF_MAX_MS;
-	delay = r->backoff_ms / 2 + (uint64_t)rand() % (r->backoff_ms / 2 + 1);
+	delay = backoff_next(&r->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	if (!r->retry_timer)
 		r->retry_timer = loop_timer_add(r->loop, delay, on_retry, r);
 }
