@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <curl/curl.h>
 #include <jansson.h>
 
 #include "config.h"
@@ -428,8 +429,11 @@ static void events_done(struct http_req *req, int err, long status,
 	char why[96];
 
 	d->req = NULL;
+	/* dockerd going away cuts its chunked stream short: curl calls
+	 * that a partial transfer */
 	snprintf(why, sizeof(why), "event stream ended: %s",
-		 err ? http_strerror(err) : status == 200 ? "closed by dockerd" : "HTTP error");
+		 err == CURLE_PARTIAL_FILE || (!err && status == 200) ? "closed by dockerd" :
+		 err ? http_strerror(err) : "HTTP error");
 	fail(d, why);
 }
 

@@ -124,6 +124,14 @@ static void labels(void **state)
 	assert_int_equal(v.items[0].ep->n_ports, 2);
 	docker_view_fini(&v);
 
+	/* another prefix: vipd.* labels mean nothing then */
+	c.prefix = "acme.lb.";
+	assert_int_equal(parse(&c, ctr("{\"acme.lb.service\":\"web\",\"acme.lb.weight\":\"7\","
+				       "\"vipd.weight\":\"0\"}", NULL, NULL, NULL), &v, err), 0);
+	assert_int_equal(v.items[0].ep->weight, 7);
+	docker_view_fini(&v);
+	c.prefix = "vipd.";
+
 	c.network = "vipdnet";
 	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", NULL, NULL, NULL), &v, err), 0);
 	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.252.0.2");
