@@ -10,8 +10,9 @@
  * while dockerd is away the model keeps what it last knew, as the
  * containers keep running.
  *
- * Local mode feeds the model (SRC_DOCKER); register mode hands endpoints to
- * the registrar, which writes them to etcd.
+ * Local mode feeds the model (SRC_DOCKER); register mode does too, and hands
+ * the endpoints to the registrar, which writes them to etcd for the other
+ * nodes (the etcd source skips this node's own keys).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -90,10 +91,8 @@ static void sink_put(struct docker *d, const char *service, const struct endpoin
 {
 	struct endpoint *copy;
 
-	if (d->reg) {
+	if (d->reg)
 		registrar_put(d->reg, service, ep);
-		return;
-	}
 	if (!(copy = endpoint_dup(ep)) ||
 	    model_endpoint_put(d->src->model, SRC_DOCKER, service, copy) < 0)
 		log_err("docker: out of memory adding %s/%s", service, ep->id);
@@ -103,8 +102,7 @@ static void sink_del(struct docker *d, const char *service, const char *id)
 {
 	if (d->reg)
 		registrar_del(d->reg, service, id);
-	else
-		model_endpoint_del(d->src->model, SRC_DOCKER, service, id);
+	model_endpoint_del(d->src->model, SRC_DOCKER, service, id);
 }
 
 static bool older(const struct ctr *a, const struct ctr *b)
@@ -569,13 +567,9 @@ static int docker_start(struct source *src)
 	if (!(d->ctrs = hmap_alloc()) || !(d->http = http_alloc(src->loop)))
 		return -ENOMEM;
 	http_max_connections(d->http, CONNECTIONS);
-	if (cfg->docker == DOCKER_REGISTER) {
-		if ((ret = registrar_open(src->loop, cfg, &d->reg)) < 0)
-			return ret;
-		src->ready = true;	/* the kernel follows etcd, not us */
-	} else {
-		src->ready = false;
-	}
+	if (cfg->docker == DOCKER_REGISTER && (ret = registrar_open(src->loop, cfg, &d->reg)) < 0)
+		return ret;
+	src->ready = false;
 	kick(d);
 	return 0;
 }

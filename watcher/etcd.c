@@ -152,6 +152,18 @@ static void apply_service(struct etcd *e, const char *key, const char *name,
 		model_service_keep(m, SRC_ETCD, name) ? "; keeping its previous definition" : "");
 }
 
+/* In register mode this node's containers reach the model from Docker
+ * directly; their etcd copies are for the other nodes. (So a restart or an
+ * etcd outage never takes this node's own endpoints out of its kernel.) */
+static bool own_registration(const struct etcd *e, const char *id)
+{
+	const struct vipd_config *cfg = e->src->cfg;
+	size_t n = cfg->node_name ? strlen(cfg->node_name) : 0;
+
+	return cfg->docker == DOCKER_REGISTER && n && !strncmp(id, cfg->node_name, n) &&
+	       id[n] == ':';
+}
+
 static void apply_endpoint(struct etcd *e, const char *key, const char *path,
 			   const struct etcd_kv *kv, char *err)
 {
@@ -172,6 +184,8 @@ static void apply_endpoint(struct etcd *e, const char *key, const char *path,
 		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
 		return;
 	}
+	if (own_registration(e, id))
+		return;
 	if (!kv->value) {
 		model_endpoint_del(m, SRC_ETCD, svc, id);
 		return;
