@@ -6,6 +6,9 @@
 # clash; docker stop on B takes the container out at once; SIGTERM of vipd
 # B revokes its lease (keys gone at once), kill -9 lets it expire (--register-ttl 3).
 # vipd.vip is not written in register mode: services come from vipctl.
+# A node routes its own containers from Docker directly: with etcd down a
+# new one is routed at once (and registered when etcd is back), and a vipd
+# restart never takes them out of its own map.
 #
 #   ┌ $client ────────┐   ┌ $node (node A) ────────────────┐   ┌ $node2 (node B) ──────────────┐
 #   │ 10.250.1.2      ├───┤ 10.250.1.1   br0 10.250.2.1    ├───┤ eth0 10.250.2.2               │
@@ -191,3 +194,27 @@ out_of_map "$b2" || fail "B's c2 still in node A's map after its key expired"
 spread_pages 10.96.0.10 80 40 c2 c1
 has_key node-a:c1 || fail "key node-a:c1 gone"
 assert_alive "$vipd_pid" "vipd A"
+
+say "5. etcd down: node A routes a new container of its own at once; etcd back: its key is written"
+etcd_kill m1
+dk_use a
+run_web c3
+a3=$(cip c3)
+t0=$(now_ms)
+within 2 in_map "$a3" || fail "A's new c3 ($a3) not in node A's map 2 s after it answered, with etcd down"
+echo "A's c3 in node A's map $(($(now_ms) - t0)) ms after it answered (etcd down)"
+etcd_start m1
+etcd_wait_healthy "$etcd_endpoints"
+t0=$(now_ms)
+within 5 has_key node-a:c3 || fail "key node-a:c3 not written 5 s after etcd came back"
+echo "key node-a:c3 written $(($(now_ms) - t0)) ms after etcd answered again"
+
+say "6. vipd A restarted (SIGTERM, start): its own containers never leave its map"
+stop_pid "$vipd_pid" TERM "vipd A"
+no_key node-a:c1 || fail "key node-a:c1 still there after SIGTERM to vipd A (the lease is revoked)"
+start_a
+for ((i = 0; i < 40; i++)); do
+	in_map "$a1" && in_map "$a3" || fail "A's own containers left node A's map while vipd A restarted"
+	sleep 0.05
+done
+within 3 has_key node-a:c1 || fail "key node-a:c1 not back 3 s after vipd A restarted"
