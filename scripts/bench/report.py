@@ -294,6 +294,20 @@ else:
         w("| %s | **max** | | | | **%.3f** | **%.1f** |" % (k, d, s))
 w("")
 
+# ---------------------------------------------------------------- 6. Docker
+w("## 6. Docker: container events to the kernel")
+w("")
+w("`vipd --docker local` against a real dockerd (Debian's docker.io) boxed in a node "
+  "namespace: %s stop/start cycles of labelled containers, and a cold start with %s "
+  "containers running (`scripts/bench/docker_latency.sh %s %s`; its header says exactly "
+  "what t0 and t1 are). t0 is dockerd's own event timestamp, t1 a netlink witness in "
+  "the node namespace. There is no kube-proxy peer: kube-proxy has no Docker source."
+  % (E.get("DK_CYCLES", "?"), E.get("DK_CONTAINERS", "?"), E.get("DK_CYCLES", "?"),
+     E.get("DK_CONTAINERS", "?")))
+w("")
+w(re.sub(r"(?m)^## ", "### ", rd("docker.md").strip()) or "(not run)")
+w("")
+
 # ---------------------------------------------------------------- gap to the physical limit
 def children(name):
     """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
@@ -394,6 +408,7 @@ w("")
 w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
+  "REPS), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
   "REPS), `connbench.c`, `gen.py` (every input shape). Earlier findings: "
   "`scripts/bench/README-notes.txt` (full sync: why kube-proxy's nft -f is quadratic), "
   "`scripts/bench/datapath-notes.txt`.")

@@ -14,6 +14,8 @@
 #              iptables-legacy-restore --noflush) and vipd's daemon RSS
 #   datapath   datapath.sh: new connections/s and vipd's LB accuracy
 #   profile    perf record of vipd --once and rawbatch at the largest size
+#   docker     docker_latency.sh: a real dockerd; container start/stop event to
+#              the kernel, cold start with DK_CONTAINERS containers, RSS
 # Each item runs its scripts in namespaces of their own (names ending in their
 # pid) that they remove on exit; nothing here touches the root namespace.
 #
@@ -27,6 +29,7 @@
 #   CHANGES=200 / 10  SLOW_CHANGES=50 / 5 latency: vipd changes / kube-proxy changes
 #   DP_SECS=5 / 1  DP_REPS=5 / 1  DP_SVCS=<largest size> / 100  LB_CONNS=100000 / 3000
 #   QUIET_WAIT=10 / 0                     datapath: wait for an idle machine (s)
+#   DK_CYCLES=50 / 3  DK_CONTAINERS=100 / 5  docker: stop/start cycles, cold-start containers
 #   OUT=<repo>/BENCHMARKS.md / a temp file
 #   VIPD=<repo>/vipd  KEEP=1 (keep the work directory)
 #   REPORT_FROM=dir   run nothing: write the report again from a kept work
@@ -45,21 +48,22 @@ if [ "$SMOKE" = 1 ]; then
 	SIZES=${SIZES:-100 300} EPS=${EPS:-3} REPS=${REPS:-1} NFT_CAP=${NFT_CAP:-60}
 	CHANGES=${CHANGES:-10} SLOW_CHANGES=${SLOW_CHANGES:-5}
 	DP_SECS=${DP_SECS:-1} DP_REPS=${DP_REPS:-1} DP_SVCS=${DP_SVCS:-100} LB_CONNS=${LB_CONNS:-3000}
-	QUIET_WAIT=${QUIET_WAIT:-0}
+	QUIET_WAIT=${QUIET_WAIT:-0} DK_CYCLES=${DK_CYCLES:-3} DK_CONTAINERS=${DK_CONTAINERS:-5}
 else
 	SIZES=${SIZES:-1000 3000 10000} EPS=${EPS:-10} REPS=${REPS:-3} NFT_CAP=${NFT_CAP:-200}
 	CHANGES=${CHANGES:-200} SLOW_CHANGES=${SLOW_CHANGES:-50}
 	DP_SECS=${DP_SECS:-5} DP_REPS=${DP_REPS:-5} LB_CONNS=${LB_CONNS:-100000}
-	QUIET_WAIT=${QUIET_WAIT:-10}
+	QUIET_WAIT=${QUIET_WAIT:-10} DK_CYCLES=${DK_CYCLES:-50} DK_CONTAINERS=${DK_CONTAINERS:-100}
 fi
-ITEMS=${ITEMS:-fullsync latency datapath profile}
+ITEMS=${ITEMS:-fullsync latency datapath profile docker}
 export VIPD=${VIPD:-$REPO/vipd}
 BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
 DP_SVCS=${DP_SVCS:-$BIG}
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$VIPD" ] || { echo "run.sh: $VIPD is not built (make)" >&2; exit 1; }
-for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT; do
+for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT \
+	$DK_CYCLES $DK_CONTAINERS; do
 	case "$x" in *[!0-9]*) echo "run.sh: not a number: $x" >&2; exit 2 ;; esac
 done
 
@@ -203,14 +207,21 @@ if [[ " $ITEMS " == *" profile "* ]]; then
 	fi
 fi
 
+# ---------------------------------------------------------------- 6. Docker events to the kernel
+if [[ " $ITEMS " == *" docker "* ]]; then
+	SMOKE=$SMOKE TSV=$W/docker.tsv \
+		run_item docker 900 bash "$HERE/docker_latency.sh" "$DK_CYCLES" "$DK_CONTAINERS"
+fi
+
 # ---------------------------------------------------------------- the report
 if [ -z "${REPORT_FROM:-}" ]; then
 	T_END=$(date +%s)
 	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	declare -p VIPD_INFO T_START T_END DATE_START LOAD_START LOAD_END FAILED_ITEMS SMOKE SIZES EPS REPS NFT_CAP \
-		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG >"$W/meta.sh"
+		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG DK_CYCLES DK_CONTAINERS >"$W/meta.sh"
 fi
-export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG
+export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG \
+	DK_CYCLES DK_CONTAINERS
 export VIPD_INFO DATE_START LOAD_START LOAD_END T_START T_END FAILED_ITEMS REPO
 export CMDLINE="${BENCH_CMDLINE:-$([ "$SMOKE" = 1 ] && echo 'make bench-smoke' || echo 'make bench')}"
 if ! python3 "$HERE/report.py" >"$OUT.tmp"; then
