@@ -113,6 +113,14 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 		fprintf(stderr, "vipd: error: --docker %s: expected off, local or register\n", mode);
 		return -EINVAL;
 	}
+	/* an empty prefix would make every label of every container vipd's */
+	if (!*cfg->docker_map.prefix || strlen(cfg->docker_map.prefix) > 32 ||
+	    strspn(cfg->docker_map.prefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/") !=
+	    strlen(cfg->docker_map.prefix)) {
+		fprintf(stderr, "vipd: error: --docker-label-prefix %s: use 1..32 of letters, digits and ._-/\n",
+			cfg->docker_map.prefix);
+		return -EINVAL;
+	}
 	if (cfg->docker_map.node_ip && addr_parse(&a, cfg->docker_map.node_ip) < 0) {
 		fprintf(stderr, "vipd: error: --node-ip %s: not an IP address\n", cfg->docker_map.node_ip);
 		return -EINVAL;

@@ -11,7 +11,9 @@ struct loop;
 struct registrar;
 struct vipd_config;
 
-/* Returns 0 or a negative errno after printing why (a bad flag). */
+/* Returns 0 or a negative errno (a bad flag is printed). *out is set
+ * either way: the caller frees it with registrar_close, also after a
+ * failure. */
 int registrar_open(struct loop *loop, const struct vipd_config *cfg,
 		   struct registrar **out);
 /* Writes (soon, batched) the endpoint; ep is copied, not kept. */

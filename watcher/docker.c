@@ -41,6 +41,10 @@
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		2000
 #define REQUEST_TIMEOUT_MS	10000
+/* curl counts time queued behind CONNECTIONS too: 1,000 containers at
+ * 80 ms per inspect on 7 connections take ~12 s. */
+#define INSPECT_TIMEOUT_MS	60000
+#define INSPECT_RETRY_MS	1000
 /* Only what changes an endpoint: health checks alone send three exec_*
  * events per container and interval, which dockerd now keeps to itself.
  * ("health_status" matches "health_status: healthy" by prefix.) */
@@ -61,6 +65,8 @@ struct ctr {
 	bool initial;			/* counted in docker.initial */
 	bool seen;			/* in the last list */
 	bool terminating;		/* stop signal sent, not dead yet */
+	bool retry;			/* the last inspect failed */
+	char term_started[40];		/* StartedAt of the run being stopped */
 	bool said_disagree, said_register;
 };
 
@@ -77,13 +83,15 @@ struct docker {
 	enum state state;
 	struct http_req *req;		/* version, list or events */
 	struct jstream stream;
-	uint64_t timer, backoff_ms;
+	uint64_t timer, retry_timer, backoff_ms;
+	struct timespec list_time;	/* when the last list was asked for */
 	size_t initial;			/* inspects of the last list to come */
 	bool up, said_down;
 };
 
 static void kick(struct docker *d);
 static void inspect(struct ctr *c);
+static void inspect_later(struct ctr *c, const char *why);
 
 /* ---- where endpoints go ------------------------------------------------- */
 
@@ -153,6 +161,21 @@ static bool has_item(const struct docker_view *v, const struct docker_item *it)
 	return false;
 }
 
+/* Names move between containers (docker rename, a re-created container):
+ * an endpoint is only deleted when no other container now contributes it. */
+static bool owned_elsewhere(struct docker *d, const struct ctr *self,
+			    const struct docker_item *it)
+{
+	const void *k;
+	size_t i = 0, len;
+	struct ctr *c;
+
+	while (hmap_next(d->ctrs, &i, &k, &len, (void **)&c))
+		if (c != self && has_item(&c->view, it))
+			return true;
+	return false;
+}
+
 static void define(struct docker *d, struct ctr *c, const char *old_name)
 {
 	const char *name = c->view.svc ? c->view.svc->name : NULL;
@@ -176,8 +199,11 @@ static void apply(struct docker *d, struct ctr *c, struct docker_view *nv)
 	struct docker_view old = c->view;
 
 	c->view = *nv;
+	/* a container stopped and started again (also while we were away) */
+	if (c->terminating && strcmp(c->view.started, c->term_started))
+		c->terminating = false;
 	for (size_t i = 0; i < old.n_items; i++)
-		if (!has_item(&c->view, &old.items[i]))
+		if (!has_item(&c->view, &old.items[i]) && !owned_elsewhere(d, c, &old.items[i]))
 			sink_del(d, old.items[i].service, old.items[i].ep->id);
 	for (size_t i = 0; i < c->view.n_items; i++) {
 		c->view.items[i].ep->terminating = c->terminating;
@@ -255,6 +281,7 @@ static void terminating(struct ctr *c)
 	if (c->terminating)
 		return;
 	c->terminating = true;
+	snprintf(c->term_started, sizeof(c->term_started), "%s", c->view.started);
 	for (size_t i = 0; i < c->view.n_items; i++) {
 		c->view.items[i].ep->terminating = true;
 		sink_put(c->d, c->view.items[i].service, c->view.items[i].ep);
@@ -292,25 +319,48 @@ static void inspect_done(struct http_req *req, int err, long status,
 		ctr_remove(c);
 		return;
 	}
-	if (root) {
-		ret = docker_view_parse(c->d->conf, root, &nv, why);
+	if (root && (ret = docker_view_parse(c->d->conf, root, &nv, why)) != -ENOMEM) {
 		judged(c, &nv, ret, why);
-		if (ret == -ENOMEM)
-			log_err("docker: out of memory reading container %.12s", c->id);
-		else
-			apply(c->d, c, &nv);
-		if (ret == -ENOMEM)
-			docker_view_fini(&nv);
-		json_decref(root);
+		apply(c->d, c, &nv);
 	} else {
-		log_debug("docker: inspect %.12s: %s", c->id,
-			  err ? http_strerror(err) : "unexpected reply");
+		if (root)
+			docker_view_fini(&nv);
+		inspect_later(c, !root ? (err ? http_strerror(err) : "unexpected reply") : "out of memory");
 	}
+	json_decref(root);
 	initial_done(c);
 	if (c->again && c->d->state != ST_WAIT) {
 		c->again = false;
 		inspect(c);
 	}
+}
+
+static void on_retry(struct loop *l, void *arg)
+{
+	struct docker *d = arg;
+	const void *k;
+	size_t it = 0, len;
+	struct ctr *c;
+
+	d->retry_timer = 0;
+	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c))
+		if (c->retry && d->state != ST_WAIT) {
+			c->retry = false;
+			inspect(c);
+		}
+}
+
+/* A failed inspect (dockerd slow or busy) is tried again: a container must
+ * not stay unrouted, or routed after its death, for want of one reply. */
+static void inspect_later(struct ctr *c, const char *why)
+{
+	struct docker *d = c->d;
+
+	if (!c->retry)
+		log_warn("docker: inspect of container %.12s failed (%s); trying again", c->id, why);
+	c->retry = true;
+	if (!d->retry_timer)
+		d->retry_timer = loop_timer_add(d->src->loop, INSPECT_RETRY_MS, on_retry, d);
 }
 
 static void inspect(struct ctr *c)
@@ -324,11 +374,13 @@ static void inspect(struct ctr *c)
 	}
 	if (asprintf(&u, "%s/containers/%s/json", d->base, c->id) < 0)
 		u = NULL;
-	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	d->opts.timeout_ms = INSPECT_TIMEOUT_MS;
 	c->req = u ? http_request(d->http, u, NULL, &d->opts, NULL, inspect_done, c) : NULL;
 	free(u);
-	if (!c->req)
-		initial_done(c);	/* the next list tries again */
+	if (!c->req) {
+		inspect_later(c, "cannot start a request");
+		initial_done(c);
+	}
 }
 
 /* ---- connection --------------------------------------------------------- */
@@ -399,12 +451,10 @@ static bool on_event(json_t *ev, void *arg)
 	} else if (!strcmp(action, "kill")) {
 		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
 
-		if (sig == SIGTERM || sig == SIGKILL || sig == SIGINT || sig == SIGQUIT ||
-		    sig == c->view.stop_signal)
+		/* other signals (HUP to reload, QUIT for a thread dump) stop nothing */
+		if (sig == SIGKILL || sig == c->view.stop_signal)
 			terminating(c);
 	} else {
-		if (!strcmp(action, "start"))
-			c->terminating = false;
 		inspect(c);
 	}
 	return true;
@@ -461,7 +511,6 @@ static void list_done(struct http_req *req, int err, long status,
 {
 	struct docker *d = arg;
 	json_t *root = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
-	struct timespec now;
 	const void *k;
 	size_t it = 0, i, klen;
 	struct ctr *c;
@@ -473,7 +522,6 @@ static void list_done(struct http_req *req, int err, long status,
 		fail(d, err ? http_strerror(err) : "container list: unexpected reply");
 		return;
 	}
-	clock_gettime(CLOCK_REALTIME, &now);
 	while (hmap_next(d->ctrs, &it, &k, &klen, (void **)&c))
 		c->seen = false;
 	json_array_foreach(root, i, v) {
@@ -488,6 +536,11 @@ static void list_done(struct http_req *req, int err, long status,
 	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);)
 		if (!c->seen)
 			ctr_remove(c);
+	/* the stream first: curl serves requests in order, and the inspects
+	 * may queue behind CONNECTIONS for a while */
+	events_send(d, &d->list_time);
+	if (d->state != ST_EVENTS)
+		return;
 	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);)
 		inspect(c);
 	if (!d->up && d->said_down)
@@ -497,7 +550,6 @@ static void list_done(struct http_req *req, int err, long status,
 	d->backoff_ms = 0;
 	if (!d->initial)
 		d->src->ready = true;
-	events_send(d, &now);
 }
 
 static void list_send(struct docker *d)
@@ -510,6 +562,7 @@ static void list_send(struct docker *d)
 	}
 	d->state = ST_LIST;
 	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	clock_gettime(CLOCK_REALTIME, &d->list_time);
 	d->req = http_request(d->http, u, NULL, &d->opts, NULL, list_done, d);
 	free(u);
 	if (!d->req)
@@ -592,6 +645,8 @@ static void docker_stop(struct source *src)
 		return;
 	if (d->timer)
 		loop_timer_del(src->loop, d->timer);
+	if (d->retry_timer)
+		loop_timer_del(src->loop, d->retry_timer);
 	http_free(d->http);	/* cancels every request */
 	d->http = NULL;
 	if (d->ctrs) {

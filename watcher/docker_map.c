@@ -10,129 +10,19 @@
 #include <ctype.h>
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "codec.h"
-#include "docker.h"
-
-#define VALUE_SHOWN 80
-#define KEY_MAX 128
-
-struct ctx {
-	const struct docker_conf *c;
-	const json_t *labels, *env;
-	size_t plen;
-	char *err;
-};
-
-/* Where a value came from, to name it in a refusal. */
-struct meta {
-	const char *value;
-	const char *kind;	/* "label" or "env" */
-	char key[KEY_MAX];
-};
-
-static int refuse(struct ctx *x, const char *kind, const char *key,
-		  const char *value, const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
-
-static int refuse(struct ctx *x, const char *kind, const char *key,
-		  const char *value, const char *fmt, ...)
-{
-	char why[160];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	vsnprintf(why, sizeof(why), fmt, ap);
-	va_end(ap);
-	n = snprintf(x->err, DOCKER_ERR_LEN, "%s %s", kind, key);
-	if (value)
-		snprintf(x->err + n, DOCKER_ERR_LEN - (size_t)n, ": value \"%.*s%s\": %s",
-			 VALUE_SHOWN, value, strlen(value) > VALUE_SHOWN ? "..." : "", why);
-	else
-		snprintf(x->err + n, DOCKER_ERR_LEN - (size_t)n, ": %s", why);
-	return -EINVAL;
-}
-
-static const char *label(const struct ctx *x, const char *key)
-{
-	return json_string_value(json_object_get(x->labels, key));
-}
-
-static const char *plabel_key(const struct ctx *x, const char *suffix, char key[KEY_MAX])
-{
-	snprintf(key, KEY_MAX, "%s%s", x->c->prefix, suffix);
-	return key;
-}
-
-/* The label <prefix>suffix; key receives its name. */
-static const char *plabel(const struct ctx *x, const char *suffix, char key[KEY_MAX])
-{
-	return label(x, plabel_key(x, suffix, key));
-}
-
-static const char *env(const struct ctx *x, const char *key)
-{
-	size_t n = strlen(key), i;
-	const json_t *v;
-
-	json_array_foreach(x->env, i, v) {
-		const char *s = json_string_value(v);
-
-		if (s && !strncmp(s, key, n) && s[n] == '=')
-			return s + n + 1;
-	}
-	return NULL;
-}
-
-/* A registrator key: label first, then environment. */
-static bool meta_get(const struct ctx *x, const char *key, struct meta *m)
-{
-	snprintf(m->key, KEY_MAX, "%s", key);
-	if ((m->value = label(x, key)))
-		m->kind = "label";
-	else if ((m->value = env(x, key)))
-		m->kind = "env";
-	return m->value != NULL;
-}
-
-static int parse_num(const char *s, long min, long max, long *out)
-{
-	char *end;
-	long v;
-
-	if (!s || !isdigit((unsigned char)*s))
-		return -EINVAL;
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || v < min || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
-static int port_of(struct ctx *x, const char *kind, const char *key,
-		   const char *value, uint16_t *out)
-{
-	long v;
-
-	if (parse_num(value, 1, 65535, &v) < 0)
-		return refuse(x, kind, key, value, "must be a port, 1..65535");
-	*out = (uint16_t)v;
-	return 0;
-}
-
+#include "docker_internal.h"
 
 /* ---- service names ----------------------------------------------------- */
 
 /* One "{label:K}" or "{env:K}" part of a template (t past the '{', n long):
  * its value, NULL when missing; *bad when malformed. x NULL: only checks. */
-static const char *part(const struct ctx *x, const char *t, size_t n, bool *bad)
+static const char *part(const struct dk_ctx *x, const char *t, size_t n, bool *bad)
 {
 	size_t skip = !strncmp(t, "label:", 6) ? 6 : !strncmp(t, "env:", 4) ? 4 : 0;
 	char key[KEY_MAX];
@@ -145,12 +35,12 @@ static const char *part(const struct ctx *x, const char *t, size_t n, bool *bad)
 	key[n - skip] = '\0';
 	if (!x)
 		return "";
-	return skip == 6 ? label(x, key) : env(x, key);
+	return skip == 6 ? dk_label(x, key) : dk_env(x, key);
 }
 
 /* Expands a --docker-name-from template. Returns 1 when every part was
  * there, 0 when one is missing, -EINVAL when it is malformed. */
-static int expand(const struct ctx *x, const char *t, char *out, size_t len)
+static int expand(const struct dk_ctx *x, const char *t, char *out, size_t len)
 {
 	size_t o = 0;
 
@@ -187,11 +77,11 @@ int docker_name_from_check(const char *spec)
 	return strchr(spec, '{') && expand(NULL, spec, out, sizeof(out)) == 1 ? 0 : -EINVAL;
 }
 
-static int name_check(struct ctx *x, const char *kind, const char *key,
+static int name_check(struct dk_ctx *x, const char *kind, const char *key,
 		      const char *name)
 {
-	if (!codec_name_valid(name))
-		return refuse(x, kind, key, name,
+	if (!name || !codec_name_valid(name))
+		return dk_refuse(x, kind, key, name ? name : "",
 			      "not a service name ([a-z0-9]([a-z0-9.-]*[a-z0-9])?)");
 	return 0;
 }
@@ -212,14 +102,16 @@ static int add_item(struct docker_view *v, const char *service, struct endpoint 
 	return 0;
 }
 
-static int new_item(struct ctx *x, struct docker_view *v, const char *service,
+static int new_item(struct dk_ctx *x, struct docker_view *v, const char *service,
 		    uint16_t port)
 {
 	struct endpoint *ep = calloc(1, sizeof(*ep));
 
 	if (!ep)
 		return -ENOMEM;
-	ep->id = strdup(codec_id_valid(v->name) ? v->name : v->id);
+	/* names may be long; register keys add "<node>:" and must stay valid */
+	ep->id = strdup(codec_id_valid(v->name) && strlen(v->name) + (x->c->node_name ?
+			strlen(x->c->node_name) + 1 : 0) <= NAME_MAX_LEN ? v->name : v->id);
 	ep->node = x->c->node_name ? strdup(x->c->node_name) : NULL;
 	ep->port = port;
 	ep->weight = WEIGHT_DEFAULT;
@@ -232,7 +124,7 @@ static int new_item(struct ctx *x, struct docker_view *v, const char *service,
 }
 
 /* <prefix>port.<name> labels: a multi-port endpoint. */
-static int named_ports(struct ctx *x, struct endpoint *ep)
+static int named_ports(struct dk_ctx *x, struct endpoint *ep)
 {
 	char stem[KEY_MAX];
 	const char *key;
@@ -248,15 +140,16 @@ static int named_ports(struct ctx *x, struct endpoint *ep)
 			continue;
 		if (!*pn || strlen(pn) > PORT_NAME_LEN ||
 		    strspn(pn, "abcdefghijklmnopqrstuvwxyz0123456789-") != strlen(pn))
-			return refuse(x, "label", key, NULL,
+			return dk_refuse(x, "label", key, NULL,
 				      "the port name must be lower-case letters, digits and '-'");
 		p = realloc(ep->ports, (ep->n_ports + 1) * sizeof(*p));
 		if (!p)
 			return -ENOMEM;
 		ep->ports = p;
 		p += ep->n_ports;
+		memset(p, 0, sizeof(*p));	/* the model compares ports bytewise */
 		snprintf(p->name, sizeof(p->name), "%s", pn);
-		if ((ret = port_of(x, "label", key, json_string_value(val), &p->port)) < 0)
+		if ((ret = dk_port_of(x, "label", key, json_string_value(val), &p->port)) < 0)
 			return ret;
 		ep->n_ports++;
 	}
@@ -265,24 +158,24 @@ static int named_ports(struct ctx *x, struct endpoint *ep)
 
 /* The port of a single-port announcement: <prefix>port, SERVICE_PORT, the
  * one exposed port, else 0 (the service port's target port). */
-static int main_port(struct ctx *x, const json_t *config, uint16_t *out)
+static int main_port(struct dk_ctx *x, const json_t *config, uint16_t *out)
 {
 	const json_t *exposed = json_object_get(config, "ExposedPorts");
 	char key[KEY_MAX], num[8];
-	const char *v = plabel(x, "port", key);
-	struct meta m;
+	const char *v = dk_plabel(x, "port", key);
+	struct dk_meta m;
 	long p;
 
 	*out = 0;
 	if (v)
-		return port_of(x, "label", key, v, out);
-	if (meta_get(x, "SERVICE_PORT", &m))
-		return port_of(x, m.kind, m.key, m.value, out);
+		return dk_port_of(x, "label", key, v, out);
+	if (dk_meta_get(x, "SERVICE_PORT", &m))
+		return dk_port_of(x, m.kind, m.key, m.value, out);
 	if (json_object_size(exposed) == 1) {
 		const char *k = json_object_iter_key(json_object_iter((json_t *)exposed));
 
 		snprintf(num, sizeof(num), "%.*s", (int)strcspn(k, "/"), k);
-		if (parse_num(num, 1, 65535, &p) == 0)
+		if (dk_parse_num(num, 1, 65535, &p) == 0)
 			*out = (uint16_t)p;
 	}
 	return 0;
@@ -299,7 +192,7 @@ static uint16_t per_port_key(const char *key, size_t len)
 		return 0;
 	memcpy(num, key + 8, len - 13);
 	num[len - 13] = '\0';
-	return parse_num(num, 1, 65535, &p) == 0 ? (uint16_t)p : 0;
+	return dk_parse_num(num, 1, 65535, &p) == 0 ? (uint16_t)p : 0;
 }
 
 static bool has_port(const struct docker_view *v, uint16_t port)
@@ -310,7 +203,7 @@ static bool has_port(const struct docker_view *v, uint16_t port)
 	return false;
 }
 
-static int per_port_one(struct ctx *x, struct docker_view *v, const char *kind,
+static int per_port_one(struct dk_ctx *x, struct docker_view *v, const char *kind,
 			const char *key, size_t len, const char *name)
 {
 	uint16_t port = per_port_key(key, len);
@@ -322,11 +215,18 @@ static int per_port_one(struct ctx *x, struct docker_view *v, const char *kind,
 	snprintf(k, sizeof(k), "%.*s", (int)len, key);
 	if ((ret = name_check(x, kind, k, name)) < 0)
 		return ret;
+	/* one endpoint per service and container: a second port of the same
+	 * service would be taken for every service port */
+	for (size_t i = 0; i < v->n_items; i++)
+		if (!strcmp(v->items[i].service, name))
+			return dk_refuse(x, kind, k, name,
+				      "service already announced on port %u; a multi-port service takes %sport.<name> labels",
+				      v->items[i].ep->port, x->c->prefix);
 	return new_item(x, v, name, port);
 }
 
 /* Registrator's SERVICE_<port>_NAME: labels first, then environment. */
-static int per_port_names(struct ctx *x, struct docker_view *v)
+static int per_port_names(struct dk_ctx *x, struct docker_view *v)
 {
 	const char *key;
 	json_t *val;
@@ -348,7 +248,7 @@ static int per_port_names(struct ctx *x, struct docker_view *v)
 	return 0;
 }
 
-static bool has_prefixed_labels(const struct ctx *x)
+static bool has_prefixed_labels(const struct dk_ctx *x)
 {
 	const char *key;
 	json_t *val;
@@ -361,14 +261,14 @@ static bool has_prefixed_labels(const struct ctx *x)
 
 /* The one-service announcements: <prefix>service, SERVICE_NAME, templates.
  * name receives the service's name ("" when the container announces none). */
-static int single(struct ctx *x, const json_t *config, struct docker_view *v,
+static int single(struct dk_ctx *x, const json_t *config, struct docker_view *v,
 		  char name[NAME_MAX_LEN + 1])
 {
-	struct meta m = { .kind = "label" };
+	struct dk_meta m = { .kind = "label" };
 	uint16_t port;
 	int ret;
 
-	if (!(m.value = plabel(x, "service", m.key)) && !meta_get(x, "SERVICE_NAME", &m)) {
+	if (!(m.value = dk_plabel(x, "service", m.key)) && !dk_meta_get(x, "SERVICE_NAME", &m)) {
 		m.kind = "name from";
 		for (size_t i = 0; i < x->c->n_name_from && !m.value; i++)
 			if (expand(x, x->c->name_from[i], name, NAME_MAX_LEN + 1) == 1) {
@@ -379,7 +279,7 @@ static int single(struct ctx *x, const json_t *config, struct docker_view *v,
 	if (!m.value) {
 		name[0] = '\0';
 		if (has_prefixed_labels(x))
-			return refuse(x, "label", plabel_key(x, "service", m.key), NULL,
+			return dk_refuse(x, "label", dk_plabel_key(x, "service", m.key), NULL,
 				      "missing (the container has other %s labels)", x->c->prefix);
 		return 0;
 	}
@@ -392,16 +292,16 @@ static int single(struct ctx *x, const json_t *config, struct docker_view *v,
 	return named_ports(x, v->items[v->n_items - 1].ep);
 }
 
-static int weight(struct ctx *x, struct docker_view *v)
+static int weight(struct dk_ctx *x, struct docker_view *v)
 {
 	char key[KEY_MAX];
-	const char *s = plabel(x, "weight", key);
+	const char *s = dk_plabel(x, "weight", key);
 	long w;
 
 	if (!s)
 		return 0;
-	if (parse_num(s, WEIGHT_MIN, WEIGHT_MAX, &w) < 0)
-		return refuse(x, "label", key, s, "must be %d..%d", WEIGHT_MIN, WEIGHT_MAX);
+	if (dk_parse_num(s, WEIGHT_MIN, WEIGHT_MAX, &w) < 0)
+		return dk_refuse(x, "label", key, s, "must be %d..%d", WEIGHT_MIN, WEIGHT_MAX);
 	for (size_t i = 0; i < v->n_items; i++)
 		v->items[i].ep->weight = (uint32_t)w;
 	return 0;
@@ -411,10 +311,10 @@ static int weight(struct ctx *x, struct docker_view *v)
 
 /* The network to take the address from: the flag, the label, else the
  * first (by name) where the container has an address. */
-static int pick_network(struct ctx *x, const json_t *nets, const json_t **out)
+static int pick_network(struct dk_ctx *x, const json_t *nets, const json_t **out)
 {
 	char key[KEY_MAX];
-	const char *want = plabel(x, "network", key), *kind = "label", *name, *best = NULL;
+	const char *want = dk_plabel(x, "network", key), *kind = "label", *name, *best = NULL;
 	json_t *n;
 
 	if (!want && (want = x->c->network)) {
@@ -424,7 +324,7 @@ static int pick_network(struct ctx *x, const json_t *nets, const json_t **out)
 	if (want) {
 		*out = json_object_get(nets, want);
 		if (!*out)
-			return refuse(x, kind, key, want, "the container is not on that network");
+			return dk_refuse(x, kind, key, want, "the container is not on that network");
 		return 0;
 	}
 	json_object_foreach((json_t *)nets, name, n) {
@@ -435,11 +335,11 @@ static int pick_network(struct ctx *x, const json_t *nets, const json_t **out)
 			best = name, *out = n;
 	}
 	if (!best)
-		return refuse(x, "network", "(any)", NULL, "the container has no address");
+		return dk_refuse(x, "network", "(any)", NULL, "the container has no address");
 	return 0;
 }
 
-static int address(struct ctx *x, const json_t *insp, struct docker_view *v)
+static int address(struct dk_ctx *x, const json_t *insp, struct docker_view *v)
 {
 	const char *mode = json_string_value(json_object_get(json_object_get(insp, "HostConfig"), "NetworkMode"));
 	const json_t *net = NULL;
@@ -449,11 +349,11 @@ static int address(struct ctx *x, const json_t *insp, struct docker_view *v)
 
 	if (mode && !strcmp(mode, "host")) {
 		if (!x->c->node_ip)
-			return refuse(x, "network", "host", NULL,
+			return dk_refuse(x, "network", "host", NULL,
 				      "a host-network container is reached at the node's address: start vipd with --node-ip");
 		ip = x->c->node_ip;
 	} else if (mode && !strncmp(mode, "container:", 10)) {
-		return refuse(x, "network", mode, NULL,
+		return dk_refuse(x, "network", mode, NULL,
 			      "no address of its own: label the container that owns the network");
 	} else {
 		ret = pick_network(x, json_object_get(json_object_get(insp, "NetworkSettings"), "Networks"), &net);
@@ -464,180 +364,10 @@ static int address(struct ctx *x, const json_t *insp, struct docker_view *v)
 			ip = json_string_value(json_object_get(net, "GlobalIPv6Address"));
 	}
 	if (!ip || addr_parse(&a, ip) < 0)
-		return refuse(x, "network", mode ? mode : "?", ip ? ip : "", "not an IP address");
+		return dk_refuse(x, "network", mode ? mode : "?", ip ? ip : "", "not an IP address");
 	for (size_t i = 0; i < v->n_items; i++)
 		v->items[i].ep->ip = a;
 	return 0;
-}
-
-/* ---- the service a container defines (<prefix>vip) --------------------- */
-
-/* Numbers go to the codec as integers, anything else as a string, which
- * the codec then refuses with the value shown. */
-static json_t *number_or_string(const char *s)
-{
-	long v;
-
-	return parse_num(s, 0, 1L << 40, &v) == 0 ? json_integer(v) : json_string(s);
-}
-
-static bool port_listed(const json_t *ports, long port, const char *proto)
-{
-	size_t i;
-	json_t *p;
-
-	json_array_foreach(ports, i, p)
-		if (json_integer_value(json_object_get(p, "port")) == port &&
-		    !strcmp(json_string_value(json_object_get(p, "protocol")), proto))
-			return true;
-	return false;
-}
-
-/* One "IP:PORT[/proto]" or "[IPv6]:PORT[/proto]" of a vip label. */
-static int vip_one(struct ctx *x, const char *key, const char *tok, json_t *svc,
-		   const char *pname, uint16_t target)
-{
-	static const char expect[] = "expected IP:PORT[/tcp|udp|sctp] or [IPv6]:PORT[/proto], comma-separated";
-	char ip[ADDR_STRLEN + 2], num[8];
-	const char *colon, *slash, *proto = "tcp", *field;
-	json_t *ports = json_object_get(svc, "ports"), *p, *old;
-	struct vaddr a;
-	long port;
-
-	colon = tok[0] == '[' ? strstr(tok, "]:") : strrchr(tok, ':');
-	if (!colon || (size_t)(colon - tok) >= sizeof(ip))
-		return refuse(x, "label", key, tok, expect);
-	snprintf(ip, sizeof(ip), "%.*s", (int)(colon - tok - (tok[0] == '[')), tok + (tok[0] == '['));
-	colon += tok[0] == '[' ? 2 : 1;
-	slash = strchr(colon, '/');
-	if (slash)
-		proto = slash + 1;
-	snprintf(num, sizeof(num), "%.*s", slash ? (int)(slash - colon) : 7, colon);
-	if (addr_parse(&a, ip) < 0 || (a.family == AF_INET6 && tok[0] != '[') ||
-	    parse_num(num, 1, 65535, &port) < 0 ||
-	    (strcmp(proto, "tcp") && strcmp(proto, "udp") && strcmp(proto, "sctp")))
-		return refuse(x, "label", key, tok, expect);
-	field = a.family == AF_INET ? "vip" : "vip6";
-	old = json_object_get(svc, field);
-	if (old && strcmp(json_string_value(old), ip))
-		return refuse(x, "label", key, tok, "a service has one %s VIP, not %s and %s",
-			      a.family == AF_INET ? "IPv4" : "IPv6", json_string_value(old), ip);
-	json_object_set_new(svc, field, json_string(ip));
-	if (port_listed(ports, port, proto))
-		return 0;
-	p = json_pack("{s:s, s:I, s:s}", "name", pname, "port", (json_int_t)port, "protocol", proto);
-	if (p && target)
-		json_object_set_new(p, "target_port", json_integer(target));
-	return p ? json_array_append_new(ports, p) : -ENOMEM;
-}
-
-static int vip_label(struct ctx *x, const char *key, const char *value, json_t *svc,
-		     const char *pname, uint16_t target)
-{
-	char *copy = strdup(value), *tok, *save = NULL;
-	int ret = copy ? 0 : -ENOMEM;
-
-	for (tok = copy ? strtok_r(copy, ",", &save) : NULL; tok && !ret;
-	     tok = strtok_r(NULL, ",", &save))
-		ret = vip_one(x, key, tok, svc, pname, target);
-	free(copy);
-	return ret;
-}
-
-static uint16_t ep_port_named(const struct endpoint *ep, const char *name)
-{
-	for (unsigned i = 0; ep && i < ep->n_ports; i++)
-		if (!strcmp(ep->ports[i].name, name))
-			return ep->ports[i].port;
-	return 0;
-}
-
-/* <prefix>vip and <prefix>vip.<port name> into svc's vip/vip6 and ports. */
-static int vips(struct ctx *x, const struct endpoint *ep, json_t *svc)
-{
-	char stem[KEY_MAX];
-	size_t n = (size_t)snprintf(stem, sizeof(stem), "%svip", x->c->prefix);
-	const char *key;
-	json_t *val;
-	int ret;
-
-	json_object_foreach((json_t *)x->labels, key, val) {
-		const char *pn;
-
-		if (strncmp(key, stem, n) || (key[n] && key[n] != '.'))
-			continue;
-		pn = key[n] == '.' ? key + n + 1 : "";
-		ret = vip_label(x, key, json_string_value(val), svc, pn,
-				*pn ? ep_port_named(ep, pn) : ep ? ep->port : 0);
-		if (ret < 0)
-			return ret;
-	}
-	return 0;
-}
-
-/* The other service fields, each from <prefix><field>. */
-static int service_fields(const struct ctx *x, json_t *svc)
-{
-	static const char *const strs[] = { "algorithm", "traffic_policy" };
-	static const char *const nums[] = { "affinity_timeout", "slow_start", "drain_seconds" };
-	static const char *const health[] = { "type", "path", "port", "expect",
-		"interval_ms", "timeout_ms", "rise", "fall" };
-	char key[KEY_MAX], suffix[32];
-	json_t *h = json_object();
-	const char *v;
-
-	for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++)
-		if ((v = plabel(x, strs[i], key)))
-			json_object_set_new(svc, strs[i], json_string(v));
-	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++)
-		if ((v = plabel(x, nums[i], key)))
-			json_object_set_new(svc, nums[i], number_or_string(v));
-	for (size_t i = 0; h && i < sizeof(health) / sizeof(*health); i++) {
-		snprintf(suffix, sizeof(suffix), "health.%s", health[i]);
-		if ((v = plabel(x, suffix, key)))
-			json_object_set_new(h, health[i], i < 2 ? json_string(v) : number_or_string(v));
-	}
-	if (json_object_size(h))
-		json_object_set(svc, "health", h);
-	json_decref(h);
-	return h ? 0 : -ENOMEM;
-}
-
-/* The codec's "field F: value V: why" names the label that fed F. */
-static int codec_refusal(struct ctx *x, const char *cerr)
-{
-	const char *f = cerr + 6;
-	size_t n = strcspn(f, ":");
-
-	if (strncmp(cerr, "field ", 6))
-		snprintf(x->err, DOCKER_ERR_LEN, "%s", cerr);
-	else if (!strncmp(f, "vip", 3) || !strncmp(f, "ports", 5))
-		snprintf(x->err, DOCKER_ERR_LEN, "label %svip%s", x->c->prefix, f + n);
-	else
-		snprintf(x->err, DOCKER_ERR_LEN, "label %s%s", x->c->prefix, f);
-	return -EINVAL;
-}
-
-static int define(struct ctx *x, struct docker_view *v, const char *name)
-{
-	json_t *svc = json_pack("{s:[]}", "ports");
-	char cerr[CODEC_ERR_LEN], key[KEY_MAX];
-	int ret;
-
-	if (!svc)
-		return -ENOMEM;
-	ret = vips(x, v->n_items ? v->items[0].ep : NULL, svc);
-	if (ret == 0 && json_array_size(json_object_get(svc, "ports"))) {
-		if (!*name)
-			ret = refuse(x, "label", plabel_key(x, "vip", key), NULL,
-				     "defines a service, but the container names none (%sservice)",
-				     x->c->prefix);
-		else if ((ret = service_fields(x, svc)) == 0 &&
-			 (ret = codec_service_parse(name, svc, &v->svc, cerr)) == -EINVAL)
-			ret = codec_refusal(x, cerr);
-	}
-	json_decref(svc);
-	return ret;
 }
 
 /* ---- the container ----------------------------------------------------- */
@@ -648,7 +378,7 @@ int docker_signal_parse(const char *s)
 
 	if (!s)
 		return -1;
-	if (parse_num(s, 1, 64, &n) == 0)
+	if (dk_parse_num(s, 1, 64, &n) == 0)
 		return (int)n;
 	if (!strncmp(s, "SIG", 3))
 		s += 3;
@@ -668,8 +398,8 @@ static int64_t created_ns(const char *s)
 	int64_t ns = 0;
 	int digits = 0;
 
-	if (!p)
-		return INT64_MAX;
+	if (!p || tm.tm_year < 70 || tm.tm_year > 1100)
+		return INT64_MAX;	/* unknown: counts as the youngest */
 	if (*p == '.')
 		for (p++; isdigit((unsigned char)*p); p++)
 			if (digits < 9)
@@ -689,11 +419,11 @@ static bool is_up(const json_t *state)
 	       (!h || !*h || !strcmp(h, "none") || !strcmp(h, "healthy"));
 }
 
-static bool ignored(const struct ctx *x)
+static bool ignored(const struct dk_ctx *x)
 {
-	struct meta m;
+	struct dk_meta m;
 
-	return meta_get(x, "SERVICE_IGNORE", &m) && *m.value && strcmp(m.value, "false") &&
+	return dk_meta_get(x, "SERVICE_IGNORE", &m) && *m.value && strcmp(m.value, "false") &&
 	       strcmp(m.value, "0");
 }
 
@@ -706,7 +436,7 @@ static void drop_items(struct docker_view *v)
 	v->n_items = 0;
 }
 
-static int announce(struct ctx *x, const json_t *insp, struct docker_view *v)
+static int announce(struct dk_ctx *x, const json_t *insp, struct docker_view *v)
 {
 	const json_t *config = json_object_get(insp, "Config");
 	char name[NAME_MAX_LEN + 1] = "";
@@ -720,7 +450,7 @@ static int announce(struct ctx *x, const json_t *insp, struct docker_view *v)
 	if (ret == 0)
 		ret = weight(x, v);
 	if (ret == 0)
-		ret = define(x, v, name);
+		ret = dk_define(x, v, name);
 	if (ret == 0 && v->up && v->n_items)
 		ret = address(x, insp, v);
 	if (ret < 0 || !v->up)
@@ -738,7 +468,7 @@ int docker_view_parse(const struct docker_conf *c, const json_t *insp,
 	const json_t *config = json_object_get(insp, "Config");
 	const char *id = json_string_value(json_object_get(insp, "Id"));
 	const char *name = json_string_value(json_object_get(insp, "Name"));
-	struct ctx x = {
+	struct dk_ctx x = {
 		.c = c, .err = err, .plen = strlen(c->prefix),
 		.labels = json_object_get(config, "Labels"),
 		.env = json_object_get(config, "Env"),
@@ -757,6 +487,8 @@ int docker_view_parse(const struct docker_conf *c, const json_t *insp,
 	if (out->stop_signal < 0)
 		out->stop_signal = SIGTERM;
 	out->up = is_up(json_object_get(insp, "State"));
+	snprintf(out->started, sizeof(out->started), "%s",
+		 json_string_value(json_object_get(json_object_get(insp, "State"), "StartedAt")) ?: "");
 	if (!json_is_object(x.labels))
 		x.labels = NULL;
 	if (!json_is_array(x.env))

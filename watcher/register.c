@@ -50,6 +50,7 @@ struct registrar {
 	char *node;
 	long ttl;
 	int64_t lease;
+	int64_t txn_lease, ka_lease;	/* the lease each request in flight used */
 	struct hmap *keys;		/* full key -> struct reg_key */
 	struct http_req *req;		/* auth, grant or txn */
 	struct http_req *ka_req;	/* keepalive */
@@ -75,11 +76,14 @@ static char *url(struct registrar *r, const char *path)
 	return asprintf(&u, "%s/v3/%s", r->conf.endpoints[r->cur], path) < 0 ? NULL : u;
 }
 
+static void keepalive_send(struct registrar *r);
+
 static void on_retry(struct loop *l, void *arg)
 {
 	struct registrar *r = arg;
 
 	r->retry_timer = 0;
+	keepalive_send(r);
 	kick(r);
 }
 
@@ -142,7 +146,8 @@ static void post(struct registrar *r, struct http_req **slot, const char *path,
 {
 	char *u = url(r, path);
 
-	r->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	/* a member that accepts and hangs must not outlast the lease */
+	r->opts.timeout_ms = r->ttl * 1000 / 3 < REQUEST_TIMEOUT_MS ? r->ttl * 1000 / 3 : REQUEST_TIMEOUT_MS;
 	*slot = u && body ? http_request(r->http, u, body, &r->opts, NULL, done, r) : NULL;
 	free(u);
 	free(body);
@@ -182,8 +187,12 @@ static void keepalive_done(struct http_req *req, int err, long status,
 	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
 
 	r->ka_req = NULL;
+	if (r->ka_lease != r->lease) {
+		json_decref(root);	/* about a lease already replaced */
+		return;
+	}
 	if (!root) {
-		fail(r, why);	/* the next tick tries the next endpoint */
+		fail(r, why);	/* the retry tries the next endpoint at once */
 		return;
 	}
 	answered(r);
@@ -194,14 +203,20 @@ static void keepalive_done(struct http_req *req, int err, long status,
 	json_decref(root);
 }
 
+static void keepalive_send(struct registrar *r)
+{
+	if (!r->lease || r->ka_req)
+		return;
+	r->ka_lease = r->lease;
+	post(r, &r->ka_req, "lease/keepalive", etcd_lease_body(r->lease, 0), keepalive_done);
+}
+
 static void keepalive_tick(struct loop *l, void *arg)
 {
 	struct registrar *r = arg;
-	long every = r->ttl * 1000 / 3;
 
-	r->ka_timer = loop_timer_add(l, (uint64_t)(every < 500 ? 500 : every), keepalive_tick, r);
-	if (r->lease && !r->ka_req)
-		post(r, &r->ka_req, "lease/keepalive", etcd_lease_body(r->lease, 0), keepalive_done);
+	r->ka_timer = loop_timer_add(l, (uint64_t)r->ttl * 1000 / 3, keepalive_tick, r);
+	keepalive_send(r);
 }
 
 static void grant_done(struct http_req *req, int err, long status,
@@ -268,12 +283,13 @@ static void settle(struct registrar *r, bool ok)
 	while (hmap_next(r->keys, &it, &key, &len, &v)) {
 		struct reg_key *k = v;
 
-		if (ok && k->sent && k->sent == k->gen) {
-			k->dirty = false;
-			if (!k->value)
-				reg_key_free(hmap_del(r->keys, key, len));
-		}
+		bool done = ok && k->sent && k->sent == k->gen;
+
 		k->sent = 0;
+		if (done)
+			k->dirty = false;
+		if (done && !k->value)
+			reg_key_free(hmap_del(r->keys, key, len));
 	}
 }
 
@@ -285,7 +301,8 @@ static void txn_done(struct http_req *req, int err, long status,
 	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
 
 	r->req = NULL;
-	settle(r, root != NULL);
+	/* written under a lease that is gone meanwhile: to be written again */
+	settle(r, root != NULL && r->txn_lease == r->lease);
 	json_decref(root);
 	if (!root && strstr(why, "lease not found")) {
 		lease_lost(r);
@@ -323,8 +340,10 @@ static void kick(struct registrar *r)
 		     etcd_auth_body(r->conf.user, r->conf.password), auth_done);
 	else if (!r->lease)
 		post(r, &r->req, "lease/grant", etcd_lease_body(0, r->ttl), grant_done);
-	else if (any_dirty(r))
+	else if (any_dirty(r)) {
+		r->txn_lease = r->lease;
 		post(r, &r->req, "kv/txn", txn_body(r, &n), txn_done);
+	}
 }
 
 static void on_flush(struct loop *l, void *arg)
@@ -409,6 +428,11 @@ int registrar_open(struct loop *loop, const struct vipd_config *cfg, struct regi
 	return 0;
 }
 
+static size_t discard(char *data, size_t size, size_t n, void *arg)
+{
+	return size * n;
+}
+
 /* The one blocking call of vipd, at exit: the loop is over by then. */
 static bool revoke(struct registrar *r)
 {
@@ -422,7 +446,6 @@ static bool revoke(struct registrar *r)
 		CURL *c = curl_easy_init();
 		char *u = url(r, "lease/revoke");
 		long status = 0;
-		FILE *sink = fopen("/dev/null", "w");
 
 		if (c && u) {
 			curl_easy_setopt(c, CURLOPT_URL, u);
@@ -430,7 +453,7 @@ static bool revoke(struct registrar *r)
 			curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 			curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REVOKE_TIMEOUT_MS);
 			curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-			curl_easy_setopt(c, CURLOPT_WRITEDATA, sink);
+			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
 			if (r->opts.cacert)
 				curl_easy_setopt(c, CURLOPT_CAINFO, r->opts.cacert);
 			if (r->opts.cert) {
@@ -441,8 +464,6 @@ static bool revoke(struct registrar *r)
 			     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
 			     status == 200;
 		}
-		if (sink)
-			fclose(sink);
 		curl_easy_cleanup(c);
 		free(u);
 		r->cur = (r->cur + 1) % r->conf.n_endpoints;

@@ -207,6 +207,35 @@ static void refusals(void **state)
 	REFUSED("{\"vipd.service\":\"web\",\"vipd.port.Admin\":\"1\"}", NULL, "label vipd.port.Admin");
 	REFUSED(NULL, "[\"SERVICE_NAME=api\",\"SERVICE_PORT=http\"]", "env SERVICE_PORT: value \"http\"");
 	REFUSED(NULL, "[\"SERVICE_80_NAME=My_App\"]", "env SERVICE_80_NAME: value \"My_App\"");
+	REFUSED(NULL, "[\"SERVICE_80_NAME=web\",\"SERVICE_443_NAME=web\"]", "already announced on port");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"10.96.0.10:0000080999\"}", NULL, "label vipd.vip");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":\"\"}", NULL, "label vipd.vip: value \"\"");
+	REFUSED("{\"vipd.service\":\"web\",\"vipd.vip\":5}", NULL, "label vipd.vip");
+	REFUSED("{\"vipd.service\":7}", NULL, "label vipd.service");
+}
+
+/* Keys and values are the container's: a refusal of a huge one stays in
+ * its buffer (ASan watches). */
+static void huge_labels(void **state)
+{
+	char key[1200], labels[4096];
+
+	memset(key, 'a', sizeof(key) - 1);
+	key[sizeof(key) - 1] = '\0';
+	snprintf(labels, sizeof(labels), "{\"vipd.service\":\"web\",\"vipd.vip.%s\":\"x\"}", key);
+	REFUSED(labels, NULL, "label vipd.vip.aaaa");
+	snprintf(labels, sizeof(labels), "{\"vipd.service\":\"web\",\"vipd.port.%s\":\"1\"}", key);
+	REFUSED(labels, NULL, "...");
+	snprintf(labels, sizeof(labels), "{\"vipd.service\":\"web\",\"vipd.network\":\"%s\"}", key);
+	{
+		struct docker_conf c = conf();
+		struct docker_view v;
+		char err[DOCKER_ERR_LEN];
+
+		assert_int_equal(parse(&c, ctr(labels, NULL, NULL, NULL), &v, err), -EINVAL);
+		assert_true(strlen(err) < DOCKER_ERR_LEN);
+		docker_view_fini(&v);
+	}
 }
 
 static void registrator(void **state)
@@ -290,6 +319,7 @@ int main(void)
 		cmocka_unit_test(labels),
 		cmocka_unit_test(vip_defines_service),
 		cmocka_unit_test(refusals),
+		cmocka_unit_test(huge_labels),
 		cmocka_unit_test(registrator),
 		cmocka_unit_test(health_and_state),
 		cmocka_unit_test(signals_and_templates),
