@@ -45,7 +45,7 @@ struct docker_view {
 	int64_t created_ns;		/* oldest definition of a service wins */
 	bool up;			/* running, not paused, healthy if checked */
 	int stop_signal;		/* Config.StopSignal, default SIGTERM */
-	char started[40];		/* State.StartedAt: which run this is */
+	int64_t started_ns;		/* State.StartedAt: which run this is */
 	size_t n_items;
 	struct docker_item *items;
 	struct service *svc;		/* vipd.vip's service, owned, or NULL */

@@ -66,7 +66,7 @@ struct ctr {
 	bool seen;			/* in the last list */
 	bool terminating;		/* stop signal sent, not dead yet */
 	bool retry;			/* the last inspect failed */
-	char term_started[40];		/* StartedAt of the run being stopped */
+	int64_t term_started_ns;	/* StartedAt of the run being stopped */
 	bool said_disagree, said_register;
 };
 
@@ -200,7 +200,7 @@ static void apply(struct docker *d, struct ctr *c, struct docker_view *nv)
 
 	c->view = *nv;
 	/* a container stopped and started again (also while we were away) */
-	if (c->terminating && strcmp(c->view.started, c->term_started))
+	if (c->terminating && c->view.started_ns != c->term_started_ns)
 		c->terminating = false;
 	for (size_t i = 0; i < old.n_items; i++)
 		if (!has_item(&c->view, &old.items[i]) && !owned_elsewhere(d, c, &old.items[i]))
@@ -281,7 +281,7 @@ static void terminating(struct ctr *c)
 	if (c->terminating)
 		return;
 	c->terminating = true;
-	snprintf(c->term_started, sizeof(c->term_started), "%s", c->view.started);
+	c->term_started_ns = c->view.started_ns;
 	for (size_t i = 0; i < c->view.n_items; i++) {
 		c->view.items[i].ep->terminating = true;
 		sink_put(c->d, c->view.items[i].service, c->view.items[i].ep);
@@ -451,8 +451,13 @@ static bool on_event(json_t *ev, void *arg)
 	} else if (!strcmp(action, "kill")) {
 		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
 
-		/* other signals (HUP to reload, QUIT for a thread dump) stop nothing */
-		if (sig == SIGKILL || sig == c->view.stop_signal)
+		int64_t at = json_integer_value(json_object_get(ev, "timeNano"));
+
+		/* other signals (HUP to reload, QUIT for a thread dump) stop
+		 * nothing; a kill replayed from before the run we know (the
+		 * events of a relist start a second early) is over already */
+		if ((sig == SIGKILL || sig == c->view.stop_signal) &&
+		    !(at && c->view.started_ns != INT64_MAX && at < c->view.started_ns))
 			terminating(c);
 	} else {
 		inspect(c);

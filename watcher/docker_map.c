@@ -391,7 +391,8 @@ int docker_signal_parse(const char *s)
 	return -1;
 }
 
-static int64_t created_ns(const char *s)
+/* An RFC 3339 UTC time as dockerd writes it; unknown: INT64_MAX. */
+static int64_t time_ns(const char *s)
 {
 	struct tm tm = { 0 };
 	const char *p = s ? strptime(s, "%Y-%m-%dT%H:%M:%S", &tm) : NULL;
@@ -482,13 +483,13 @@ int docker_view_parse(const struct docker_conf *c, const json_t *insp,
 	out->name = strdup(name && *name ? name : out->id);
 	if (!out->name)
 		return -ENOMEM;
-	out->created_ns = created_ns(json_string_value(json_object_get(insp, "Created")));
+	out->created_ns = time_ns(json_string_value(json_object_get(insp, "Created")));
 	out->stop_signal = docker_signal_parse(json_string_value(json_object_get(config, "StopSignal")));
 	if (out->stop_signal < 0)
 		out->stop_signal = SIGTERM;
 	out->up = is_up(json_object_get(insp, "State"));
-	snprintf(out->started, sizeof(out->started), "%s",
-		 json_string_value(json_object_get(json_object_get(insp, "State"), "StartedAt")) ?: "");
+	out->started_ns = time_ns(json_string_value(json_object_get(json_object_get(insp, "State"),
+								    "StartedAt")));
 	if (!json_is_object(x.labels))
 		x.labels = NULL;
 	if (!json_is_array(x.env))
