@@ -450,7 +450,6 @@ static bool on_event(json_t *ev, void *arg)
 		ctr_remove(c);
 	} else if (!strcmp(action, "kill")) {
 		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
-
 		int64_t at = json_integer_value(json_object_get(ev, "timeNano"));
 
 		/* other signals (HUP to reload, QUIT for a thread dump) stop
