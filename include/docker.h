@@ -49,6 +49,7 @@ struct docker_view {
 	size_t n_items;
 	struct docker_item *items;
 	struct service *svc;		/* vipd.vip's service, owned, or NULL */
+	char warning[DOCKER_ERR_LEN];	/* accepted, but worth a line ("" none) */
 };
 
 /* Fills *out from an inspect object. A container that announces nothing has

@@ -59,7 +59,7 @@ struct ctr {
 	struct docker *d;
 	char *id;
 	struct docker_view view;	/* what it contributes now */
-	char *refusal;			/* the refusal last logged */
+	char *refusal;			/* the refusal or warning last logged */
 	struct http_req *req;		/* inspect in flight */
 	bool again;			/* an event came during the inspect */
 	bool initial;			/* counted in docker.initial */
@@ -297,7 +297,11 @@ static void judged(struct ctr *c, const struct docker_view *nv, int ret, const c
 		log_err("docker: container %s (%s): %s; ignored", nv->name ? nv->name : "?", nv->id, err);
 		free(c->refusal);
 		c->refusal = strdup(err);
-	} else if (ret == 0 && c->refusal) {
+	} else if (ret == 0 && *nv->warning && (!c->refusal || strcmp(c->refusal, nv->warning))) {
+		log_warn("docker: container %s (%s): %s", nv->name, nv->id, nv->warning);
+		free(c->refusal);
+		c->refusal = strdup(nv->warning);
+	} else if (ret == 0 && !*nv->warning && c->refusal) {
 		log_info("docker: container %s (%s): labels accepted now", nv->name, nv->id);
 		free(c->refusal);
 		c->refusal = NULL;

@@ -437,6 +437,38 @@ static void drop_items(struct docker_view *v)
 	v->n_items = 0;
 }
 
+static bool known_label(const char *suffix)
+{
+	static const char *const whole[] = {
+		"service", "port", "weight", "network", "vip", "algorithm", "traffic_policy",
+		"affinity_timeout", "slow_start", "drain_seconds", "health.type", "health.path",
+		"health.port", "health.expect", "health.interval_ms", "health.timeout_ms",
+		"health.rise", "health.fall",
+	};
+
+	if (!strncmp(suffix, "port.", 5) || !strncmp(suffix, "vip.", 4))
+		return true;
+	for (size_t i = 0; i < sizeof(whole) / sizeof(*whole); i++)
+		if (!strcmp(suffix, whole[i]))
+			return true;
+	return false;
+}
+
+/* A typo (vipd.wieght) would silently do nothing: say so, without
+ * refusing the container (a newer vipd's label must not break an older). */
+static void unknown_labels(const struct dk_ctx *x, struct docker_view *v)
+{
+	const char *key;
+	json_t *val;
+
+	json_object_foreach((json_t *)x->labels, key, val)
+		if (!strncmp(key, x->c->prefix, x->plen) && !known_label(key + x->plen)) {
+			snprintf(v->warning, sizeof(v->warning), "label %.*s%s: not a vipd label; ignored",
+				 VALUE_SHOWN, key, strlen(key) > VALUE_SHOWN ? "..." : "");
+			return;
+		}
+}
+
 static int announce(struct dk_ctx *x, const json_t *insp, struct docker_view *v)
 {
 	const json_t *config = json_object_get(insp, "Config");
@@ -454,6 +486,8 @@ static int announce(struct dk_ctx *x, const json_t *insp, struct docker_view *v)
 		ret = dk_define(x, v, name);
 	if (ret == 0 && v->up && v->n_items)
 		ret = address(x, insp, v);
+	if (ret == 0)
+		unknown_labels(x, v);
 	if (ret < 0 || !v->up)
 		drop_items(v);
 	if (ret < 0) {

@@ -171,6 +171,14 @@ spread_pages 10.96.0.10 80 60 bad1,bad2,bad3,bad4,c2,h1 c1 c3
 web_converged || not_converged "with bad containers around"
 assert_alive "$vipd_pid" vipd
 
+say "6a. a typo (vipd.wieght): the container is an endpoint, one warning names the label"
+log_mark
+run_web t1 "${WEB[@]}" -l vipd.wieght=50
+within 2 has_page 10.96.0.10 80 t1 || fail "t1 (label vipd.wieght) gets no connection 2 s after it answered"
+within 1 log_since "docker: container t1 \\($(cid12 t1)\\): label vipd\\.wieght: not a vipd label; ignored" ||
+	fail "no warning naming t1's label vipd.wieght"
+dk rm -f t1 >/dev/null
+
 say "6b. c4 of web with another vipd.vip: an endpoint; the oldest container's definition stays"
 log_mark
 run_web c4 -l vipd.vip=10.96.0.11:80

@@ -115,6 +115,14 @@ static void labels(void **state)
 	/* two networks, none chosen: the first by name */
 	assert_string_equal(addr_format(&v.items[0].ep->ip, ip), "10.253.0.2");
 	assert_null(v.svc);
+	assert_string_equal(v.warning, "");
+	docker_view_fini(&v);
+
+	/* a typo is accepted with a warning naming it */
+	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.wieght\":\"50\"}",
+				       NULL, NULL, NULL), &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.warning, "label vipd.wieght: not a vipd label; ignored");
 	docker_view_fini(&v);
 
 	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\",\"vipd.network\":\"vipdnet\","
