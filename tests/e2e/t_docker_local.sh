@@ -107,6 +107,12 @@ t0=$(now_ms)
 dk unpause c3 >/dev/null
 since_ms=$t0 within 1 has_page 10.96.0.10 80 c3 || fail "c3 gets no connection 1 s after docker unpause"
 
+say "3b. docker kill -s HUP c1 (a reload, not its stop signal): c1 stays an endpoint"
+dk kill -s HUP c1 >/dev/null
+sleep 0.5
+in_map "$(cip c1)" || fail "c1 left the backends map after SIGHUP (only its stop signal or KILL stops it)"
+is_running c1 || fail "c1 died of SIGHUP"
+
 say "4. health checks: only healthy containers are endpoints"
 # h2's first check is 30 s away: it stays "starting" for the whole test part.
 run_web h2 "${WEB[@]}" --health-cmd true --health-interval 30s
