@@ -25,42 +25,43 @@ static int usage_add(void)
 	return CTL_USAGE;
 }
 
+/* One lease call; returns the reply (NULL when etcd failed). */
+static json_t *lease_call(struct ctl *c, const char *path, int64_t id, long ttl)
+{
+	char *body = etcd_lease_body(id, ttl);
+	json_t *reply = NULL;
+
+	if (!body || ctl_call(c, path, body, &reply) < 0) {
+		json_decref(reply);
+		reply = NULL;
+	}
+	free(body);
+	return reply;
+}
+
 static int64_t lease_grant(struct ctl *c, long ttl)
 {
-	char *body = etcd_lease_body(0, ttl);
-	json_t *reply = NULL;
-	int64_t id = 0;
+	json_t *reply = lease_call(c, "lease/grant", 0, ttl);
+	int64_t id = etcd_int(reply, "ID");
 
-	if (body && ctl_call(c, "lease/grant", body, &reply) == 0)
-		id = etcd_int(reply, "ID");
 	json_decref(reply);
-	free(body);
 	return id;
 }
 
-/* Returns the lease's remaining TTL after the refresh, 0 if it is gone. */
+/* Returns the lease's remaining TTL after the refresh, 0 if it is gone,
+ * -1 when etcd did not answer. */
 static int64_t lease_keepalive(struct ctl *c, int64_t id)
 {
-	char *body = etcd_lease_body(id, 0);
-	json_t *reply = NULL;
-	int64_t ttl = -1;
+	json_t *reply = lease_call(c, "lease/keepalive", id, 0);
+	int64_t ttl = reply ? etcd_int(json_object_get(reply, "result"), "TTL") : -1;
 
-	if (body && ctl_call(c, "lease/keepalive", body, &reply) == 0)
-		ttl = etcd_int(json_object_get(reply, "result"), "TTL");
 	json_decref(reply);
-	free(body);
 	return ttl;
 }
 
 static void lease_revoke(struct ctl *c, int64_t id)
 {
-	char *body = etcd_lease_body(id, 0);
-	json_t *reply = NULL;
-
-	if (body)
-		ctl_call(c, "lease/revoke", body, &reply);
-	json_decref(reply);
-	free(body);
+	json_decref(lease_call(c, "lease/revoke", id, 0));
 }
 
 static int put(struct ctl *c, const char *key, const char *value, int64_t lease)
