@@ -282,7 +282,6 @@ static void settle(struct registrar *r, bool ok)
 
 	while (hmap_next(r->keys, &it, &key, &len, &v)) {
 		struct reg_key *k = v;
-
 		bool done = ok && k->sent && k->sent == k->gen;
 
 		k->sent = 0;
