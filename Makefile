@@ -27,7 +27,7 @@ BUILD   := build
 CORE    := datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c datapath/print.c \
            datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
            watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
-           watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
+           watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c watcher/docker_ctrs.c \
            watcher/register.c \
            cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c cmd/jstream.c
 VIPD    := cmd/vipd.c cmd/options.c

@@ -2,17 +2,16 @@
  *
  * It asks /version for the API version, lists every container (stopped
  * ones too: their vipd.vip keeps the service, so clients are refused at
- * once instead of timing out), inspects each, then follows /events from
- * just before the list, so nothing between the two is missed; an event
- * means "inspect that container again". A stop signal (kill event) makes a
+ * once instead of timing out), opens /events from a second before the list
+ * was asked for, so nothing between the two is missed, then inspects each
+ * container; an event means "inspect that container again". A stop signal (kill event) makes a
  * container's endpoints terminating at once, before it dies. After any
  * disconnect (dockerd restarted) it lists again and drops what is gone;
  * while dockerd is away the model keeps what it last knew, as the
  * containers keep running.
  *
- * Local mode feeds the model (SRC_DOCKER); register mode does too, and hands
- * the endpoints to the registrar, which writes them to etcd for the other
- * nodes (the etcd source skips this node's own keys).
+ * What a container contributes, and where it goes (the model; in register
+ * mode the registrar too), is docker_ctrs.c's.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -25,19 +24,18 @@
 #include <jansson.h>
 
 #include "config.h"
-#include "docker.h"
+#include "docker_source.h"
 #include "hmap.h"
 #include "http.h"
 #include "jstream.h"
 #include "log.h"
 #include "loop.h"
-#include "model.h"
 #include "register.h"
 #include "source.h"
 
 #define API_MAX_MINOR		41	/* docker 20.10, what the tests run */
 #define API_MIN_MINOR		25	/* /events filters as used here */
-#define CONNECTIONS		8	/* inspects in parallel, plus the events stream */
+#define CONNECTIONS		8	/* the events stream and up to 7 inspects */
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		2000
 #define REQUEST_TIMEOUT_MS	10000
@@ -53,185 +51,9 @@
 	"\"unpause\",\"destroy\",\"health_status\",\"rename\",\"update\",\"oom\"," \
 	"\"connect\",\"disconnect\"]}"
 
-enum state { ST_VERSION, ST_LIST, ST_EVENTS, ST_WAIT };
-
-struct ctr {
-	struct docker *d;
-	char *id;
-	struct docker_view view;	/* what it contributes now */
-	char *refusal;			/* the refusal or warning last logged */
-	struct http_req *req;		/* inspect in flight */
-	bool again;			/* an event came during the inspect */
-	bool initial;			/* counted in docker.initial */
-	bool seen;			/* in the last list */
-	bool terminating;		/* stop signal sent, not dead yet */
-	bool retry;			/* the last inspect failed */
-	int64_t term_started_ns;	/* StartedAt of the run being stopped */
-	bool said_disagree, said_register;
-};
-
-struct docker {
-	struct source *src;
-	const struct docker_conf *conf;
-	struct registrar *reg;		/* register mode; NULL: local */
-	const char *socket;
-	struct http *http;
-	struct http_opts opts;
-	char base[48];			/* "http://docker/v1.41" */
-	char api[16];			/* "1.41" */
-	struct hmap *ctrs;		/* full id -> struct ctr */
-	enum state state;
-	struct http_req *req;		/* version, list or events */
-	struct jstream stream;
-	uint64_t timer, retry_timer, backoff_ms;
-	struct timespec list_time;	/* when the last list was asked for */
-	size_t initial;			/* inspects of the last list to come */
-	bool up, said_down;
-};
-
 static void kick(struct docker *d);
 static void inspect(struct ctr *c);
 static void inspect_later(struct ctr *c, const char *why);
-
-/* ---- where endpoints go ------------------------------------------------- */
-
-static void sink_put(struct docker *d, const char *service, const struct endpoint *ep)
-{
-	struct endpoint *copy;
-
-	if (d->reg)
-		registrar_put(d->reg, service, ep);
-	if (!(copy = endpoint_dup(ep)) ||
-	    model_endpoint_put(d->src->model, SRC_DOCKER, service, copy) < 0)
-		log_err("docker: out of memory adding %s/%s", service, ep->id);
-}
-
-static void sink_del(struct docker *d, const char *service, const char *id)
-{
-	if (d->reg)
-		registrar_del(d->reg, service, id);
-	model_endpoint_del(d->src->model, SRC_DOCKER, service, id);
-}
-
-static bool older(const struct ctr *a, const struct ctr *b)
-{
-	if (a->view.created_ns != b->view.created_ns)
-		return a->view.created_ns < b->view.created_ns;
-	return strcmp(a->id, b->id) < 0;
-}
-
-/* The oldest container that defines a service wins; the others are told
- * (once) when they disagree. */
-static void redefine(struct docker *d, const char *name)
-{
-	struct ctr *best = NULL, *c;
-	struct service *copy;
-	const void *k;
-	size_t it = 0, len;
-
-	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c))
-		if (c->view.svc && !strcmp(c->view.svc->name, name) && (!best || older(c, best)))
-			best = c;
-	if (!best) {
-		model_service_del(d->src->model, SRC_DOCKER, name);
-		return;
-	}
-	for (it = 0; hmap_next(d->ctrs, &it, &k, &len, (void **)&c);) {
-		bool differs;
-
-		if (!c->view.svc || strcmp(c->view.svc->name, name))
-			continue;
-		differs = !service_equal(c->view.svc, best->view.svc);
-		if (differs && !c->said_disagree)
-			log_warn("docker: service %s: container %s defines it differently from the oldest, %s; %s's definition is used",
-				 name, c->view.name, best->view.name, best->view.name);
-		c->said_disagree = differs;
-	}
-	if (!(copy = service_dup(best->view.svc)) ||
-	    model_service_put(d->src->model, SRC_DOCKER, copy) < 0)
-		log_err("docker: out of memory defining service %s", name);
-}
-
-static bool has_item(const struct docker_view *v, const struct docker_item *it)
-{
-	for (size_t i = 0; i < v->n_items; i++)
-		if (!strcmp(v->items[i].service, it->service) &&
-		    !strcmp(v->items[i].ep->id, it->ep->id))
-			return true;
-	return false;
-}
-
-/* Names move between containers (docker rename, a re-created container):
- * an endpoint is only deleted when no other container now contributes it. */
-static bool owned_elsewhere(struct docker *d, const struct ctr *self,
-			    const struct docker_item *it)
-{
-	const void *k;
-	size_t i = 0, len;
-	struct ctr *c;
-
-	while (hmap_next(d->ctrs, &i, &k, &len, (void **)&c))
-		if (c != self && has_item(&c->view, it))
-			return true;
-	return false;
-}
-
-static void define(struct docker *d, struct ctr *c, const char *old_name)
-{
-	const char *name = c->view.svc ? c->view.svc->name : NULL;
-
-	if (d->reg) {
-		if (name && !c->said_register)
-			log_info("docker: container %s: label %svip ignored in register mode (define service %s in etcd: vipctl service add)",
-				 c->view.name, d->conf->prefix, name);
-		c->said_register = name != NULL;
-		return;
-	}
-	if (old_name)
-		redefine(d, old_name);
-	if (name && (!old_name || strcmp(name, old_name)))
-		redefine(d, name);
-}
-
-/* Takes over nv: what the container contributes from now on. */
-static void apply(struct docker *d, struct ctr *c, struct docker_view *nv)
-{
-	struct docker_view old = c->view;
-
-	c->view = *nv;
-	/* a container stopped and started again (also while we were away) */
-	if (c->terminating && c->view.started_ns != c->term_started_ns)
-		c->terminating = false;
-	for (size_t i = 0; i < old.n_items; i++)
-		if (!has_item(&c->view, &old.items[i]) && !owned_elsewhere(d, c, &old.items[i]))
-			sink_del(d, old.items[i].service, old.items[i].ep->id);
-	for (size_t i = 0; i < c->view.n_items; i++) {
-		c->view.items[i].ep->terminating = c->terminating;
-		sink_put(d, c->view.items[i].service, c->view.items[i].ep);
-	}
-	define(d, c, old.svc ? old.svc->name : NULL);
-	docker_view_fini(&old);
-}
-
-/* ---- containers --------------------------------------------------------- */
-
-static struct ctr *ctr_get(struct docker *d, const char *id, bool create)
-{
-	struct ctr *c = hmap_get_str(d->ctrs, id);
-
-	if (c || !create)
-		return c;
-	c = calloc(1, sizeof(*c));
-	if (!c || !(c->id = strdup(id)) || hmap_put_str(d->ctrs, id, c) < 0) {
-		if (c)
-			free(c->id);
-		free(c);
-		log_err("docker: out of memory tracking container %.12s", id);
-		return NULL;
-	}
-	c->d = d;
-	return c;
-}
 
 static void initial_done(struct ctr *c)
 {
@@ -253,59 +75,11 @@ static void initial_done(struct ctr *c)
 	}
 }
 
-static void ctr_free(void *p)
+/* Gone (destroyed, or missing from a list): no longer awaited either. */
+static void forget(struct ctr *c)
 {
-	struct ctr *c = p;
-
-	http_cancel(c->req);
-	docker_view_fini(&c->view);
-	free(c->refusal);
-	free(c->id);
-	free(c);
-}
-
-/* The container is gone: so is everything it contributed. */
-static void ctr_remove(struct ctr *c)
-{
-	struct docker *d = c->d;
-	struct docker_view none = { 0 };
-
 	initial_done(c);
-	apply(d, c, &none);
-	hmap_del_str(d->ctrs, c->id);
-	ctr_free(c);
-}
-
-static void terminating(struct ctr *c)
-{
-	if (c->terminating)
-		return;
-	c->terminating = true;
-	c->term_started_ns = c->view.started_ns;
-	for (size_t i = 0; i < c->view.n_items; i++) {
-		c->view.items[i].ep->terminating = true;
-		sink_put(c->d, c->view.items[i].service, c->view.items[i].ep);
-	}
-	if (c->view.n_items)
-		log_debug("docker: container %s is stopping: no new connections", c->view.name);
-}
-
-/* One refusal line per container and reason. */
-static void judged(struct ctr *c, const struct docker_view *nv, int ret, const char *err)
-{
-	if (ret == -EINVAL && (!c->refusal || strcmp(c->refusal, err))) {
-		log_err("docker: container %s (%s): %s; ignored", nv->name ? nv->name : "?", nv->id, err);
-		free(c->refusal);
-		c->refusal = strdup(err);
-	} else if (ret == 0 && *nv->warning && (!c->refusal || strcmp(c->refusal, nv->warning))) {
-		log_warn("docker: container %s (%s): %s", nv->name, nv->id, nv->warning);
-		free(c->refusal);
-		c->refusal = strdup(nv->warning);
-	} else if (ret == 0 && !*nv->warning && c->refusal) {
-		log_info("docker: container %s (%s): labels accepted now", nv->name, nv->id);
-		free(c->refusal);
-		c->refusal = NULL;
-	}
+	dk_ctr_remove(c);
 }
 
 static void inspect_done(struct http_req *req, int err, long status,
@@ -320,12 +94,12 @@ static void inspect_done(struct http_req *req, int err, long status,
 	c->req = NULL;
 	if (status == 404) {
 		json_decref(root);
-		ctr_remove(c);
+		forget(c);
 		return;
 	}
 	if (root && (ret = docker_view_parse(c->d->conf, root, &nv, why)) != -ENOMEM) {
-		judged(c, &nv, ret, why);
-		apply(c->d, c, &nv);
+		dk_ctr_judged(c, &nv, ret, why);
+		dk_ctr_apply(c, &nv);
 	} else {
 		if (root)
 			docker_view_fini(&nv);
@@ -443,15 +217,15 @@ static bool on_event(json_t *ev, void *arg)
 		return true;
 	if (!strcmp(type, "network")) {
 		id = json_string_value(json_object_get(attrs, "container"));
-		if (id && (c = ctr_get(d, id, false)))
+		if (id && (c = dk_ctr_get(d, id, false)))
 			inspect(c);
 		return true;
 	}
 	if (strcmp(type, "container") || !strncmp(action, "exec_", 5) ||
-	    !(c = ctr_get(d, id, !strcmp(action, "create") || !strcmp(action, "start"))))
+	    !(c = dk_ctr_get(d, id, !strcmp(action, "create") || !strcmp(action, "start"))))
 		return true;
 	if (!strcmp(action, "destroy")) {
-		ctr_remove(c);
+		forget(c);
 	} else if (!strcmp(action, "kill")) {
 		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
 		int64_t at = json_integer_value(json_object_get(ev, "timeNano"));
@@ -461,7 +235,7 @@ static bool on_event(json_t *ev, void *arg)
 		 * events of a relist start a second early) is over already */
 		if ((sig == SIGKILL || sig == c->view.stop_signal) &&
 		    !(at && c->view.started_ns != INT64_MAX && at < c->view.started_ns))
-			terminating(c);
+			dk_ctr_terminating(c);
 	} else {
 		inspect(c);
 	}
@@ -535,7 +309,7 @@ static void list_done(struct http_req *req, int err, long status,
 	json_array_foreach(root, i, v) {
 		const char *id = json_string_value(json_object_get(v, "Id"));
 
-		if (!id || !(c = ctr_get(d, id, true)))
+		if (!id || !(c = dk_ctr_get(d, id, true)))
 			continue;
 		c->seen = c->initial = true;
 		d->initial++;
@@ -543,7 +317,7 @@ static void list_done(struct http_req *req, int err, long status,
 	json_decref(root);
 	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);)
 		if (!c->seen)
-			ctr_remove(c);
+			forget(c);
 	/* the stream first: curl serves requests in order, and the inspects
 	 * may queue behind CONNECTIONS for a while */
 	events_send(d, &d->list_time);
@@ -665,7 +439,7 @@ static void docker_stop(struct source *src)
 		while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c))
 			c->req = NULL;
 	}
-	hmap_free(d->ctrs, ctr_free);
+	hmap_free(d->ctrs, dk_ctr_free);
 	registrar_close(d->reg);
 	jstream_fini(&d->stream);
 	free(d);

@@ -34,7 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d->req = NULL;
 	d->state = ST_EVENTS;
 	strcpy(d->base, "http://docker/v1.41");
-	c = ctr_get(d, "9af7624e5f06d47c82b700660c9a9f4446d530ee1caa2d5fdf3f6811462df24f", true);
+	c = dk_ctr_get(d, "9af7624e5f06d47c82b700660c9a9f4446d530ee1caa2d5fdf3f6811462df24f", true);
 	inspect_done(NULL, 0, 200, (const char *)data, half, c);
 	if (events_data(NULL, (const char *)data + half, quarter - half, d) == 0)
 		events_data(NULL, (const char *)data + quarter, size - quarter, d);
