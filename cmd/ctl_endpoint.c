@@ -247,10 +247,8 @@ static int endpoint_list(struct ctl *c, int argc, char **argv)
 		json_decref(ep);
 		etcd_kv_fini(&kv);
 	}
-	if (c->json) {
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-	}
+	if (c->json)
+		ctl_print_json(out);
 	ret = CTL_OK;
 out:
 	free(prefix);

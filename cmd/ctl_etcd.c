@@ -134,6 +134,12 @@ int ctl_call(struct ctl *c, const char *path, const char *body, json_t **reply)
 	return ret < 0 ? -EIO : 0;
 }
 
+void ctl_print_json(const json_t *v)
+{
+	json_dumpf(v, stdout, JSON_INDENT(2));
+	putchar('\n');
+}
+
 char *ctl_key(const struct ctl *c, const char *kind, const char *service,
 	      const char *id)
 {

@@ -270,10 +270,8 @@ static int service_list(struct ctl *c, int argc, char **argv)
 		json_decref(svc);
 		etcd_kv_fini(&kv);
 	}
-	if (c->json) {
-		json_dumpf(out, stdout, JSON_INDENT(2));
-		putchar('\n');
-	}
+	if (c->json)
+		ctl_print_json(out);
 	ret = CTL_OK;
 out:
 	free(sp); free(ep); free(send); free(eend); free(b1); free(b2);

@@ -22,6 +22,8 @@ struct ctl {
 /* POSTs body to /v3/<path> on the first endpoint that answers; *reply is
  * the parsed answer (caller's). Returns 0, or -EIO after printing why. */
 int ctl_call(struct ctl *c, const char *path, const char *body, json_t **reply);
+/* --json output: v indented, one trailing newline. */
+void ctl_print_json(const json_t *v);
 /* The registry key of a service or endpoint (malloc'd). */
 char *ctl_key(const struct ctl *c, const char *kind, const char *service,
 	      const char *id);

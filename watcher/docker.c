@@ -203,6 +203,20 @@ static void fail(struct docker *d, const char *why)
 				  on_backoff, d);
 }
 
+/* GET url (taken over; NULL: out of memory) as the request of a state. */
+static void get(struct docker *d, enum state st, char *url, long timeout_ms,
+		http_data_cb on_data, http_done_cb on_done)
+{
+	const char *why = url ? "cannot start a request" : "out of memory";
+
+	d->state = st;
+	d->opts.timeout_ms = timeout_ms;
+	d->req = url ? http_request(d->http, url, NULL, &d->opts, on_data, on_done, d) : NULL;
+	free(url);
+	if (!d->req)
+		fail(d, why);
+}
+
 static bool on_event(json_t *ev, void *arg)
 {
 	struct docker *d = arg;
@@ -280,12 +294,7 @@ static void events_send(struct docker *d, const struct timespec *since)
 		return;
 	}
 	free(filter);
-	d->state = ST_EVENTS;
-	d->opts.timeout_ms = 0;
-	d->req = http_request(d->http, u, NULL, &d->opts, events_data, events_done, d);
-	free(u);
-	if (!d->req)
-		fail(d, "cannot start a request");
+	get(d, ST_EVENTS, u, 0, events_data, events_done);
 }
 
 static void list_done(struct http_req *req, int err, long status,
@@ -338,17 +347,9 @@ static void list_send(struct docker *d)
 {
 	char *u;
 
-	if (asprintf(&u, "%s/containers/json?all=1", d->base) < 0) {
-		fail(d, "out of memory");
-		return;
-	}
-	d->state = ST_LIST;
-	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
 	clock_gettime(CLOCK_REALTIME, &d->list_time);
-	d->req = http_request(d->http, u, NULL, &d->opts, NULL, list_done, d);
-	free(u);
-	if (!d->req)
-		fail(d, "cannot start a request");
+	get(d, ST_LIST, asprintf(&u, "%s/containers/json?all=1", d->base) < 0 ? NULL : u,
+	    REQUEST_TIMEOUT_MS, NULL, list_done);
 }
 
 static void version_done(struct http_req *req, int err, long status,
@@ -376,12 +377,7 @@ static void version_done(struct http_req *req, int err, long status,
 
 static void kick(struct docker *d)
 {
-	d->state = ST_VERSION;
-	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
-	d->req = http_request(d->http, "http://docker/version", NULL, &d->opts, NULL,
-			      version_done, d);
-	if (!d->req)
-		fail(d, "cannot start a request");
+	get(d, ST_VERSION, strdup("http://docker/version"), REQUEST_TIMEOUT_MS, NULL, version_done);
 }
 
 /* ---- the source --------------------------------------------------------- */

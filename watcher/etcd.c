@@ -99,6 +99,22 @@ static void fail(struct etcd *e, const char *why)
 	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
 }
 
+/* Starts the request of a state (body: taken over); a request that cannot
+ * start is a failure like any other. */
+static void send_req(struct etcd *e, enum state st, const char *path, char *body,
+		     long timeout_ms, http_data_cb on_data, http_done_cb on_done)
+{
+	char *u = endpoint_url(e, path);
+
+	e->state = st;
+	e->opts.timeout_ms = timeout_ms;
+	e->req = body && u ? http_request(e->http, u, body, &e->opts, on_data, on_done, e) : NULL;
+	free(body);
+	free(u);
+	if (!e->req)
+		fail(e, "cannot start a request");
+}
+
 static void drop_token(struct etcd *e)
 {
 	free(e->auth_header);
@@ -226,17 +242,10 @@ static void range_send(struct etcd *e)
 {
 	const char *start = e->page_key ? e->page_key : e->prefix;
 	size_t start_len = e->page_key ? e->page_key_len : strlen(e->prefix);
-	char *body = etcd_range_body(start, start_len, e->end, RANGE_PAGE,
-				     e->range_rev, false);
-	char *u = endpoint_url(e, "kv/range");
 
-	e->state = ST_RANGE;
-	e->opts.timeout_ms = REQUEST_TIMEOUT_MS;
-	e->req = body && u ? http_request(e->http, u, body, &e->opts, NULL, range_done, e) : NULL;
-	free(body);
-	free(u);
-	if (!e->req)
-		fail(e, "cannot start a request");
+	send_req(e, ST_RANGE, "kv/range", etcd_range_body(start, start_len, e->end, RANGE_PAGE,
+							 e->range_rev, false),
+		 REQUEST_TIMEOUT_MS, NULL, range_done);
 }
 
 static void range_apply(struct etcd *e, json_t *kvs)
@@ -413,18 +422,9 @@ static void watch_done(struct http_req *req, int err, long status,
 
 static void watch_send(struct etcd *e)
 {
-	char *body = etcd_watch_body(e->prefix, e->end, e->rev + 1);
-	char *u = endpoint_url(e, "watch");
-
-	e->state = ST_WATCH;
 	jstream_reset(&e->stream);
-	e->opts.timeout_ms = 0;
-	e->req = body && u ? http_request(e->http, u, body, &e->opts, watch_data,
-					  watch_done, e) : NULL;
-	free(body);
-	free(u);
-	if (!e->req)
-		fail(e, "cannot start a request");
+	send_req(e, ST_WATCH, "watch", etcd_watch_body(e->prefix, e->end, e->rev + 1), 0,
+		 watch_data, watch_done);
 }
 
 /* ---- auth --------------------------------------------------------------- */
@@ -453,17 +453,9 @@ static void auth_done(struct http_req *req, int err, long status,
 
 static void auth_send(struct etcd *e)
 {
-	char *body = etcd_auth_body(e->conf.user, e->conf.password);
-	char *u = endpoint_url(e, "auth/authenticate");
-
-	e->state = ST_AUTH;
 	e->opts.header = NULL;
-	e->opts.timeout_ms = REQUEST_TIMEOUT_MS;
-	e->req = body && u ? http_request(e->http, u, body, &e->opts, NULL, auth_done, e) : NULL;
-	free(body);
-	free(u);
-	if (!e->req)
-		fail(e, "cannot start a request");
+	send_req(e, ST_AUTH, "auth/authenticate", etcd_auth_body(e->conf.user, e->conf.password),
+		 REQUEST_TIMEOUT_MS, NULL, auth_done);
 }
 
 static void kick(struct etcd *e)
