@@ -10,10 +10,12 @@
 CC      ?= cc
 PKGS    := libnftnl libmnl libcurl jansson
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+# vipd's own flags stay apart from CFLAGS, so that a distribution's
+# `make CFLAGS=...` replaces the optimisation, not the include path.
+VIPD_CFLAGS := -std=gnu11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wno-unused-parameter -Iinclude -MMD -MP $(shell pkg-config --cflags $(PKGS))
 ifeq ($(CI),true)
-CFLAGS  += -Werror
+VIPD_CFLAGS += -Werror
 endif
 LDLIBS  := $(shell pkg-config --libs $(PKGS))
 
@@ -23,15 +25,21 @@ else
 Q := @
 endif
 
-BUILD   := build
-CORE    := datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c datapath/print.c \
-           datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
-           watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
-           watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c watcher/docker_ctrs.c \
-           watcher/register.c \
-           cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c cmd/jstream.c
-VIPD    := cmd/vipd.c cmd/options.c
-VIPCTL  := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
+# One object list per part (DESIGN.md "Layout"); the programs, the unit
+# tests and the fuzz targets link the parts they use.
+BUILD    := build
+LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c
+WATCHER  := watcher/model.c watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
+            watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
+            watcher/docker_ctrs.c watcher/register.c
+DATAPATH := datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c \
+            datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c
+VIPD     := cmd/vipd.c cmd/options.c
+VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
+# vipctl talks to etcd and checks files: no netlink, no event loop sources.
+CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
+            watcher/model.c watcher/codec.c watcher/etcd_api.c
+CORE     := $(LIB) $(WATCHER) $(DATAPATH)
 
 CORE_O  := $(CORE:%.c=$(BUILD)/%.o)
 
@@ -39,19 +47,21 @@ all: vipd vipctl
 
 vipd: $(CORE_O) $(VIPD:%.c=$(BUILD)/%.o)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(VIPD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-vipctl: $(CORE_O) $(VIPCTL:%.c=$(BUILD)/%.o)
+vipctl: $(CTL_USES:%.c=$(BUILD)/%.o) $(VIPCTL:%.c=$(BUILD)/%.o)
 	@echo "  LD      $@"
-	$(Q)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(VIPD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC      $<"
-	$(Q)$(CC) $(CFLAGS) -c -o $@ $<
+	$(Q)$(CC) $(VIPD_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 # Unit tests: a separate sanitized build of the core so no object is shared
 # with the release binaries.
+# Unit tests may test a part through its private headers.
+UNIT_INC := -Idatapath -Iwatcher
 SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/san/tests/%)
@@ -60,12 +70,12 @@ SAN_CORE := $(CORE:%.c=$(BUILD)/san/%.o)
 $(BUILD)/san/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC[san] $<"
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
+	$(Q)$(CC) $(VIPD_CFLAGS) $(CFLAGS) -O1 $(SAN) -c -o $@ $<
 
 $(BUILD)/san/tests/%: tests/unit/%.c $(SAN_CORE)
 	@mkdir -p $(dir $@)
 	@echo "  LD[san] $@"
-	$(Q)$(CC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(VIPD_CFLAGS) $(UNIT_INC) $(CFLAGS) -O1 $(SAN) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
@@ -79,12 +89,15 @@ check: unit e2e
 VG_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/vg/%)
 $(BUILD)/vg/%: tests/unit/%.c $(CORE_O)
 	@mkdir -p $(dir $@)
-	$(Q)$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(Q)$(CC) $(VIPD_CFLAGS) $(UNIT_INC) $(CFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs cmocka)
 valgrind: $(VG_BIN)
 	@set -e; for t in $(VG_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t; done
 
 fuzz:
-	@bash tests/fuzz/run.sh
+	@CORE="$(CORE)" bash tests/fuzz/run.sh
+
+print-%:
+	@echo $($*)
 
 bench: all
 	@bash scripts/bench/run.sh

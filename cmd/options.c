@@ -143,6 +143,31 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 	return 0;
 }
 
+/* Hands each source its own part of the command line. */
+static int sources_conf(struct vipd_config *cfg)
+{
+	cfg->file_src.path = cfg->services_file;
+	if (cfg->etcd_endpoints) {
+		if (etcd_conf_init(&cfg->etcd, cfg->etcd_endpoints, cfg->etcd_prefix,
+				   cfg->etcd_user) < 0)
+			return -EINVAL;
+		cfg->etcd.cacert = cfg->etcd_cacert;
+		cfg->etcd.cert = cfg->etcd_cert;
+		cfg->etcd.key = cfg->etcd_key;
+	}
+	cfg->etcd_src = (struct etcd_source_conf){
+		.etcd = &cfg->etcd,
+		.own_node = cfg->docker == DOCKER_REGISTER ? cfg->node_name : NULL,
+	};
+	cfg->docker_src = (struct docker_source_conf){
+		.mode = cfg->docker,
+		.socket = cfg->docker_socket,
+		.map = &cfg->docker_map,
+		.reg = { .etcd = &cfg->etcd, .node = cfg->node_name, .ttl = cfg->register_ttl },
+	};
+	return 0;
+}
+
 int config_parse(struct vipd_config *cfg, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -231,5 +256,10 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		fprintf(stderr, "vipd: error: --etcd-cert and --etcd-key go together\n");
 		return -EINVAL;
 	}
-	return 0;
+	return sources_conf(cfg);
+}
+
+void config_fini(struct vipd_config *cfg)
+{
+	etcd_conf_fini(&cfg->etcd);
 }

@@ -240,17 +240,20 @@ static int sources_start(struct daemon *d)
 
 	if (d->cfg.services_file)
 		d->sources[d->n_sources++] = (struct source){
-			.ops = &source_file_ops, .model = d->model, .cfg = &d->cfg,
+			.ops = &source_file_ops, .model = d->model,
+			.conf.file = &d->cfg.file_src,
 			.loop = oneshot ? NULL : d->loop, .ready = true,
 		};
 	if (d->cfg.etcd_endpoints)
 		d->sources[d->n_sources++] = (struct source){
-			.ops = &source_etcd_ops, .model = d->model, .cfg = &d->cfg,
+			.ops = &source_etcd_ops, .model = d->model,
+			.conf.etcd = &d->cfg.etcd_src,
 			.loop = d->loop,
 		};
 	if (d->cfg.docker != DOCKER_OFF)
 		d->sources[d->n_sources++] = (struct source){
-			.ops = &source_docker_ops, .model = d->model, .cfg = &d->cfg,
+			.ops = &source_docker_ops, .model = d->model,
+			.conf.docker = &d->cfg.docker_src,
 			.loop = d->loop,
 		};
 	for (size_t i = 0; i < d->n_sources; i++)
@@ -316,5 +319,6 @@ int main(int argc, char **argv)
 	rec_free(d.rec);
 	model_free(d.model);
 	loop_free(d.loop);
+	config_fini(&d.cfg);
 	return ret < 0 ? 1 : 0;
 }

@@ -12,9 +12,9 @@
 #include <libnftnl/common.h>
 #include <libnftnl/gen.h>
 
-#include "codec.h"
 #include "dp_internal.h"
 #include "log.h"
+#include "model.h"
 #include "nft.h"
 
 /* Room for the error replies of a batch in which every message failed
@@ -85,7 +85,7 @@ static void report(const struct txn *t, const struct nlmsghdr *nlh, int error)
 
 		memcpy(a.bytes, r->ch->fe.addr, sizeof(a.bytes));
 		log_err("kernel refused %s %s . %s . %u (%s): %s%s%s", r->what,
-			addr_format(&a, vip), codec_proto_name(r->ch->fe.proto),
+			addr_format(&a, vip), model_proto_name(r->ch->fe.proto),
 			r->ch->fe.port, r->ch->comment ? r->ch->comment : "-",
 			strerror(error), why ? ": " : "", why ? why : "");
 	} else {

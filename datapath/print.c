@@ -5,7 +5,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "codec.h"
+#include "model.h"
 #include "nft.h"
 
 static void print_fe(FILE *out, const struct fe_key *k)
@@ -13,7 +13,7 @@ static void print_fe(FILE *out, const struct fe_key *k)
 	char a[INET6_ADDRSTRLEN];
 
 	inet_ntop(k->family, k->addr, a, sizeof(a));
-	fprintf(out, "%s . %s . %u", a, codec_proto_name(k->proto), k->port);
+	fprintf(out, "%s . %s . %u", a, model_proto_name(k->proto), k->port);
 }
 
 static void print_comment(FILE *out, const char *c)

@@ -5,8 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "datapath.h"
+#include "hash.h"
 #include "model.h"
 #include "slots.h"
 
@@ -42,13 +44,13 @@ struct fe_want {
 /* A comment's hash (0: none): compared instead of the text. */
 static inline uint32_t tag_of(const char *comment)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h;
 
 	if (!comment)
 		return 0;
-	for (const char *p = comment; *p; p++)
-		h = (h ^ (uint8_t)*p) * 16777619u;
-	return h ? h : 1;
+	h = hash_bytes(comment, strlen(comment));
+	h ^= h >> 32;
+	return (uint32_t)h ? (uint32_t)h : 1;
 }
 
 /* Fills want from the eligible endpoints eps[0..n) (sorted with ep_cmp),

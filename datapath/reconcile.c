@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "codec.h"
 #include "hmap.h"
 #include "log.h"
 #include "rec_internal.h"
@@ -372,7 +371,7 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 		if (!hmap_get_str(rec->conflicts, name))
 			log_err("service \"%s\": field vip: value %s port %u/%s: already used by service \"%s\"; ignored",
 				name, addr_format(&a, vip), want->key.port,
-				codec_proto_name(want->key.proto), fe->owner);
+				model_proto_name(want->key.proto), fe->owner);
 		hmap_put_str(rec->conflicts, name, (void *)1);
 		rec->conflict_hits++;
 		return 0;

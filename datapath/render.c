@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "codec.h"
+#include "hash.h"
 #include "rec_internal.h"
 
 static enum class_kind class_kind_of(enum lb_algo algo)
@@ -27,16 +27,6 @@ int ep_cmp(const void *a, const void *b)
 	if (x->port != y->port)
 		return x->port < y->port ? -1 : 1;
 	return strcmp(x->id, y->id);
-}
-
-static uint64_t backend_hash(const struct be_addr *be)
-{
-	uint64_t h = 0xcbf29ce484222325ULL;
-	const uint8_t *p = (const uint8_t *)be;
-
-	for (size_t i = 0; i < sizeof(*be); i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
 }
 
 /* Random and round-robin pick slots without regard to who asks, so a
@@ -95,7 +85,7 @@ void fe_render(const struct service *svc, const struct svc_port *sp,
 		memcpy(be[i].addr, eps[i]->ip.bytes, sizeof(be[i].addr));
 		be[i].port = endpoint_port_for(eps[i], sp);
 		w[i] = eps[i]->weight;
-		keys[i] = backend_hash(&be[i]);
+		keys[i] = hash_bytes(&be[i], sizeof(be[i]));
 		tags[i] = tag_of(labels[i]);
 	}
 	if (svc->algo == ALGO_MAGLEV)
@@ -132,6 +122,6 @@ void port_label(char *buf, size_t len, const char *name,
 		snprintf(buf, len, "%s:%s", name, sp->name);
 	else
 		snprintf(buf, len, "%s:%u/%s", name, sp->port,
-			 codec_proto_name(sp->proto));
+			 model_proto_name(sp->proto));
 }
 

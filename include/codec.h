@@ -37,7 +37,4 @@ int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
 /* The endpoint as DESIGN.md's JSON (what registrars write); NULL: ENOMEM. */
 json_t *codec_endpoint_json(const struct endpoint *ep);
 
-const char *codec_algo_name(enum lb_algo algo);
-const char *codec_proto_name(uint8_t proto);
-
 #endif

@@ -74,6 +74,10 @@ struct endpoint {
 
 struct model;
 
+/* "random", "round-robin", ...; "tcp", "udp", "sctp" ("?" for others). */
+const char *model_algo_name(enum lb_algo algo);
+const char *model_proto_name(uint8_t proto);
+
 struct model *model_alloc(void);
 void model_free(struct model *m);
 

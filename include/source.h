@@ -9,15 +9,50 @@
 
 #include <stdbool.h>
 
+#include "docker.h"
+
+struct etcd_conf;
 struct loop;
 struct model;
-struct vipd_config;
+
+/* Each source's own configuration, filled by cmd/ from the command line
+ * and borrowed for the source's life. */
+struct file_source_conf {
+	const char *path;
+};
+
+struct etcd_source_conf {
+	const struct etcd_conf *etcd;
+	/* Keys <own_node>:... under endpoints/ are this node's containers in
+	 * register mode; they reach the model from Docker directly, so a
+	 * restart or an etcd outage never takes them out of this node's
+	 * kernel. NULL: take every key. */
+	const char *own_node;
+};
+
+/* Register mode: where and how this node's containers are written. */
+struct register_conf {
+	const struct etcd_conf *etcd;
+	const char *node;		/* keys are <node>:<container> */
+	long ttl;			/* lease, seconds */
+};
+
+struct docker_source_conf {
+	enum docker_mode mode;		/* DOCKER_LOCAL or DOCKER_REGISTER */
+	const char *socket;
+	const struct docker_conf *map;	/* how containers announce themselves */
+	struct register_conf reg;	/* DOCKER_REGISTER only */
+};
 
 struct source {
 	const struct source_ops *ops;
 	struct loop *loop;		/* borrowed */
 	struct model *model;		/* borrowed */
-	const struct vipd_config *cfg;	/* borrowed */
+	union {				/* borrowed; the one that ops reads */
+		const struct file_source_conf *file;
+		const struct etcd_source_conf *etcd;
+		const struct docker_source_conf *docker;
+	} conf;
 	void *priv;			/* the source's own */
 	/* Set once the source has read its whole state: until every source
 	 * is ready vipd does not touch the kernel, so a restart while etcd is

@@ -93,25 +93,6 @@ static bool port_name_valid(const char *s)
 	return !*s || name_chars(s, PORT_NAME_LEN, "-");
 }
 
-const char *codec_algo_name(enum lb_algo algo)
-{
-	static const char *const names[] = {
-		[ALGO_RANDOM] = "random", [ALGO_ROUND_ROBIN] = "round-robin",
-		[ALGO_SOURCE_HASH] = "source-hash", [ALGO_MAGLEV] = "maglev",
-	};
-	return names[algo];
-}
-
-const char *codec_proto_name(uint8_t proto)
-{
-	switch (proto) {
-	case IPPROTO_TCP: return "tcp";
-	case IPPROTO_UDP: return "udp";
-	case IPPROTO_SCTP: return "sctp";
-	}
-	return "?";
-}
-
 /* Reads an optional integer field within [min, max]; absent leaves *out. */
 static int get_uint(const json_t *obj, const char *key, const char *field,
 		    long long min, long long max, uint32_t *out, char *err)
@@ -259,7 +240,7 @@ static int parse_ports(const json_t *obj, struct service *svc, char *err)
 			if (a->port == b->port && a->proto == b->proto)
 				return fail(err, "ports", json_array_get(ports, i),
 					    "port %u/%s listed twice", b->port,
-					    codec_proto_name(b->proto));
+					    model_proto_name(b->proto));
 			if (*a->name && !strcmp(a->name, b->name))
 				return fail(err, "ports", json_array_get(ports, i),
 					    "port name \"%s\" listed twice", b->name);

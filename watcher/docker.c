@@ -23,7 +23,6 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-#include "config.h"
 #include "docker_source.h"
 #include "hmap.h"
 #include "http.h"
@@ -384,7 +383,7 @@ static void kick(struct docker *d)
 
 static int docker_start(struct source *src)
 {
-	const struct vipd_config *cfg = src->cfg;
+	const struct docker_source_conf *conf = src->conf.docker;
 	struct docker *d = calloc(1, sizeof(*d));
 	int ret;
 
@@ -392,13 +391,13 @@ static int docker_start(struct source *src)
 		return -ENOMEM;
 	src->priv = d;
 	d->src = src;
-	d->conf = &cfg->docker_map;
-	d->socket = cfg->docker_socket;
+	d->conf = conf->map;
+	d->socket = conf->socket;
 	d->opts = (struct http_opts){ .unix_socket = d->socket, .connect_timeout_ms = 1000 };
 	if (!(d->ctrs = hmap_alloc()) || !(d->http = http_alloc(src->loop)))
 		return -ENOMEM;
 	http_max_connections(d->http, CONNECTIONS);
-	if (cfg->docker == DOCKER_REGISTER && (ret = registrar_open(src->loop, cfg, &d->reg)) < 0)
+	if (conf->mode == DOCKER_REGISTER && (ret = registrar_open(src->loop, &conf->reg, &d->reg)) < 0)
 		return ret;
 	src->ready = false;
 	kick(d);

@@ -11,7 +11,6 @@
 #include <jansson.h>
 
 #include "codec.h"
-#include "config.h"
 #include "etcd.h"
 #include "http.h"
 #include "jstream.h"
@@ -33,7 +32,7 @@ enum state { ST_AUTH, ST_RANGE, ST_WATCH, ST_WAIT };
 
 struct etcd {
 	struct source *src;
-	struct etcd_conf conf;
+	const struct etcd_conf *conf;	/* borrowed */
 	struct http *http;
 	struct http_opts opts;
 	char *prefix;			/* "/vipd/" */
@@ -57,7 +56,7 @@ static void kick(struct etcd *e);
 
 static const char *url(struct etcd *e)
 {
-	return e->conf.endpoints[e->cur];
+	return e->conf->endpoints[e->cur];
 }
 
 static char *endpoint_url(struct etcd *e, const char *path)
@@ -94,7 +93,7 @@ static void fail(struct etcd *e, const char *why)
 	http_cancel(e->req);
 	e->req = NULL;
 	e->state = ST_WAIT;
-	e->cur = (e->cur + 1) % e->conf.n_endpoints;
+	e->cur = (e->cur + 1) % e->conf->n_endpoints;
 	delay = backoff_next(&e->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
 }
@@ -173,11 +172,10 @@ static void apply_service(struct etcd *e, const char *key, const char *name,
  * etcd outage never takes this node's own endpoints out of its kernel.) */
 static bool own_registration(const struct etcd *e, const char *id)
 {
-	const struct vipd_config *cfg = e->src->cfg;
-	size_t n = cfg->node_name ? strlen(cfg->node_name) : 0;
+	const char *node = e->src->conf.etcd->own_node;
+	size_t n = node ? strlen(node) : 0;
 
-	return cfg->docker == DOCKER_REGISTER && n && !strncmp(id, cfg->node_name, n) &&
-	       id[n] == ':';
+	return n && !strncmp(id, node, n) && id[n] == ':';
 }
 
 static void apply_endpoint(struct etcd *e, const char *key, const char *path,
@@ -454,13 +452,13 @@ static void auth_done(struct http_req *req, int err, long status,
 static void auth_send(struct etcd *e)
 {
 	e->opts.header = NULL;
-	send_req(e, ST_AUTH, "auth/authenticate", etcd_auth_body(e->conf.user, e->conf.password),
+	send_req(e, ST_AUTH, "auth/authenticate", etcd_auth_body(e->conf->user, e->conf->password),
 		 REQUEST_TIMEOUT_MS, NULL, auth_done);
 }
 
 static void kick(struct etcd *e)
 {
-	if (e->conf.user && !e->auth_header)
+	if (e->conf->user && !e->auth_header)
 		auth_send(e);
 	else if (e->need_range)
 		range_send(e);
@@ -472,24 +470,19 @@ static void kick(struct etcd *e)
 
 static int etcd_start(struct source *src)
 {
-	const struct vipd_config *cfg = src->cfg;
+	const struct etcd_conf *conf = src->conf.etcd->etcd;
 	struct etcd *e = calloc(1, sizeof(*e));
 
 	if (!e)
 		return -ENOMEM;
 	src->priv = e;
 	e->src = src;
-	if (etcd_conf_init(&e->conf, cfg->etcd_endpoints, cfg->etcd_prefix,
-			   cfg->etcd_user) < 0)
-		return -EINVAL;
-	e->conf.cacert = cfg->etcd_cacert;
-	e->conf.cert = cfg->etcd_cert;
-	e->conf.key = cfg->etcd_key;
+	e->conf = conf;
 	e->opts = (struct http_opts){
-		.cacert = cfg->etcd_cacert, .cert = cfg->etcd_cert, .key = cfg->etcd_key,
+		.cacert = conf->cacert, .cert = conf->cert, .key = conf->key,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 	};
-	if (asprintf(&e->prefix, "%s/", e->conf.prefix) < 0 ||
+	if (asprintf(&e->prefix, "%s/", e->conf->prefix) < 0 ||
 	    !(e->end = etcd_prefix_end(e->prefix)) ||
 	    !(e->http = http_alloc(src->loop)))
 		return -ENOMEM;
@@ -520,7 +513,6 @@ static void etcd_stop(struct source *src)
 	if (e->timer)
 		loop_timer_del(src->loop, e->timer);
 	http_free(e->http);
-	etcd_conf_fini(&e->conf);
 	free(e->prefix);
 	free(e->end);
 	free(e->auth_header);

@@ -13,7 +13,6 @@
 #include <jansson.h>
 
 #include "codec.h"
-#include "config.h"
 #include "log.h"
 #include "loop.h"
 #include "model.h"
@@ -35,7 +34,7 @@ struct counts {
 
 static void load_services(struct source *src, json_t *services, struct counts *n)
 {
-	const char *path = src->cfg->services_file, *name;
+	const char *path = src->conf.file->path, *name;
 	char err[CODEC_ERR_LEN];
 	json_t *v;
 
@@ -58,7 +57,7 @@ static void load_services(struct source *src, json_t *services, struct counts *n
 static void load_endpoints(struct source *src, const char *svc_name, json_t *eps,
 			   struct counts *n)
 {
-	const char *path = src->cfg->services_file, *id;
+	const char *path = src->conf.file->path, *id;
 	char err[CODEC_ERR_LEN];
 	json_t *v;
 
@@ -80,7 +79,7 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 
 static int load_all(struct source *src, json_t *root, struct counts *n)
 {
-	const char *path = src->cfg->services_file, *name;
+	const char *path = src->conf.file->path, *name;
 	json_t *services = json_object_get(root, "services");
 	json_t *endpoints = json_object_get(root, "endpoints"), *v;
 
@@ -109,7 +108,7 @@ static int load_all(struct source *src, json_t *root, struct counts *n)
 
 static int file_read(struct source *src, bool initial)
 {
-	const char *path = src->cfg->services_file;
+	const char *path = src->conf.file->path;
 	struct counts n = { 0 };
 	json_error_t jerr;
 	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
@@ -177,9 +176,9 @@ static int file_start(struct source *src)
 		return -ENOMEM;
 	src->priv = fs;
 	fs->ino_fd = -1;
-	snprintf(tmp, sizeof(tmp), "%s", src->cfg->services_file);
+	snprintf(tmp, sizeof(tmp), "%s", src->conf.file->path);
 	snprintf(fs->dir, sizeof(fs->dir), "%s", dirname(tmp));
-	snprintf(tmp, sizeof(tmp), "%s", src->cfg->services_file);
+	snprintf(tmp, sizeof(tmp), "%s", src->conf.file->path);
 	snprintf(fs->base, sizeof(fs->base), "%s", basename(tmp));
 	ret = file_read(src, true);
 	if (ret < 0 || !src->loop)
@@ -191,7 +190,7 @@ static int file_start(struct source *src)
 			      IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0 ||
 	    loop_fd_add(src->loop, fs->ino_fd, EPOLLIN, on_inotify, src) < 0) {
 		ret = -errno;
-		log_err("services-file %s: cannot watch %s: %s", src->cfg->services_file,
+		log_err("services-file %s: cannot watch %s: %s", src->conf.file->path,
 			fs->dir, strerror(errno));
 		return ret;
 	}

@@ -16,7 +16,7 @@
 #include <jansson.h>
 
 #include "codec.h"
-#include "config.h"
+#include "source.h"
 #include "etcd.h"
 #include "hmap.h"
 #include "http.h"
@@ -44,7 +44,7 @@ struct registrar {
 	struct loop *loop;
 	struct http *http;
 	struct http_opts opts;
-	struct etcd_conf conf;
+	const struct etcd_conf *conf;	/* borrowed */
 	size_t cur;
 	char *auth_header;
 	char *node;
@@ -73,7 +73,7 @@ static char *url(struct registrar *r, const char *path)
 {
 	char *u;
 
-	return asprintf(&u, "%s/v3/%s", r->conf.endpoints[r->cur], path) < 0 ? NULL : u;
+	return asprintf(&u, "%s/v3/%s", r->conf->endpoints[r->cur], path) < 0 ? NULL : u;
 }
 
 static void keepalive_send(struct registrar *r);
@@ -94,9 +94,9 @@ static void fail(struct registrar *r, const char *why)
 
 	if (!r->said_down)
 		log_warn("register: etcd %s: %s; keeping this node's registrations, retrying",
-			 r->conf.endpoints[r->cur], why);
+			 r->conf->endpoints[r->cur], why);
 	r->said_down = true;
-	r->cur = (r->cur + 1) % r->conf.n_endpoints;
+	r->cur = (r->cur + 1) % r->conf->n_endpoints;
 	delay = backoff_next(&r->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	if (!r->retry_timer)
 		r->retry_timer = loop_timer_add(r->loop, delay, on_retry, r);
@@ -123,7 +123,7 @@ static json_t *reply(struct registrar *r, int err, long status, const char *body
 static void answered(struct registrar *r)
 {
 	if (r->said_down)
-		log_info("register: etcd %s answers again", r->conf.endpoints[r->cur]);
+		log_info("register: etcd %s answers again", r->conf->endpoints[r->cur]);
 	r->said_down = false;
 	r->backoff_ms = 0;
 }
@@ -234,7 +234,7 @@ static void grant_done(struct http_req *req, int err, long status,
 	}
 	json_decref(root);
 	log_info("register: lease %lld (TTL %ld s) from %s; this node's endpoints go under %s/endpoints/<service>/%s:<container>",
-		 (long long)r->lease, r->ttl, r->conf.endpoints[r->cur], r->conf.prefix, r->node);
+		 (long long)r->lease, r->ttl, r->conf->endpoints[r->cur], r->conf->prefix, r->node);
 	kick(r);
 }
 
@@ -334,9 +334,9 @@ static void kick(struct registrar *r)
 
 	if (r->req || r->retry_timer)
 		return;
-	if (r->conf.user && !r->auth_header)
+	if (r->conf->user && !r->auth_header)
 		post(r, &r->req, "auth/authenticate",
-		     etcd_auth_body(r->conf.user, r->conf.password), auth_done);
+		     etcd_auth_body(r->conf->user, r->conf->password), auth_done);
 	else if (!r->lease)
 		post(r, &r->req, "lease/grant", etcd_lease_body(0, r->ttl), grant_done);
 	else if (any_dirty(r)) {
@@ -359,7 +359,7 @@ static void set(struct registrar *r, const char *service, const char *id, char *
 	struct reg_key *k;
 	char *key;
 
-	if (asprintf(&key, "%s/endpoints/%s/%s:%s", r->conf.prefix, service, r->node, id) < 0) {
+	if (asprintf(&key, "%s/endpoints/%s/%s:%s", r->conf->prefix, service, r->node, id) < 0) {
 		free(value);
 		return;
 	}
@@ -404,7 +404,7 @@ void registrar_del(struct registrar *r, const char *service, const char *id)
 
 /* ---- lifetime ----------------------------------------------------------- */
 
-int registrar_open(struct loop *loop, const struct vipd_config *cfg, struct registrar **out)
+int registrar_open(struct loop *loop, const struct register_conf *conf, struct registrar **out)
 {
 	struct registrar *r = calloc(1, sizeof(*r));
 
@@ -412,14 +412,13 @@ int registrar_open(struct loop *loop, const struct vipd_config *cfg, struct regi
 	if (!r)
 		return -ENOMEM;
 	r->loop = loop;
-	r->ttl = cfg->register_ttl;
-	if (etcd_conf_init(&r->conf, cfg->etcd_endpoints, cfg->etcd_prefix, cfg->etcd_user) < 0)
-		return -EINVAL;
+	r->ttl = conf->ttl;
+	r->conf = conf->etcd;
 	r->opts = (struct http_opts){
-		.cacert = cfg->etcd_cacert, .cert = cfg->etcd_cert, .key = cfg->etcd_key,
+		.cacert = r->conf->cacert, .cert = r->conf->cert, .key = r->conf->key,
 		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
 	};
-	if (!(r->node = strdup(cfg->node_name)) || !(r->keys = hmap_alloc()) ||
+	if (!(r->node = strdup(conf->node)) || !(r->keys = hmap_alloc()) ||
 	    !(r->http = http_alloc(loop)))
 		return -ENOMEM;
 	r->ka_timer = loop_timer_add(loop, 1000, keepalive_tick, r);
@@ -441,7 +440,7 @@ static bool revoke(struct registrar *r)
 
 	if (r->auth_header)
 		headers = curl_slist_append(headers, r->auth_header);
-	for (size_t i = 0; i < r->conf.n_endpoints && !ok && body; i++) {
+	for (size_t i = 0; i < r->conf->n_endpoints && !ok && body; i++) {
 		CURL *c = curl_easy_init();
 		char *u = url(r, "lease/revoke");
 		long status = 0;
@@ -465,7 +464,7 @@ static bool revoke(struct registrar *r)
 		}
 		curl_easy_cleanup(c);
 		free(u);
-		r->cur = (r->cur + 1) % r->conf.n_endpoints;
+		r->cur = (r->cur + 1) % r->conf->n_endpoints;
 	}
 	curl_slist_free_all(headers);
 	free(body);
@@ -490,7 +489,6 @@ void registrar_close(struct registrar *r)
 		log_warn("register: could not revoke lease %lld; its keys expire within %ld s",
 			 (long long)r->lease, r->ttl);
 	hmap_free(r->keys, reg_key_free);
-	etcd_conf_fini(&r->conf);
 	free(r->auth_header);
 	free(r->node);
 	free(r);

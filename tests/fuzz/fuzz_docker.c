@@ -9,16 +9,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct loop *loop;
-	struct vipd_config cfg = {
-		.docker = DOCKER_LOCAL, .docker_socket = "/nonexistent/docker.sock",
-		.docker_map = {
-			.prefix = "vipd.", .node_ip = "10.0.2.15", .node_name = "node-a",
-			.name_from = { "{env:NAMESPACE}", "{label:group}.{label:service}" },
-			.n_name_from = 2,
-		},
+	static const struct docker_conf map = {
+		.prefix = "vipd.", .node_ip = "10.0.2.15", .node_name = "node-a",
+		.name_from = { "{env:NAMESPACE}", "{label:group}.{label:service}" },
+		.n_name_from = 2,
+	};
+	static const struct docker_source_conf conf = {
+		.mode = DOCKER_LOCAL, .socket = "/nonexistent/docker.sock", .map = &map,
 	};
 	struct model *m = model_alloc();
-	struct source src = { .ops = &source_docker_ops, .model = m, .cfg = &cfg };
+	struct source src = { .ops = &source_docker_ops, .model = m, .conf.docker = &conf };
 	size_t half = size / 2, quarter = half + (size - half) / 2;
 	struct docker *d;
 	struct ctr *c;

@@ -9,9 +9,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct loop *loop;
-	struct vipd_config cfg = { .etcd_endpoints = "http://127.0.0.1:1" };
+	static char *endpoints[] = { "http://127.0.0.1:1" };
+	static const struct etcd_conf etcd = {
+		.endpoints = endpoints, .n_endpoints = 1, .prefix = "/vipd",
+	};
+	static const struct etcd_source_conf conf = { .etcd = &etcd };
 	struct model *m = model_alloc();
-	struct source src = { .ops = &source_etcd_ops, .model = m, .cfg = &cfg };
+	struct source src = { .ops = &source_etcd_ops, .model = m, .conf.etcd = &conf };
 	struct etcd *e;
 	size_t half = size / 2;
 

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "config.h"
 #include "datapath.h"
 #include "log.h"
 #include "model.h"
@@ -18,10 +17,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char path[] = "/tmp/vipd-fuzz-XXXXXX";
 	int fd = mkstemp(path);
-	struct vipd_config cfg = { .services_file = path, .table = "vipd" };
+	struct file_source_conf conf = { .path = path };
 	struct model *m = model_alloc();
 	struct reconciler *rec = rec_alloc(NULL);
-	struct source src = { .ops = &source_file_ops, .model = m, .cfg = &cfg };
+	struct source src = { .ops = &source_file_ops, .model = m, .conf.file = &conf };
 	struct changes c = { 0 };
 
 	vlog_threshold = VLOG_ERR - 1;	/* quiet: refusals are expected */

@@ -4,10 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-30}
-core=(datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c datapath/print.c
-      datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c
-      watcher/codec.c watcher/file.c cmd/model.c cmd/loop.c cmd/log.c cmd/hmap.c cmd/addr.c cmd/http.c cmd/b64.c cmd/jstream.c watcher/etcd.c watcher/etcd_api.c
-      watcher/docker.c watcher/docker_ctrs.c watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/register.c)
+# The parts' sources, from the Makefile's object lists (one place).
+read -r -a core <<<"${CORE:-$(make -s print-CORE)}"
 mkdir -p build/fuzz
 for t in codec file etcd docker; do
 	clang -g -O1 -std=gnu11 -Iinclude -fsanitize=fuzzer,address,undefined \

@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <netinet/in.h>
 
 #include "hmap.h"
 #include "model.h"
@@ -431,4 +432,23 @@ void model_names_free(struct name_list *l)
 		free(l->names[i]);
 	free(l->names);
 	memset(l, 0, sizeof(*l));
+}
+
+const char *model_algo_name(enum lb_algo algo)
+{
+	static const char *const names[] = {
+		[ALGO_RANDOM] = "random", [ALGO_ROUND_ROBIN] = "round-robin",
+		[ALGO_SOURCE_HASH] = "source-hash", [ALGO_MAGLEV] = "maglev",
+	};
+	return names[algo];
+}
+
+const char *model_proto_name(uint8_t proto)
+{
+	switch (proto) {
+	case IPPROTO_TCP: return "tcp";
+	case IPPROTO_UDP: return "udp";
+	case IPPROTO_SCTP: return "sctp";
+	}
+	return "?";
 }

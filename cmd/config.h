@@ -1,10 +1,13 @@
-/* config.h: vipd's command line, parsed once, read by every part. */
+/* config.h: vipd's command line, parsed once. Each source gets its own
+ * small part of it (source.h); no part but cmd/ sees the whole. */
 #ifndef VIPD_CONFIG_H
 #define VIPD_CONFIG_H
 
 #include <stdbool.h>
 
 #include "docker.h"
+#include "etcd.h"
+#include "source.h"
 
 #define DEFAULT_TABLE		"vipd"
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
@@ -24,10 +27,16 @@ struct vipd_config {
 	long register_ttl;		/* seconds */
 	bool once, cleanup, dry_run;
 	int verbose;
+	/* What the sources are handed, filled from the flags above. */
+	struct file_source_conf file_src;
+	struct etcd_conf etcd;			/* owned: config_fini */
+	struct etcd_source_conf etcd_src;
+	struct docker_source_conf docker_src;
 };
 
 /* Returns 0, 1 when --help/--version was answered, or -EINVAL after
  * printing one line naming the bad flag. */
 int config_parse(struct vipd_config *cfg, int argc, char **argv);
+void config_fini(struct vipd_config *cfg);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hash.h"
 #include "hmap.h"
 
 struct slot {
@@ -25,15 +26,12 @@ struct hmap {
 static char tombstone_mark;
 #define TOMBSTONE ((void *)&tombstone_mark)
 
-/* FNV-1a, then a final mix so that keys differing in the last bytes (slot
- * numbers, ports) still spread over the low bits used for indexing. */
-static uint64_t hash_bytes(const void *key, size_t len)
+/* A final mix so that keys differing in the last bytes (slot numbers,
+ * ports) still spread over the low bits used for indexing. */
+static uint64_t hash_key(const void *key, size_t len)
 {
-	const unsigned char *p = key;
-	uint64_t h = 0xcbf29ce484222325ULL;
+	uint64_t h = hash_bytes(key, len);
 
-	for (size_t i = 0; i < len; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
 	h ^= h >> 33;
 	h *= 0xff51afd7ed558ccdULL;
 	h ^= h >> 33;
@@ -108,14 +106,14 @@ static int grow(struct hmap *map)
 
 void *hmap_get(const struct hmap *map, const void *key, size_t len)
 {
-	struct slot *s = find(map, key, len, hash_bytes(key, len));
+	struct slot *s = find(map, key, len, hash_key(key, len));
 
 	return s ? s->value : NULL;
 }
 
 int hmap_put(struct hmap *map, const void *key, size_t len, void *value)
 {
-	uint64_t hash = hash_bytes(key, len);
+	uint64_t hash = hash_key(key, len);
 	struct slot *s = find(map, key, len, hash);
 	size_t i;
 
@@ -144,7 +142,7 @@ int hmap_put(struct hmap *map, const void *key, size_t len, void *value)
 
 void *hmap_del(struct hmap *map, const void *key, size_t len)
 {
-	struct slot *s = find(map, key, len, hash_bytes(key, len));
+	struct slot *s = find(map, key, len, hash_key(key, len));
 	void *value;
 
 	if (!s)

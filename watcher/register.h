@@ -9,12 +9,12 @@
 struct endpoint;
 struct loop;
 struct registrar;
-struct vipd_config;
+struct register_conf;
 
 /* Returns 0 or a negative errno (a bad flag is printed). *out is set
  * either way: the caller frees it with registrar_close, also after a
  * failure. */
-int registrar_open(struct loop *loop, const struct vipd_config *cfg,
+int registrar_open(struct loop *loop, const struct register_conf *conf,
 		   struct registrar **out);
 /* Writes (soon, batched) the endpoint; ep is copied, not kept. */
 void registrar_put(struct registrar *r, const char *service, const struct endpoint *ep);
