@@ -1,7 +1,8 @@
 # vipd: node-level service router on nftables.
 #   make            build vipd and vipctl
-#   make check      unit tests (ASan/UBSan) then e2e tests in network namespaces
+#   make check      unit tests (ASan/UBSan), golden tests, then e2e tests in network namespaces
 #   make unit       unit tests only (no root needed)
+#   make golden     --dry-run output against tests/golden/*/expected.nft (no root needed)
 #   make e2e        e2e tests only (root; creates and removes its own namespaces)
 #   make bench      benchmarks (root; namespaces), writes BENCHMARKS.md
 #   make demo       the README demo (make demo-docker: the same from container labels)
@@ -80,10 +81,13 @@ $(BUILD)/san/tests/%: tests/unit/%.c $(SAN_CORE)
 unit: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
 
+golden: all
+	@bash tests/golden/run.sh
+
 e2e: all
 	@bash tests/e2e/run.sh
 
-check: unit e2e
+check: unit golden e2e
 
 # valgrind over the unit tests, built without sanitizers.
 VG_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/vg/%)
@@ -117,5 +121,5 @@ clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: all unit e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
+.PHONY: all unit golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
