@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "datapath.h"
+#include "instance.h"
 #include "log.h"
 #include "loop.h"
 #include "model.h"
@@ -46,6 +47,7 @@ struct daemon {
 	uint32_t genid;		/* ruleset generation after our last commit */
 	uint64_t verify_after;
 	int sig_fd;
+	int claim_fd;		/* holds this table in this network namespace */
 };
 
 /* Reads the kernel state back; without both tables, recreate them. */
@@ -262,6 +264,33 @@ static int sources_start(struct daemon *d)
 	return 0;
 }
 
+/* Two vipds on one table would each "repair" the other's changes forever:
+ * the table is claimed for this process in this network namespace. */
+static int claim_table(struct daemon *d)
+{
+	char name[64];
+	pid_t holder;
+
+	snprintf(name, sizeof(name), "vipd/table/%s", d->cfg.table);
+	d->claim_fd = instance_claim(name, &holder);
+	if (d->claim_fd >= 0)
+		return 0;
+	if (d->claim_fd == -EADDRINUSE && holder)
+		log_err("table %s is held by another vipd (pid %d) in this network namespace; not starting (use --table for a second one)",
+			d->cfg.table, (int)holder);
+	else if (d->claim_fd == -EADDRINUSE)
+		log_err("table %s is held by another vipd in this network namespace; not starting (use --table for a second one)",
+			d->cfg.table);
+	else
+		log_err("claiming table %s: %s", d->cfg.table, strerror(-d->claim_fd));
+	return d->claim_fd;
+}
+
+static void on_claimant(struct loop *l, int fd, uint32_t events, void *arg)
+{
+	instance_drain(fd);
+}
+
 static int run(struct daemon *d)
 {
 	bool oneshot = d->cfg.once || d->cfg.dry_run;
@@ -277,6 +306,8 @@ static int run(struct daemon *d)
 		}
 	}
 	d->full = d->base = true;
+	if (d->claim_fd >= 0 && (ret = loop_fd_add(d->loop, d->claim_fd, EPOLLIN, on_claimant, d)) < 0)
+		return ret;
 	loop_before_sleep(d->loop, before_sleep, d);
 	if (oneshot) {
 		loop_timer_add(d->loop, ONESHOT_WAIT_MS, oneshot_timeout, d);
@@ -293,7 +324,7 @@ static int run(struct daemon *d)
 
 int main(int argc, char **argv)
 {
-	struct daemon d = { .sig_fd = -1 };
+	struct daemon d = { .sig_fd = -1, .claim_fd = -1 };
 	int ret = config_parse(&d.cfg, argc, argv);
 
 	if (ret)
@@ -306,6 +337,8 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	if (!d.cfg.dry_run && claim_table(&d) < 0)
+		return 1;
 	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp)) < 0) {
 		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
 		return 1;
@@ -315,6 +348,8 @@ int main(int argc, char **argv)
 		d.sources[i].ops->stop(&d.sources[i]);
 	if (d.sig_fd >= 0)
 		close(d.sig_fd);
+	if (d.claim_fd >= 0)
+		close(d.claim_fd);
 	dp_close(d.dp);
 	rec_free(d.rec);
 	model_free(d.model);
