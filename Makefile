@@ -30,7 +30,7 @@ endif
 # tests and the fuzz targets link the parts they use.
 BUILD    := build
 LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c \
-            lib/instance.c
+            lib/instance.c lib/backoff.c
 WATCHER  := watcher/model.c watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_ctrs.c watcher/register.c

@@ -227,11 +227,3 @@ int loop_run(struct loop *l)
 	}
 	return 0;
 }
-
-uint64_t backoff_next(uint64_t *ms, uint64_t min, uint64_t max)
-{
-	*ms = *ms ? *ms * 2 : min;
-	if (*ms > max)
-		*ms = max;
-	return *ms / 2 + (uint64_t)rand() % (*ms / 2 + 1);
-}
