@@ -1,6 +1,6 @@
 # vipd: node-level service router on nftables.
 #   make            build vipd and vipctl
-#   make check      unit tests (ASan/UBSan), golden tests, then e2e tests in network namespaces
+#   make check      unit tests (ASan/UBSan), a build with foreign CFLAGS, golden tests, then e2e tests in network namespaces
 #   make unit       unit tests only (no root needed)
 #   make golden     --dry-run output against tests/golden/*/expected.nft (no root needed)
 #   make e2e        e2e tests only (root; creates and removes its own namespaces)
@@ -88,7 +88,14 @@ golden: all
 e2e: all
 	@bash tests/e2e/run.sh
 
-check: unit golden e2e
+# A distribution's own CFLAGS replace the optimisation flags only: build
+# every object with foreign CFLAGS into a scratch directory.
+cflags-check:
+	@$(MAKE) -s CI=false BUILD=$(BUILD)/cflags CFLAGS='-O0 -fno-common' \
+		$(CORE:%.c=$(BUILD)/cflags/%.o) $(VIPD:%.c=$(BUILD)/cflags/%.o) $(VIPCTL:%.c=$(BUILD)/cflags/%.o) >/dev/null
+	@echo "cflags-check: every object builds with CFLAGS='-O0 -fno-common'"
+
+check: unit cflags-check golden e2e
 
 # valgrind over the unit tests, built without sanitizers.
 VG_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/vg/%)
@@ -122,5 +129,5 @@ clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: all unit golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
+.PHONY: all unit cflags-check golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
