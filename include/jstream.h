@@ -1,28 +1,48 @@
 /* jstream.h: a stream of JSON values (etcd's watch, Docker's events), fed
- * in chunks as they arrive; each complete value is handed over at once. */
+ * in chunks as they arrive; each complete value is handed over at once.
+ *
+ * Framing is one pass: every byte is looked at once, when it arrives, and
+ * every value is parsed once, when its last byte arrives. So a value of
+ * many megabytes costs its size, not its size times the number of chunks
+ * it came in. A string longer than max_string is not kept: the value is
+ * handed over with that string replaced by a marker (jstream_cut), so the
+ * rest of the value (an etcd event's key and revision) still counts.
+ */
 #ifndef VIPD_JSTREAM_H
 #define VIPD_JSTREAM_H
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <jansson.h>
 
-/* A value bigger than this is not one a registry or engine sends. */
+/* What one value may keep in memory, cut strings aside: past this it is
+ * not one a registry or engine sends. */
 #define JSTREAM_MAX (64u << 20)
 
 struct jstream {
+	size_t max_string;	/* 0: keep strings whole; set by the owner */
+	/* the value being framed; private to jstream.c */
 	char *buf;
 	size_t len, cap;
+	uint32_t depth;
+	bool in_value, in_string, escaped, scalar, cutting;
+	size_t string_start, string_len;
 };
 
 /* Returns false to stop: jstream_feed returns at once, dropping the rest. */
 typedef bool (*jstream_cb)(json_t *value, void *arg);
 
-/* Returns 0; 1 when cb stopped; -EINVAL on malformed input or an oversized
- * value; -ENOMEM. The value is borrowed by cb for the call only. */
+/* Returns 0; 1 when cb stopped; -EINVAL on malformed input; -E2BIG for a
+ * value over JSTREAM_MAX; -ENOMEM. The value is borrowed by cb for the
+ * call only. After an error the stream starts afresh. */
 int jstream_feed(struct jstream *s, const char *data, size_t len,
 		 jstream_cb cb, void *arg);
 void jstream_reset(struct jstream *s);
 void jstream_fini(struct jstream *s);
+
+/* Whether a string of a handed-over value was cut; *len receives its
+ * length as sent. */
+bool jstream_cut(const char *str, size_t *len);
 
 #endif
