@@ -74,10 +74,17 @@ ns_up() {
 	ns_add "$1"
 	ip -n "$1" link set lo up
 }
-# ns_kill NS: SIGKILL what still runs in one of our namespaces (we started it).
+# ns_kill NS: SIGKILL what still runs in one of our namespaces (we started
+# it) and reap those that are our children.
 ns_kill() {
-	local pid
-	for pid in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
+	local pid ours=()
+	for pid in $(ip netns pids "$1" 2>/dev/null); do
+		! our_child "$pid" || ours+=("$pid")
+		kill -9 "$pid" 2>/dev/null
+	done
+	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notices
+	for pid in "${ours[@]}"; do wait "$pid" || true; done
+	exec 2>&4 4>&-
 }
 # ns_del NAME: one of ours, before the end: kill what runs in it, delete it.
 ns_del() {
