@@ -54,11 +54,6 @@ CAP=${CAP:-300}
 IPT_CHANGES=${IPT_CHANGES:-ipt-changes}
 NFT_CHUNK=${NFT_CHUNK:-500}
 
-[ "$(id -u)" = 0 ] || { echo "change_latency.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore timeout python3 cc pkg-config; do
-	command -v "$t" >/dev/null || { echo "change_latency.sh: missing $t" >&2; exit 1; }
-done
-
 # lib.sh: $tmp, namespaces (ns_up, ns_del), processes (start_vipd_in,
 # stop_pid), waits and the cleanup trap. A failed peer is reported and the
 # next one runs (set +e; peer_failed); lib.sh's fail ends the script.
@@ -66,6 +61,7 @@ done
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
 # shellcheck source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore timeout python3 cc pkg-config
 set +e
 [ -x "$VIPD" ] || fail "$VIPD not built"
 WORK=$tmp

@@ -76,17 +76,13 @@ QUIET_WAIT=${QUIET_WAIT:-60}
 PIN=${PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
 NFT_CHUNK=${NFT_CHUNK:-0}
 
-[ "$(id -u)" = 0 ] || { echo "datapath.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore timeout python3 cc; do
-	command -v "$t" >/dev/null || { echo "datapath.sh: missing $t" >&2; exit 1; }
-done
-
 # lib.sh: $tmp, the topologies (topo_use, topo_up, topo_down), bg_ns, within,
 # fail and the cleanup trap; errors are handled here (set +e).
 # shellcheck source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
 # shellcheck source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore timeout python3 cc
 set +e
 WORK=$tmp
 bench_tool connbench

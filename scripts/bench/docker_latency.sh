@@ -76,7 +76,6 @@ if [ "$K" -lt 1 ] || [ "$C" -lt 1 ] || [ "$SVCS" -lt 1 ] || [ "$SVCS" -gt 250 ] 
 	echo "docker_latency.sh: need K >= 1, CONTAINERS >= 1, 1 <= SVCS <= 250, CONTAINERS <= 60000, REPS >= 1" >&2
 	exit 2
 fi
-[ "$(id -u)" = 0 ] || { echo "docker_latency.sh: needs root (namespaces, dockerd)" >&2; exit 1; }
 T_START=$(date +%s%N)
 
 # lib.sh: set -e, $tmp, namespaces named *-$$, `trap cleanup EXIT`, within;

@@ -45,22 +45,18 @@ case "$S$E$CAP" in *[!0-9]*|'') usage ;; esac
 PEERS=${PEERS:-vipd nft iptables}
 NFT_SHAPE=${NFT_SHAPE:-nft}
 
-[ "$(id -u)" = 0 ] || { echo "fullsync.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore iptables-legacy-save timeout python3; do
-	command -v "$t" >/dev/null || { echo "fullsync.sh: missing $t" >&2; exit 1; }
-done
-if [ ! -x /usr/bin/time ]; then
-	echo "fullsync.sh: installing GNU time (package time)" >&2
-	timeout 300 apt-get install -y time >/dev/null 2>&1 || true
-	[ -x /usr/bin/time ] || { echo "fullsync.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
-fi
-
 # lib.sh: $tmp, namespaces (ns_up, ns_del) and the cleanup trap; the peers'
 # failures are handled here (set +e), not by lib.sh's set -e.
 # shellcheck source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
 # shellcheck source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore iptables-legacy-save timeout python3
+if [ ! -x /usr/bin/time ]; then
+	echo "fullsync.sh: installing GNU time (package time)" >&2
+	timeout 300 apt-get install -y time >/dev/null 2>&1 || true
+	[ -x /usr/bin/time ] || fail "fullsync.sh: /usr/bin/time missing (apt-get install time)"
+fi
 set +e
 WORK=$tmp
 GEN="python3 $bench_dir/gen.py"

@@ -1,12 +1,20 @@
 # shellcheck shell=bash disable=SC2034,SC2154 # globals shared with lib.sh and the scripts
 # lib_bench.sh: what the benchmark scripts share beyond tests/e2e/lib.sh
 # (namespaces, processes, waits, cleanup: that is lib.sh's). Source it after
-# lib.sh. It makes vipd quiet (no -v: its debug lines would be measured
-# too), keeps $tmp with KEEP=1, and builds the helper programs.
+# lib.sh. It checks for root, makes vipd quiet (no -v: its debug lines
+# would be measured too), keeps $tmp with KEEP=1, and builds the helper
+# programs.
 
+[[ $(id -u) -eq 0 ]] || fail "${0##*/}: needs root (network namespaces)"
 bench_dir=$root_dir/scripts/bench
 vipd_flags=()
 [[ ${KEEP:-0} != 1 ]] || keep_tmp=1
+
+# bench_need CMD...: every CMD is installed.
+bench_need() {
+	local t
+	for t in "$@"; do command -v "$t" >/dev/null || fail "${0##*/}: missing $t"; done
+}
 
 # bench_tool NAME [PKG...]: build/NAME from scripts/bench/NAME.c (cc -O2,
 # pkg-config flags of PKG...), when missing or older than its source; its
