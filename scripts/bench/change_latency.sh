@@ -57,9 +57,9 @@ NFT_CHUNK=${NFT_CHUNK:-500}
 # lib.sh: $tmp, namespaces (ns_up, ns_del), processes (start_vipd_in,
 # stop_pid), waits and the cleanup trap. A failed peer is reported and the
 # next one runs (set +e; peer_failed); lib.sh's fail ends the script.
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
-# shellcheck source=lib_bench.sh
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
 bench_need ip nft iptables-legacy-restore timeout python3 cc pkg-config
 set +e

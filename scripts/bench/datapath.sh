@@ -78,9 +78,9 @@ NFT_CHUNK=${NFT_CHUNK:-0}
 
 # lib.sh: $tmp, the topologies (topo_use, topo_up, topo_down), bg_ns, within,
 # fail and the cleanup trap; errors are handled here (set +e).
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
-# shellcheck source=lib_bench.sh
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
 bench_need ip nft iptables-legacy-restore timeout python3 cc
 set +e

@@ -7,11 +7,11 @@
 # build/nftwatch), removed on exit, failure or Ctrl-C.
 set -euo pipefail
 S=${1:-10000} E=${2:-10} N=${3:-200}
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
-# shellcheck source=../../tests/e2e/lib_etcd.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib_etcd.sh
 source "$root_dir/tests/e2e/lib_etcd.sh"
-# shellcheck source=lib_bench.sh
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
 
 topo_use vlat

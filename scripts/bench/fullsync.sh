@@ -47,9 +47,9 @@ NFT_SHAPE=${NFT_SHAPE:-nft}
 
 # lib.sh: $tmp, namespaces (ns_up, ns_del) and the cleanup trap; the peers'
 # failures are handled here (set +e), not by lib.sh's set -e.
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
-# shellcheck source=lib_bench.sh
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
 bench_need ip nft iptables-legacy-restore iptables-legacy-save timeout python3
 if [ ! -x /usr/bin/time ]; then

@@ -17,9 +17,9 @@ if ! command -v perf >/dev/null; then
 	echo "skipped: no perf" >"$OUT/profile.status"
 	exit 0
 fi
-# shellcheck source=../../tests/e2e/lib.sh
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$(dirname "$0")/../../tests/e2e/lib.sh"
-# shellcheck source=lib_bench.sh
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
 source "$root_dir/scripts/bench/lib_bench.sh"
 
 python3 "$bench_dir/gen.py" vipd "$S" "$E" >"$tmp/prof.json"
