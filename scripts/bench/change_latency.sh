@@ -5,7 +5,8 @@
 # change as kube-proxy sends it. Also vipd's steady-state RSS (item "memory").
 #
 # Peers (PEERS, default "file etcd nft iptables"), each in its own namespace
-# vcl-<peer>-$$ (etcd: etcd_latency.sh's vipd-lat-$$), removed on exit:
+# vcl-<peer>-$$ (etcd: etcd_latency.sh's vlat-node-<its pid>), made and
+# removed by tests/e2e/lib.sh (also on failure and Ctrl-C):
 #   file      vipd daemon, --services-file F. Per change: the new file (endpoint
 #             e0 of a random service gets a new IP) is written next to F, then
 #             t0, rename() over F; t1 = when build/nftwatch (a netlink listener
@@ -48,74 +49,30 @@ S=${1:-10000} E=${2:-10} N=${3:-200} NS_SLOW=${4:-50}
 for x in "$S" "$E" "$N" "$NS_SLOW"; do
 	case "$x" in '' | *[!0-9]*) echo "usage: $0 [S] [E] [CHANGES] [SLOW_CHANGES]" >&2; exit 2 ;; esac
 done
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-VIPD=${VIPD:-$REPO/vipd}
 PEERS=${PEERS:-file etcd nft iptables}
 CAP=${CAP:-300}
 IPT_CHANGES=${IPT_CHANGES:-ipt-changes}
 NFT_CHUNK=${NFT_CHUNK:-500}
-WATCH=$REPO/build/nftwatch
-GEN="python3 $HERE/gen.py"
 
-[ "$(id -u)" = 0 ] || { echo "change_latency.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore timeout python3 cc pkg-config; do
-	command -v "$t" >/dev/null || { echo "change_latency.sh: missing $t" >&2; exit 1; }
-done
-[ -x "$VIPD" ] || { echo "change_latency.sh: $VIPD not built" >&2; exit 1; }
-
-WORK=$(mktemp -d /tmp/vipd-chlat.XXXXXX)
-NSES=()
-PIDS=()
-cleanup() {
-	local p ns
-	trap - EXIT
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do
-		timeout 5 tail --pid="$p" -f /dev/null 2>/dev/null || kill -9 "$p" 2>/dev/null
-		wait "$p" 2>/dev/null
-	done
-	for ns in "${NSES[@]}"; do
-		# anything left inside our namespaces was started by this script
-		for p in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+# lib.sh: $tmp, namespaces (ns_up, ns_del), processes (start_vipd_in,
+# stop_pid), waits and the cleanup trap. A failed peer is reported and the
+# next one runs (set +e; peer_failed); lib.sh's fail ends the script.
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
+source "$(dirname "$0")/../../tests/e2e/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
+source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore timeout python3 cc pkg-config
+set +e
+[ -x "$VIPD" ] || fail "$VIPD not built"
+WORK=$tmp
+GEN="python3 $bench_dir/gen.py"
 
 FAILED=0
-die() { echo "change_latency.sh: $*" >&2; exit 1; }
-fail() { echo "change_latency.sh: FAILED: $*" >&2; FAILED=1; }
-ns_add() { ip netns add "$1" || die "ip netns add $1 failed"; NSES+=("$1"); ip -n "$1" link set lo up; }
-ns_del() {
-	local p keep=() x
-	for p in $(ip netns pids "$1" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-	ip netns del "$1" 2>/dev/null
-	for x in "${NSES[@]}"; do [ "$x" = "$1" ] || keep+=("$x"); done
-	NSES=("${keep[@]}")
-}
-stop() { # pid: TERM, wait up to 5 s, then KILL
-	kill "$1" 2>/dev/null
-	timeout 5 tail --pid="$1" -f /dev/null 2>/dev/null || kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-	local keep=() x
-	for x in "${PIDS[@]}"; do [ "$x" = "$1" ] || keep+=("$x"); done
-	PIDS=("${keep[@]}")
-}
+peer_failed() { echo "change_latency.sh: FAILED: $*" >&2; FAILED=1; }
+# stop PID: SIGTERM one of our vipds (lib.sh's stop_pid: 5 s at most), if it runs.
+stop() { ! running "$1" || stop_pid "$1" TERM vipd; }
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 out() { [ -n "${TSV:-}" ] && printf '%s\n' "$*" | tr ' ' '\t' >>"$TSV"; return 0; }
-# wait_log FILE PATTERN SECONDS PID: until PATTERN is in FILE (0) or PID died / time out (1)
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		kill -0 "$4" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
 # stats < one number per line (ms) -> "n p50 p90 p99 max" (as etcd_latency.py)
 stats() {
 	python3 -c 'import sys
@@ -136,7 +93,6 @@ perf_last() {
 	fi
 	rm -f "$WORK/perf.data"
 }
-kv() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2" | head -1; }
 
 declare -A L_N L_P50 L_P90 L_P99 L_MAX L_WHAT
 record() { # peer what "n p50 p90 p99 max"
@@ -147,25 +103,20 @@ record() { # peer what "n p50 p90 p99 max"
 	echo "# $1: changes=$n p50=$p50 p90=$p90 p99=$p99 max=$mx ms" >&2
 }
 
-if [ ! -x "$WATCH" ] || [ "$HERE/nftwatch.c" -nt "$WATCH" ]; then
-	mkdir -p "$REPO/build"
-	# shellcheck disable=SC2046
-	timeout 120 cc -O2 -o "$WATCH" "$HERE/nftwatch.c" $(pkg-config --cflags --libs libnftnl libmnl) ||
-		die "nftwatch build failed"
-fi
+bench_tool nftwatch libnftnl libmnl
+WATCH=$tool
 echo "# change_latency: S=$S E=$E CHANGES=$N SLOW_CHANGES=$NS_SLOW peers: $PEERS; work $WORK" >&2
 
 # ---------------------------------------------------------------- file
 peer_file() {
 	local ns=vcl-file-$$ pid pid0 out r0 r1 h0 z
-	ns_add "$ns"
+	ns_up "$ns"
 	mkdir -p "$WORK/src" "$WORK/stage"
-	$GEN vipd "$S" "$E" >"$WORK/src/services.json" || { fail "gen vipd"; return; }
-	ip netns exec "$ns" "$VIPD" --services-file "$WORK/src/services.json" 2>"$WORK/vipd-file.log" &
-	pid=$!
-	PIDS+=("$pid")
-	if ! wait_log "$WORK/vipd-file.log" 'reconciled all' "$CAP" "$pid"; then
-		fail "file: vipd did not sync: $(tail -n 3 "$WORK/vipd-file.log")"
+	$GEN vipd "$S" "$E" >"$WORK/src/services.json" || { peer_failed "gen vipd"; return; }
+	start_vipd_in "$ns" "$WORK/vipd-file.log" --services-file "$WORK/src/services.json"
+	pid=$started_pid
+	if ! wait_logged "$CAP" "$WORK/vipd-file.log" 'reconciled all' "$pid"; then
+		peer_failed "file: vipd did not sync: $(tail -n 3 "$WORK/vipd-file.log")"
 		stop "$pid"; ns_del "$ns"; return
 	fi
 	sleep 2
@@ -173,18 +124,18 @@ peer_file() {
 	echo "# file: $(grep 'reconciled all' "$WORK/vipd-file.log" | head -1); RSS ${r0} kB (peak ${h0} kB)" >&2
 	out mem file-synced "$r0"
 	out mem file-synced-hwm "$h0"
-	out=$(timeout "$CAP" ip netns exec "$ns" python3 "$HERE/file_latency.py" "$WORK/src/services.json" \
+	out=$(timeout "$CAP" ip netns exec "$ns" python3 "$bench_dir/file_latency.py" "$WORK/src/services.json" \
 		"$WORK/stage" "$S" "$E" "$N" "$WATCH" 2>&1)
 	if grep -q '^changes=' <<<"$out"; then
 		record file "vipd, services file: rename() -> nftwatch sees the element" \
 			"$(kv changes "$out") $(kv p50_ms "$out") $(kv p90_ms "$out") $(kv p99_ms "$out") $(kv max_ms "$out")"
 	else
-		fail "file: $out"
+		peer_failed "file: $out"
 	fi
 	sleep 1
 	r1=$(rss "$pid")
 	out mem file-after-changes "$r1"
-	kill -0 "$pid" 2>/dev/null || fail "file: vipd died: $(tail -n 3 "$WORK/vipd-file.log")"
+	running "$pid" || peer_failed "file: vipd died: $(tail -n 3 "$WORK/vipd-file.log")"
 	# How much of that is free heap that glibc keeps: ask it to give free pages
 	# back (malloc_trim(0) through gdb, after the measurements) and look again.
 	if command -v gdb >/dev/null; then
@@ -196,18 +147,17 @@ peer_file() {
 	stop "$pid"
 	ns_del "$ns"
 	# the same daemon with nothing to do: the baseline for bytes per endpoint
-	ns_add "$ns"
+	ns_up "$ns"
 	echo '{"services":{},"endpoints":{}}' >"$WORK/empty.json"
-	ip netns exec "$ns" "$VIPD" --services-file "$WORK/empty.json" 2>"$WORK/vipd-empty.log" &
-	pid0=$!
-	PIDS+=("$pid0")
-	if wait_log "$WORK/vipd-empty.log" 'reconciled all' 30 "$pid0"; then
+	start_vipd_in "$ns" "$WORK/vipd-empty.log" --services-file "$WORK/empty.json"
+	pid0=$started_pid
+	if wait_logged 30 "$WORK/vipd-empty.log" 'reconciled all' "$pid0"; then
 		sleep 2
 		z=$(rss "$pid0")
 		out mem file-empty "$z"
 		echo "# file: empty daemon RSS $z kB; after changes $r1 kB" >&2
 	else
-		fail "vipd with an empty file did not sync: $(tail -n 3 "$WORK/vipd-empty.log")"
+		peer_failed "vipd with an empty file did not sync: $(tail -n 3 "$WORK/vipd-empty.log")"
 	fi
 	stop "$pid0"
 	ns_del "$ns"
@@ -216,8 +166,8 @@ peer_file() {
 # ---------------------------------------------------------------- etcd
 peer_etcd() {
 	local out
-	command -v etcd >/dev/null || { fail "etcd: etcd not installed (scripts/deps.sh)"; return; }
-	out=$(timeout -k 10 $((CAP + 900)) bash "$HERE/etcd_latency.sh" "$S" "$E" "$N" 2>&1)
+	command -v etcd >/dev/null || { peer_failed "etcd: etcd not installed (scripts/deps.sh)"; return; }
+	out=$(timeout -k 10 $((CAP + 900)) bash "$bench_dir/etcd_latency.sh" "$S" "$E" "$N" 2>&1)
 	echo "$out" | sed 's/^/# etcd_latency.sh: /' >&2
 	if grep -q '^changes=' <<<"$out"; then
 		record etcd "vipd, etcd: put -> nftwatch sees the element" \
@@ -226,13 +176,13 @@ peer_etcd() {
 		r=$(sed -n 's/^vipd RSS: \([0-9]*\) kB.*/\1/p' <<<"$out")
 		[ -n "$r" ] && out mem etcd-synced "$r"
 	else
-		fail "etcd: $(tail -n 3 <<<"$out")"
+		peer_failed "etcd: $(tail -n 3 <<<"$out")"
 	fi
 	# the baseline: vipd on an empty registry
-	out=$(timeout -k 10 120 bash "$HERE/etcd_latency.sh" 0 0 0 2>&1)
+	out=$(timeout -k 10 120 bash "$bench_dir/etcd_latency.sh" 0 0 0 2>&1)
 	local z
 	z=$(sed -n 's/^vipd RSS: \([0-9]*\) kB.*/\1/p' <<<"$out")
-	if [ -n "$z" ]; then out mem etcd-empty "$z"; else fail "etcd baseline: $(tail -n 3 <<<"$out")"; fi
+	if [ -n "$z" ]; then out mem etcd-empty "$z"; else peer_failed "etcd baseline: $(tail -n 3 <<<"$out")"; fi
 }
 
 # ---------------------------------------------------------------- kube-proxy shapes
@@ -251,12 +201,12 @@ run_txns() {
 
 peer_nft() {
 	local ns=vcl-nft-$$ f t0 t1 ms
-	ns_add "$ns"
-	$GEN nft-chunks "$S" "$E" "$NFT_CHUNK" "$WORK/nftload" || { fail "gen nft-chunks"; return; }
-	$GEN nft-changes "$S" "$E" "$NS_SLOW" "$WORK/nftchg" || { fail "gen nft-changes"; return; }
+	ns_up "$ns"
+	$GEN nft-chunks "$S" "$E" "$NFT_CHUNK" "$WORK/nftload" || { peer_failed "gen nft-chunks"; return; }
+	$GEN nft-changes "$S" "$E" "$NS_SLOW" "$WORK/nftchg" || { peer_failed "gen nft-changes"; return; }
 	t0=$(date +%s.%N)
 	for f in "$WORK"/nftload/*.nft; do
-		timeout "$CAP" ip netns exec "$ns" nft -f "$f" || { fail "nft: loading $f"; ns_del "$ns"; return; }
+		timeout "$CAP" ip netns exec "$ns" nft -f "$f" || { peer_failed "nft: loading $f"; ns_del "$ns"; return; }
 	done
 	t1=$(date +%s.%N)
 	echo "# nft: kube-proxy nftables shape $S x $E loaded in $(echo "$t1 - $t0" | bc) s ($(ls "$WORK"/nftload | wc -l) chunks)" >&2
@@ -264,18 +214,18 @@ peer_nft() {
 		record nft "kube-proxy nftables shape: nft -f of the change (process wall time)" "$(stats <<<"$ms")"
 		perf_last "$ns" nft "$(ls "$WORK"/nftchg/*.nft | tail -n 1)" nft -f -
 	else
-		fail "nft: a change transaction failed: $(tail -n 3 "$WORK/txn.log")"
+		peer_failed "nft: a change transaction failed: $(tail -n 3 "$WORK/txn.log")"
 	fi
 	ns_del "$ns"
 }
 
 peer_iptables() {
 	local ns=vcl-ipt-$$ t0 t1 ms
-	ns_add "$ns"
-	$GEN iptables "$S" "$E" >"$WORK/kp.ipt" || { fail "gen iptables"; return; }
-	$GEN "$IPT_CHANGES" "$S" "$E" "$NS_SLOW" "$WORK/iptchg" || { fail "gen $IPT_CHANGES"; return; }
+	ns_up "$ns"
+	$GEN iptables "$S" "$E" >"$WORK/kp.ipt" || { peer_failed "gen iptables"; return; }
+	$GEN "$IPT_CHANGES" "$S" "$E" "$NS_SLOW" "$WORK/iptchg" || { peer_failed "gen $IPT_CHANGES"; return; }
 	t0=$(date +%s.%N)
-	timeout "$CAP" ip netns exec "$ns" iptables-legacy-restore <"$WORK/kp.ipt" || { fail "iptables: load"; ns_del "$ns"; return; }
+	timeout "$CAP" ip netns exec "$ns" iptables-legacy-restore <"$WORK/kp.ipt" || { peer_failed "iptables: load"; ns_del "$ns"; return; }
 	t1=$(date +%s.%N)
 	echo "# iptables: kube-proxy iptables nat table $S x $E loaded in $(echo "$t1 - $t0" | bc) s" >&2
 	if ms=$(run_txns "$ns" "$WORK/iptchg" ipt iptables-legacy-restore --noflush); then
@@ -286,7 +236,7 @@ peer_iptables() {
 		grep -v '^-X ' "$(ls "$WORK"/iptchg/*.ipt | tail -n 1)" >"$WORK/ipt-again"
 		perf_last "$ns" iptables "$WORK/ipt-again" iptables-legacy-restore --noflush
 	else
-		fail "iptables: a change failed: $(tail -n 3 "$WORK/txn.log")"
+		peer_failed "iptables: a change failed: $(tail -n 3 "$WORK/txn.log")"
 	fi
 	ns_del "$ns"
 }
@@ -294,7 +244,7 @@ peer_iptables() {
 for p in $PEERS; do
 	case $p in
 	file | etcd | nft | iptables) echo "# running $p ..." >&2; "peer_$p" ;;
-	*) fail "unknown peer $p" ;;
+	*) peer_failed "unknown peer $p" ;;
 	esac
 done
 

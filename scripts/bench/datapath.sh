@@ -5,7 +5,8 @@
 #
 # Topology, one per case (K = 1, 2, ...), all built and loaded first and kept
 # until the end, so that the REPS rounds interleave the cases (drift of the
-# machine hits every case alike) without reloading rulesets; every namespace
+# machine hits every case alike) without reloading rulesets. Each is
+# tests/e2e/lib.sh's topology (topo_use vdpK; topo_up 3), so every namespace
 # name ends in $$:
 #
 #   vdpK-client-$$ 10.250.1.2 --veth-- vdpK-node-$$ 10.250.1.1 | br0 10.250.2.1
@@ -55,18 +56,16 @@
 # the median over the rounds of (rate of the case / rate of a in the same
 # round): drift between rounds cancels out of that ratio.
 #
-# Safety: packets and rules exist only in the namespaces made here; cleanup
-# (trap EXIT) kills the processes started here and deletes those namespaces.
-# Every client run is bounded by --seconds and by `timeout`.
+# Safety: packets and rules exist only in the namespaces made here; lib.sh's
+# cleanup (trap EXIT, also on failure and Ctrl-C) kills the processes started
+# here and deletes those namespaces. Every client run is bounded by --seconds
+# and by `timeout`.
 set -u
 
 SECS=${1:-10}
 case "$SECS" in '' | *[!0-9]*) echo "usage: $0 [SECONDS]" >&2; exit 2 ;; esac
 if [ "$SECS" -lt 1 ] || [ "$SECS" -gt 600 ]; then echo "datapath.sh: SECONDS must be 1..600" >&2; exit 2; fi
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-VIPD=${VIPD:-$REPO/vipd}
 PARALLEL=${PARALLEL:-32}
 REPS=${REPS:-1}
 SVCS=${SVCS:-10000}
@@ -76,104 +75,47 @@ CASES=${CASES:-a a+ct b c d d-last e}
 QUIET_WAIT=${QUIET_WAIT:-60}
 PIN=${PIN:-$([ "$(nproc)" -ge 2 ] && echo 1 || echo 0)}
 NFT_CHUNK=${NFT_CHUNK:-0}
-CB=$REPO/build/connbench
 
-[ "$(id -u)" = 0 ] || { echo "datapath.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore timeout python3 cc; do
-	command -v "$t" >/dev/null || { echo "datapath.sh: missing $t" >&2; exit 1; }
-done
-if [ ! -x "$CB" ] || [ "$HERE/connbench.c" -nt "$CB" ]; then
-	mkdir -p "$REPO/build"
-	cc -O2 -Wall -Wextra -o "$CB" "$HERE/connbench.c" || { echo "datapath.sh: connbench build failed" >&2; exit 1; }
-fi
+# lib.sh: $tmp, the topologies (topo_use, topo_up, topo_down), bg_ns, within,
+# fail and the cleanup trap; errors are handled here (set +e).
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
+source "$(dirname "$0")/../../tests/e2e/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
+source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore timeout python3 cc
+set +e
+WORK=$tmp
+bench_tool connbench
+CB=$tool
 if [ ! -x "$VIPD" ]; then
-	timeout 600 make -C "$REPO" >/dev/null || { echo "datapath.sh: make failed" >&2; exit 1; }
+	timeout 600 make -C "$root_dir" >/dev/null || fail "make failed"
 fi
 
-WORK=$(mktemp -d /tmp/vipd-datapath.XXXXXX)
-NSES=()
-PIDS=()
 NB=3
-# use_topo K: the namespaces of topology K (one per case, plus one for LB runs)
-use_topo() { client=vdp$1-client-$$; node=vdp$1-node-$$; TK=$1; }
-use_topo 0
-
-kill_ours() {
-	local pid i
-	for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null; done
-	for ((i = 0; i < 40; i++)); do
-		local alive=0
-		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-		[ $alive = 0 ] && break
-		sleep 0.05
-	done
-	for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null; wait "$pid" 2>/dev/null; done
-	PIDS=()
-}
-topo_down() {
-	local ns pid
-	kill_ours
-	for ns in "${NSES[@]}"; do
-		# anything left inside our namespaces was started by this script
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-		ip netns del "$ns" 2>/dev/null
-	done
-	NSES=()
-}
-cleanup() {
-	trap - EXIT
-	topo_down
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-
-die() { echo "datapath.sh: $*" >&2; exit 1; }
-ns_add() { ip netns add "$1" || die "ip netns add $1 failed"; NSES+=("$1"); ip -n "$1" link set lo up; }
-pn() { ip netns exec "$node" "$@"; }
-pc() { ip netns exec "$client" "$@"; }
+# use_topo K: the namespaces of topology K (one per case, plus 0 for LB runs)
+use_topo() { topo_use "vdp$1"; }
 cpu() { [ "$PIN" = 1 ] && echo "taskset -c $1"; }
 
-topo_up() {
-	local i b
-	ns_add "$client"
-	ns_add "$node"
-	pn sysctl -qw net.ipv4.ip_forward=1
-	ip -n "$node" link add vc type veth peer name eth0 netns "$client"
-	pn ip addr add 10.250.1.1/24 dev vc
-	pn ip link set vc up
-	pc ip addr add 10.250.1.2/24 dev eth0
-	pc ip link set eth0 up
-	pc ip route add default via 10.250.1.1
+backends_answer() {
+	pc timeout 5 "$CB" client 10.250.2.11,10.250.2.12,10.250.2.13 8080 --seconds 2 --conns 3 --count \
+		>"$WORK/probe" 2>/dev/null && grep -q '^conns=3 failed=0' "$WORK/probe"
+}
+# bench_topo_up: lib.sh's topology with NB backends, each running
+# `connbench server`, tuned for many short connections.
+bench_topo_up() {
+	local i
+	topo_up "$NB"
 	# The server closes first, so the client keeps no TIME_WAIT; the wide
 	# range and tw_reuse only matter if that ever changes (client ns only).
 	pc sysctl -qw net.ipv4.ip_local_port_range="1024 65535"
 	pc sysctl -qw net.ipv4.tcp_tw_reuse=1
-	pn ip link add br0 type bridge
-	pn ip addr add 10.250.2.1/24 dev br0
-	pn ip link set br0 up
 	for ((i = 1; i <= NB; i++)); do
-		b=vdp$TK-b$i-$$
-		ns_add "$b"
-		ip -n "$node" link add "vb$i" type veth peer name eth0 netns "$b"
-		pn ip link set "vb$i" master br0
-		pn ip link set "vb$i" up
-		ip -n "$b" addr add "10.250.2.1$i/24" dev eth0
-		ip -n "$b" link set eth0 up
-		ip -n "$b" route add default via 10.250.2.1
-		ip netns exec "$b" sysctl -qw net.core.somaxconn=65535
-		ip netns exec "$b" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
+		pb "$i" sysctl -qw net.core.somaxconn=65535
+		pb "$i" sysctl -qw net.ipv4.tcp_max_syn_backlog=65535
 		# shellcheck disable=SC2046
-		ip netns exec "$b" $(cpu 1) "$CB" server 8080 --name "b$i" 2>>"$WORK/servers.log" &
-		PIDS+=($!)
+		bg_ns "$(bns "$i")" $(cpu 1) "$CB" server 8080 --name "b$i" 2>>"$WORK/servers.log"
 	done
-	# wait until every backend answers (bounded)
-	for ((i = 0; i < 50; i++)); do
-		pc timeout 5 "$CB" client 10.250.2.11,10.250.2.12,10.250.2.13 8080 --seconds 2 --conns 3 --count \
-			>"$WORK/probe" 2>/dev/null && grep -q '^conns=3 failed=0' "$WORK/probe" && return 0
-		sleep 0.1
-	done
-	die "backends did not come up"
+	within 10 backends_answer || fail "backends did not come up"
 }
 
 # ------------------------------------------------------------ rulesets
@@ -192,10 +134,10 @@ gen() {
 	ipt-mid) mode=iptables ;;
 	ipt-last) mode=iptables last=1 ;;
 	nft) mode=nft-plain ;;
-	*) die "gen: unknown kind $kind" ;;
+	*) fail "gen: unknown kind $kind" ;;
 	esac
 	GEN_TARGET=$t GEN_TARGET_EPS=$eps GEN_TARGET_LAST=$last \
-		timeout 600 python3 "$HERE/gen.py" "$mode" "$s" "$e" >"$out" || die "generating $*"
+		timeout 600 python3 "$bench_dir/gen.py" "$mode" "$s" "$e" >"$out" || fail "generating $*"
 }
 
 # ------------------------------------------------------------ one client run
@@ -206,7 +148,6 @@ run_client() {
 	# shellcheck disable=SC2046
 	pc timeout $((s + 30)) $(cpu 0) "$CB" client "$tg" "$port" --seconds "$s" --parallel "$PARALLEL" "$@"
 }
-kv() { sed -n "s/.*\b$1=\([0-9.]*\).*/\1/p" <<<"$2" | head -1; }
 
 # load_case CASE -> programs the node, prints "TARGETS PORT LOAD_SECONDS"
 load_case() {
@@ -236,10 +177,10 @@ load_case() {
 		else
 			pn timeout 600 nft -f "$WORK/kp.nft" || rc=1
 		fi ;;
-	*) die "unknown case $c" ;;
+	*) fail "unknown case $c" ;;
 	esac
 	t1=$(date +%s.%N)
-	[ $rc = 0 ] || die "loading case $c failed (see $WORK, KEEP=1)"
+	[ $rc = 0 ] || fail "loading case $c failed (see $WORK, KEEP=1)"
 	local tg=$BIG_VIP port=80
 	case "$c" in
 	a | a+ct) tg=10.250.2.11,10.250.2.12,10.250.2.13 port=8080 ;;
@@ -315,16 +256,16 @@ for c in $CASES; do
 	k=$((k + 1))
 	use_topo $k
 	TOPO[$c]=$k
-	topo_up
+	bench_topo_up
 	read -r tg port load <<<"$(load_case "$c")"
-	[ -n "${load:-}" ] || die "case $c: load failed"
+	[ -n "${load:-}" ] || fail "case $c: load failed"
 	LOAD[$c]=$load TG[$c]=$tg PORT[$c]=$port
 	echo "case $c: topology $k loaded in ${load}s" >&2
 	# check: every backend answers through this path
 	out=$(run_client "$tg" "$port" 5 --conns 300 --count 2>&1)
 	nb=$(grep -c '^b[0-9] ' <<<"$out")
 	if [ "$nb" != 3 ] || ! grep -q '^conns=300 failed=0' <<<"$out"; then
-		die "case $c: check run via $tg:$port did not reach all 3 backends: $out"
+		fail "case $c: check run via $tg:$port did not reach all 3 backends: $out"
 	fi
 done
 for ((r = 1; r <= REPS; r++)); do
@@ -357,7 +298,10 @@ for c in $CASES; do
 	fi
 	[ "$REPS" -gt 1 ] && echo "case $c: rates${RATES[$c]}" >&2
 done
-topo_down
+for c in $CASES; do
+	use_topo "${TOPO[$c]}"
+	topo_down
+done
 
 echo
 echo "### New connections through the node ($(nproc) CPUs shared by client, router and servers; P=$PARALLEL, ${SECS}s per run, median of $REPS interleaved round(s), PIN=$PIN)"
@@ -379,9 +323,9 @@ if [ "$LB_CONNS" -gt 0 ]; then
 	echo "|---|---|---:|---:|---:|---:|---:|"
 	for wts in 100,100,100 100,200,700; do
 		use_topo 0
-		topo_up
+		bench_topo_up
 		gen vipd 1 1 0 "$WORK/vipd-w.json" "$wts"
-		pn timeout 600 "$VIPD" --once --services-file "$WORK/vipd-w.json" >>"$WORK/vipd.log" 2>&1 || die "vipd failed (weights $wts)"
+		pn timeout 600 "$VIPD" --once --services-file "$WORK/vipd-w.json" >>"$WORK/vipd.log" 2>&1 || fail "vipd failed (weights $wts)"
 		out=$(run_client 10.96.0.1 80 600 --conns "$LB_CONNS" --count 2>>"$WORK/client.err")
 		echo "lb $wts: $(head -1 <<<"$out")" >&2
 		if ! grep -q "^conns=$LB_CONNS failed=0" <<<"$out"; then

@@ -76,24 +76,22 @@ if [ "$K" -lt 1 ] || [ "$C" -lt 1 ] || [ "$SVCS" -lt 1 ] || [ "$SVCS" -gt 250 ] 
 	echo "docker_latency.sh: need K >= 1, CONTAINERS >= 1, 1 <= SVCS <= 250, CONTAINERS <= 60000, REPS >= 1" >&2
 	exit 2
 fi
-[ "$(id -u)" = 0 ] || { echo "docker_latency.sh: needs root (namespaces, dockerd)" >&2; exit 1; }
-export VIPD=${VIPD:-$repo/vipd}
-[ -x "$VIPD" ] || { echo "docker_latency.sh: $VIPD is not built (make)" >&2; exit 1; }
-WATCH=$repo/build/nftwatch
-if [ ! -x "$WATCH" ] || [ "$here/nftwatch.c" -nt "$WATCH" ]; then
-	mkdir -p "$repo/build"
-	# shellcheck disable=SC2046
-	timeout 120 cc -O2 -o "$WATCH" "$here/nftwatch.c" $(pkg-config --cflags --libs libnftnl libmnl) ||
-		{ echo "docker_latency.sh: nftwatch build failed" >&2; exit 1; }
-fi
 T_START=$(date +%s%N)
 
-# lib.sh: set -e, $tmp, namespaces named *-$$, `trap cleanup EXIT`;
-# lib_docker.sh: the dockerd box, dk (CLI, timeout 60 s), run_box, cip.
+# lib.sh: set -e, $tmp, namespaces named *-$$, `trap cleanup EXIT`, within;
+# lib_docker.sh: the dockerd box, dk (CLI, timeout 60 s), run_box, cip;
+# lib_bench.sh: bench_tool, a quiet vipd.
 # shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
 source "$repo/tests/e2e/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib_docker.sh
 source "$repo/tests/e2e/lib_docker.sh"
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
+source "$here/lib_bench.sh"
+vipd_flags=(-v) # the cold-start summary below quotes vipd's -v lines
+keep_tmp=0      # KEEP=1 copies the logs instead (keep_logs)
+[ -x "$VIPD" ] || fail "$VIPD is not built (make)"
+bench_tool nftwatch libnftnl libmnl
+WATCH=$tool
 if [ "${KEEP:-0}" = 1 ]; then
 	keep_logs() { mkdir -p "/tmp/docker_latency-logs.$$" && cp -a "$tmp"/*.log "$tmp"/*.tsv "$tmp"/*.jsonl "/tmp/docker_latency-logs.$$/" 2>/dev/null; }
 	cleanup_hooks=(keep_logs "${cleanup_hooks[@]}")
@@ -329,21 +327,16 @@ nlines() { local n; n=$(wc -l <"$1"); echo "$n"; }
 seen_after() { tail -n +"$(($2 + 1))" "$1" | grep -qE "$3"; }
 # wait_seen SECONDS FILE MARK REGEX (every 20 ms)
 wait_seen() {
-	local i n=$(($1 * 50))
-	for ((i = 0; i < n; i++)); do
-		seen_after "$2" "$3" "$4" && return 0
-		sleep 0.02
-	done
-	return 1
+	local secs=$1
+	shift
+	poll_s=0.02 within "$secs" seen_after "$@"
 }
 mem_of() { awk '$1 == "VmRSS:" { r = $2 } $1 == "VmHWM:" { h = $2 } END { print r + 0, h + 0 }' "/proc/$1/status"; }
 ms_since() { echo $((($(date +%s%N) - $1) / 1000000)); }
 : >"$tmp/results.tsv"
 
 # --- the node, dockerd, the witnesses ---
-ns_add "$node"
-pn ip link set lo up
-pn sysctl -qw net.ipv4.ip_forward=1
+node_up
 docker_up a
 dk network create --driver bridge --subnet 10.253.0.0/16 -o com.docker.network.bridge.name=vdk-bench "$NET" >/dev/null ||
 	fail "docker network create $NET"

@@ -12,8 +12,9 @@
 #             layout and elements as one libnftnl batch, no model logic;
 #             rawbatch.c, built here when missing or older than its source)
 #
-# Each peer runs in a fresh network namespace of its own (vipd-bench-<pid>-<n>)
-# that is deleted right after, and again by the EXIT trap. Nothing here touches
+# Each peer runs in a fresh network namespace of its own (vfsN-$$, made by
+# tests/e2e/lib.sh's ns_up) that is deleted right after, and by lib.sh's
+# cleanup on exit, failure or Ctrl-C if still there. Nothing here touches
 # the root namespace's ruleset. Every command is bounded by `timeout`; a peer
 # that exceeds CAP_SECONDS (default 300) is reported as skipped.
 #
@@ -41,49 +42,30 @@ usage() { echo "usage: $0 S E [CAP_SECONDS]" >&2; exit 2; }
 S=$1; E=$2; CAP=${3:-300}
 case "$S$E$CAP" in *[!0-9]*|'') usage ;; esac
 
-HERE=$(cd "$(dirname "$0")" && pwd)
-REPO=$(cd "$HERE/../.." && pwd)
-VIPD=${VIPD:-$REPO/vipd}
 PEERS=${PEERS:-vipd nft iptables}
-RAWBATCH=${RAWBATCH:-$REPO/build/rawbatch}
 NFT_SHAPE=${NFT_SHAPE:-nft}
-GEN="python3 $HERE/gen.py"
 
-[ "$(id -u)" = 0 ] || { echo "fullsync.sh: needs root (network namespaces)" >&2; exit 1; }
-for t in ip nft iptables-legacy-restore iptables-legacy-save timeout python3; do
-	command -v "$t" >/dev/null || { echo "fullsync.sh: missing $t" >&2; exit 1; }
-done
+# lib.sh: $tmp, namespaces (ns_up, ns_del) and the cleanup trap; the peers'
+# failures are handled here (set +e), not by lib.sh's set -e.
+# shellcheck source-path=SCRIPTDIR source=../../tests/e2e/lib.sh
+source "$(dirname "$0")/../../tests/e2e/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=lib_bench.sh
+source "$root_dir/scripts/bench/lib_bench.sh"
+bench_need ip nft iptables-legacy-restore iptables-legacy-save timeout python3
 if [ ! -x /usr/bin/time ]; then
 	echo "fullsync.sh: installing GNU time (package time)" >&2
 	timeout 300 apt-get install -y time >/dev/null 2>&1 || true
-	[ -x /usr/bin/time ] || { echo "fullsync.sh: /usr/bin/time missing (apt-get install time)" >&2; exit 1; }
+	[ -x /usr/bin/time ] || fail "fullsync.sh: /usr/bin/time missing (apt-get install time)"
 fi
-
-NSES=()
-WORK=$(mktemp -d /tmp/vipd-bench.XXXXXX)
-cleanup() {
-	local ns
-	for ns in "${NSES[@]}"; do
-		ip netns del "$ns" 2>/dev/null
-	done
-	if [ "${KEEP:-0}" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+set +e
+WORK=$tmp
+GEN="python3 $bench_dir/gen.py"
 
 N=0
 new_ns() {
 	N=$((N + 1))
-	NS=vipd-bench-$$-$N
-	ip netns add "$NS" || { echo "fullsync.sh: ip netns add $NS failed" >&2; exit 1; }
-	NSES+=("$NS")
-	ip netns exec "$NS" ip link set lo up
-}
-del_ns() {
-	ip netns del "$1" 2>/dev/null
-	local keep=() x
-	for x in "${NSES[@]}"; do [ "$x" = "$1" ] || keep+=("$x"); done
-	NSES=("${keep[@]}")
+	NS=vfs$N-$$
+	ns_up "$NS"
 }
 
 # ---- inputs (not timed against the peers; generation time is printed)
@@ -94,12 +76,8 @@ $GEN iptables "$S" "$E" > "$WORK/kp.ipt" || exit 1
 case " $PEERS " in *" nft-vipd "*) $GEN nft-vipd "$S" "$E" > "$WORK/vs.nft" || exit 1 ;; esac
 case " $PEERS " in *" raw "*)
 	$GEN raw "$S" "$E" > "$WORK/raw.txt" || exit 1
-	if [ ! -x "$RAWBATCH" ] || [ "$HERE/rawbatch.c" -nt "$RAWBATCH" ]; then
-		mkdir -p "$(dirname "$RAWBATCH")"
-		# shellcheck disable=SC2046
-		timeout 120 cc -O2 -Wall -Wextra -o "$RAWBATCH" "$HERE/rawbatch.c" \
-			$(pkg-config --cflags --libs libnftnl libmnl) || { echo "fullsync.sh: rawbatch build failed" >&2; exit 1; }
-	fi ;;
+	bench_tool rawbatch libnftnl libmnl
+	RAWBATCH=$tool ;;
 esac
 X_services=; X_endpoints=; X_nft_chains=; X_nft_service_ips=; X_ipt_rules=; X_ipt_sep_chains=
 while read -r k v; do printf -v "X_$k" '%s' "$v"; done < <($GEN expect "$S" "$E")
@@ -233,7 +211,7 @@ run_once() {
 		v1=$(date +%s.%N)
 		VERIFY=$(python3 -c "print('%.2f' % ($v1 - $v0))")
 	fi
-	del_ns "$NS"
+	ns_del "$NS"
 }
 
 # ---- run one peer REPS times (fresh namespace each): median wall, max RSS

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Writes BENCHMARKS.md (to stdout) from the results run.sh collected in $W.
 Stdlib only; every input is optional (a missing item is reported as such)."""
+import math
 import os
 import re
 import subprocess
@@ -79,8 +80,8 @@ failed = E.get("FAILED_ITEMS", "").split()
 if failed:
     w("- **FAILED items: %s** (their tables are missing or incomplete)" % ", ".join(failed))
 w("")
-w("The machine may be shared with other work (2 cores here): medians and ratios "
-  "within one run are what to compare; single numbers move by 10-20 % between runs.")
+w("The machine may be shared with other work (%s CPUs here): medians and ratios "
+  "within one run are what to compare." % sh("nproc"))
 w("")
 
 # ---------------------------------------------------------------- 1. full sync
@@ -114,6 +115,21 @@ else:
             w("| %d x %d | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
                 s, e, LABEL[p], wall, r[7], r[4].replace("-", "–"), r[5].replace("-", "–"),
                 r[6].replace("-", "–"), ratio(r[3], base), ratio(r[3], raw), r[8]))
+    sizes = sorted(by)
+    if len(sizes) >= 2:
+        (s1, e1), (s2, e2) = sizes[0], sizes[-1]
+        grow = []
+        for p in ("vipd", "raw", "nft-vipd", "nft", "iptables"):
+            t1 = num(by[sizes[0]].get(p, [None] * 9)[3])
+            t2 = num(by[sizes[-1]].get(p, [None] * 9)[3])
+            if t1 and t2 and s2 > s1:
+                k = math.log(t2 / t1) / math.log(float(s2) / s1)
+                grow.append("%s x%.1f (exponent %.2f)" % (LABEL[p], t2 / t1, k))
+        if grow:
+            w("")
+            w("Growth of the wall time from %d to %d services (x%.1f): %s (exponent: log of "
+              "the time ratio over log of the size ratio; 1 is linear growth)."
+              % (s1, s2, float(s2) / s1, "; ".join(grow)))
     warn = [l for s in E["SIZES"].split() for l in rd("fullsync-%s.log" % s).splitlines()
             if "listener present" in l]
     if warn:
@@ -124,6 +140,15 @@ else:
           "system time of the nftables peers (see scripts/bench/README-notes.txt, finding 4)."
           % len(warn))
 w("")
+
+# What a profiled symbol is (shown only for symbols the run's profile lists).
+SYMBOLS = (("nf_tables_dump_chains", "is the kernel dumping the table's chains (nft fills its cache "
+            "with every chain before it sends a transaction)"),
+           ("nft_chain_validate", "is the commit checking the table's jump graph for loops"),
+           ("xt_find_match", "looks up an iptables match module, per rule of the table it reads"),
+           ("translate_table", "is iptables-legacy's kernel side checking and converting a whole "
+            "replaced table"),
+           ("alloc_counters", "copies the counters of every rule of the replaced table"))
 
 # ---------------------------------------------------------------- 2. one change
 lat = tsv("latency.tsv")
@@ -169,34 +194,45 @@ else:
                         top.append("`%s` %s %%" % (m.group(2), m.group(1)))
                 w("- %s: %s" % ({"nft": "nft -f", "iptables": "iptables-legacy-restore --noflush"}[p],
                                   ", ".join(top)))
-        w("")
-        w("For nft, `nf_tables_dump_chains` is nft filling its cache: it lists every chain "
-          "of the table (one per service and per endpoint) before sending the few-line "
-          "transaction, and the kernel resumes that dump by walking the chain list from "
-          "the start for every message; `nft_chain_validate` is the commit re-checking "
-          "the jump graph of the whole table for loops. For iptables-legacy, the whole nat "
-          "table is read, modified and replaced as one blob (`xt_find_match`, "
-          "`translate_table`, `alloc_counters`, copies). vipd's tables have a constant "
-          "handful of chains, so neither grows with the number of services.")
+        seen = {m.group(1) for _, lines in prof for l in lines[:6]
+                for m in [re.match(r"\s*[\d.]+%\s+\S+\s+\[.\]\s+(\S+)", l)] if m}
+        gloss = [(sym, what) for sym, what in SYMBOLS if sym in seen]
+        if gloss:
+            w("")
+            w("What those symbols are: " + "; ".join("`%s` %s" % g for g in gloss) + ".")
     w("")
-    w("The services file source re-reads and re-reconciles the whole file on every change "
-      "(after a 20 ms settle timer for the writer's burst, watcher/file.c), so its latency "
-      "grows with the file; etcd delivers the one changed key and vipd applies it "
-      "incrementally. With thousands of services, etcd is the source to use.")
+    w("The services file source re-reads the whole file on every change (after a 20 ms "
+      "settle timer, watcher/file.c); the etcd source receives the one changed key.")
+    if "file" in L and "etcd" in L and num(L["file"][3]) and num(L["etcd"][3]):
+        f50, e50 = num(L["file"][3]), num(L["etcd"][3])
+        fast, slow = ("etcd", "file") if e50 < f50 else ("file", "etcd")
+        w("In this run (%d x %d), p50 %.2f ms through the file and %.2f ms through etcd: "
+          "the %s source is %.1fx faster at the median."
+          % (big, eps, f50, e50, fast, max(f50, e50) / min(f50, e50)))
+    kp = [(num(L[p][3]), p) for p in ("nft", "iptables") if p in L and num(L[p][3])]
+    vp = [(num(L[p][3]), p) for p in ("file", "etcd") if p in L and num(L[p][3])]
+    if kp and vp:
+        (kb, kn), (vb, vn) = min(kp), min(vp)
+        w("Fastest vipd source (%s, p50 %.2f ms) vs fastest kube-proxy shape (%s, p50 %.2f ms): "
+          "%s." % (vn, vb, kn, kb, ("vipd %.1fx faster" % (kb / vb)) if vb < kb else
+                   ("kube-proxy shape %.1fx faster" % (vb / kb))))
 w("")
 
 # ---------------------------------------------------------------- 3. data path
 dp = {r[1]: r for r in tsv("datapath.tsv") if r[0] == "dp"}
+dp_head = rd("datapath.md")
+dp_par = (re.search(r"\bP=(\d+)", dp_head) or re.search("(32)", "32")).group(1)
+dp_pin = ", pinned to CPU 0" if "PIN=1" in dp_head else ""
 w("## 3. Data path: new TCP connections through the node")
 w("")
 w("scripts/bench/datapath.sh: client ns -> node ns (the rules under test, ip_forward) "
   "-> 3 backend namespaces running `connbench server`; the client (`connbench client`, "
-  "32 connections in flight, pinned to CPU 0) opens connections for %s s per run, "
+  "%s connections in flight%s) opens connections for %s s per run, "
   "%s interleaved rounds, median. Client, router and servers share the machine's CPUs, "
   "so absolute rates are machine-bound: compare the ratios (per round, vs case a). "
   "In the big cases the target service is one of %d services x %d endpoints. Case e's "
   "ruleset is loaded in chunks of 500 services (same rules; its full-sync time is in "
-  "table 1)." % (E["DP_SECS"], E["DP_REPS"], int(E["DP_SVCS"]), eps))
+  "table 1)." % (dp_par, dp_pin, E["DP_SECS"], E["DP_REPS"], int(E["DP_SVCS"]), eps))
 w("")
 if not dp:
     w("(not run)")
@@ -222,10 +258,18 @@ else:
                 parts.append("vs %s: %s" % (name, ratio(dp["c"][2], dp[c][2], "%.2fx")))
         w("")
         w("Connection rate ratios (medians): " + "; ".join(parts) + ".")
-    w("")
-    w("The client's core is the bottleneck in every case (it also carries the SYN through "
-      "the router's conntrack and NAT in softirq), so these ratios understate the data "
-      "path's share; see scripts/bench/datapath-notes.txt.")
+    busy = {}
+    for l in rd("datapath.log").splitlines():
+        m = re.match(r"round \d+ case (\S+): machine .*? cpu0 busy=(\d+)%", l)
+        if m:
+            busy.setdefault(m.group(1), []).append(int(m.group(2)))
+    if busy and dp_pin:
+        lo = min(min(v) for v in busy.values())
+        w("")
+        w("The client's CPU (cpu0, the client is pinned there) was %d-%d %% busy during the "
+          "measured runs%s." % (lo, max(max(v) for v in busy.values()),
+                               ": the client's core, not only the data path, limits these rates, "
+                               "so the ratios understate the data path's share" if lo >= 95 else ""))
 w("")
 
 # ---------------------------------------------------------------- 4. memory
@@ -258,17 +302,17 @@ else:
     if "file-synced-hwm" in M:
         w("")
         w("Peak RSS (VmHWM) of the file-source daemon up to the end of its initial sync: "
-          "%.1f MiB. The file source parses the whole file into one JSON tree (jansson) on "
-          "every read and frees it after loading the model." % (M["file-synced-hwm"] / 1024.0))
+          "%.1f MiB (the file source parses the whole file into one JSON tree, jansson, on "
+          "every read)." % (M["file-synced-hwm"] / 1024.0))
         if "file-after-changes-trimmed" in M and "file-after-changes" in M:
-            w("glibc keeps the freed tree's pages in the heap: asking the daemon to return "
-              "them (`malloc_trim(0)` called through gdb, after all measurements) takes its "
-              "RSS from %.1f to %.1f MiB, so vipd's live state for %d endpoints is about "
-              "%.0f bytes per endpoint; the rest is the peak of the last file parse. The etcd "
-              "source never holds the whole registry as one JSON tree (it reads in pages "
-              "and then one event at a time)."
-              % (M["file-after-changes"] / 1024.0, M["file-after-changes-trimmed"] / 1024.0,
-                 big * eps, (M["file-after-changes-trimmed"] - M.get("file-empty", 0)) * 1024.0 / (big * eps)))
+            a, t = M["file-after-changes"], M["file-after-changes-trimmed"]
+            txt = ("`malloc_trim(0)` (called through gdb, after all measurements) took the "
+                   "daemon's RSS from %.1f to %.1f MiB" % (a / 1024.0, t / 1024.0))
+            if t < a:
+                txt += (": %.1f MiB was free heap that glibc kept; after the trim, %.0f bytes per "
+                        "endpoint above the empty daemon"
+                        % ((a - t) / 1024.0, (t - M.get("file-empty", 0)) * 1024.0 / (big * eps)))
+            w(txt + ".")
 w("")
 
 # ---------------------------------------------------------------- 5. LB accuracy
@@ -351,16 +395,20 @@ else:
       % (s, eps, ab[0], ab[1], eps))
     if big in fsr and "vipd" in fsr[big] and "raw" in fsr[big]:
         v, r = fsr[big]["vipd"], fsr[big]["raw"]
-        w("At %d x %d, system time (mostly the kernel's commit of the same elements) is "
-          "%s s for vipd and %s s for rawbatch, user time %s s and %s s: the gap is in "
-          "user space, not in the kernel." % (big, eps, v[6], r[6], v[5], r[5]))
+        txt = ("At %d x %d, system time is %s s for vipd and %s s for rawbatch, user time %s s "
+               "and %s s" % (big, eps, v[6], r[6], v[5], r[5]))
+        du = (num(v[5]) or 0) - (num(r[5]) or 0)
+        ds = (num(v[6]) or 0) - (num(r[6]) or 0)
+        if du > 0 or ds > 0:
+            txt += (": of the CPU time vipd spends above rawbatch, %.0f %% is user time"
+                    % (100.0 * max(du, 0) / (max(du, 0) + max(ds, 0))))
+        w(txt + ".")
     w("")
     if pv:
         def pc(sym, d=pv):
             return d.get(sym, 0.0)
         kern_v = pc("nfnetlink_rcv_batch")
         kern_r = pc("nfnetlink_rcv_batch", pr)
-        parse = pc("json_loadf") or pc("json_load_file")
         own = dv.get("vipd", 0.0)
         w("Where vipd --once spends its time at %d x %d (perf record, DWARF call graphs; "
           "inclusive share of its samples):" % (big, eps))
@@ -370,9 +418,8 @@ else:
         for part, sym in (("reading the services file: parse, check, build the model", "file_read"),
                           ("  of which jansson parsing the JSON text", "json_loadf"),
                           ("  of which freeing the JSON tree", "json_delete"),
-                          ("read-back of the tables at start (the namespace is empty: "
-                           "mostly the deferred free below, at its first big malloc)", "rec_load"),
-                          ("glibc merging the freed tree's small blocks (deferred to the next big malloc)",
+                          ("read-back of the tables at start", "rec_load"),
+                          ("glibc merging freed small blocks (at a later large malloc)",
                            "malloc_consolidate"),
                           ("reconcile: diff, build the batch, commit", "reconcile"),
                           ("  of which sending the batch and waiting for the kernel", "dp_transact"),
@@ -383,19 +430,20 @@ else:
             w("| flat, by library | %s | |" % ", ".join("%s %.1f %%" % (k, x) for k, x in
                                                        sorted(dv.items(), key=lambda t: -t[1])[:5]))
         w("")
-        txt = ("So the kernel's batch processing is %.0f %% of vipd's samples (%.0f %% of "
-               "rawbatch's, whose run is that and little else). " % (kern_v, kern_r))
-        if parse:
-            txt += ("The largest single cost above the limit is the JSON: jansson builds a tree "
-                    "of the whole %d-service file (%.0f %%), and freeing it costs again, partly "
-                    "deferred into glibc's malloc_consolidate (%.0f %%), which runs at the next "
-                    "large allocation, wherever that is. " % (big, parse, pc("malloc_consolidate")))
+        txt = ("The kernel's batch processing is %.0f %% of vipd's samples and %.0f %% of "
+               "rawbatch's. " % (kern_v, kern_r))
+        parts = [(pc(sym), name) for sym, name in (("json_loadf", "jansson parsing the file"),
+                                                   ("json_delete", "freeing the JSON tree"),
+                                                   ("malloc_consolidate", "malloc_consolidate"),
+                                                   ("rec_load", "the read-back at start"))
+                 if pc(sym)]
+        if parts:
+            top, name = max(parts)
+            txt += ("Of the parts above outside the kernel, the largest is %s (%.0f %%). "
+                    % (name, top))
         txt += ("vipd's own code (model, diff, slots, message building) is %.0f %% of the samples "
                 "flat. rawbatch reads a pre-digested list with no validation, no model and "
-                "no read-back, so it shows what the kernel alone costs. Closing the gap "
-                "means a streaming parse of the services file into the model (no tree), "
-                "not a faster datapath; the same cost is the floor of every change "
-                "through the file source (table 2), which etcd avoids." % own)
+                "no read-back." % own)
         w(txt)
     else:
         w("(no profile: perf not available or the profile item failed)")
@@ -409,8 +457,8 @@ w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
   "REPS), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
-  "REPS), `connbench.c`, `gen.py` (every input shape). Earlier findings: "
-  "`scripts/bench/README-notes.txt` (full sync: why kube-proxy's nft -f is quadratic), "
+  "REPS), `connbench.c`, `gen.py` (every input shape), `profile.sh S E DIR`. Earlier findings: "
+  "`scripts/bench/README-notes.txt` (full sync), "
   "`scripts/bench/datapath-notes.txt`.")
 w("")
 sys.stdout.write("\n".join(out))

@@ -13,11 +13,12 @@
 #              its source to the kernel (vipd file, vipd etcd, kube-proxy nft -f,
 #              iptables-legacy-restore --noflush) and vipd's daemon RSS
 #   datapath   datapath.sh: new connections/s and vipd's LB accuracy
-#   profile    perf record of vipd --once and rawbatch at the largest size
+#   profile    profile.sh: perf record of vipd --once and rawbatch at the largest size
 #   docker     docker_latency.sh: a real dockerd; container start/stop event to
 #              the kernel, cold start with DK_CONTAINERS containers, RSS
-# Each item runs its scripts in namespaces of their own (names ending in their
-# pid) that they remove on exit; nothing here touches the root namespace.
+# Each item's script makes its namespaces with tests/e2e/lib.sh (names ending
+# in its pid) and lib.sh's cleanup removes them on exit, failure or Ctrl-C;
+# run.sh itself makes none, and nothing touches the root namespace.
 #
 # Environment (defaults: full run / smoke):
 #   SIZES="1000 3000 10000" / "100 300"   services per full-sync size
@@ -164,47 +165,8 @@ if [[ " $ITEMS " == *" datapath "* ]]; then
 fi
 
 # ---------------------------------------------------------------- profile: vipd --once vs rawbatch
-profile() {
-	local ns p f rb=$REPO/build/rawbatch
-	command -v perf >/dev/null || { echo "profile: perf not installed: skipped" >&2; echo "skipped: no perf" >"$W/profile.status"; return 0; }
-	python3 "$HERE/gen.py" vipd "$BIG" "$EPS" >"$W/prof.json" || return 1
-	python3 "$HERE/gen.py" raw "$BIG" "$EPS" >"$W/prof.raw" || return 1
-	if [ ! -x "$rb" ] || [ "$HERE/rawbatch.c" -nt "$rb" ]; then
-		mkdir -p "$REPO/build"
-		# shellcheck disable=SC2046
-		timeout 120 cc -O2 -Wall -Wextra -o "$rb" "$HERE/rawbatch.c" $(pkg-config --cflags --libs libnftnl libmnl) || return 1
-	fi
-	for p in vipd raw; do
-		ns=vipd-prof-$$-$p
-		ip netns add "$ns" || return 1
-		if [ $p = vipd ]; then
-			set -- "$VIPD" --once --services-file "$W/prof.json"
-		else
-			set -- "$rb" "$W/prof.raw"
-		fi
-		timeout 300 perf record -q -F 999 --call-graph dwarf,65528 -o "$W/perf-$p.data" -- \
-			ip netns exec "$ns" "$@" >/dev/null 2>"$W/perf-$p.err"
-		f=$?
-		ip netns del "$ns"
-		[ $f = 0 ] || { echo "profile: perf record of $p failed: $(tail -n 2 "$W/perf-$p.err")" >&2; return 1; }
-		# inclusive share per symbol (children), and the flat profile per library
-		timeout 300 perf report -i "$W/perf-$p.data" --stdio --children --sort sym -g none 2>/dev/null |
-			grep -v '^#' | grep . >"$W/perf-$p.children" || return 1
-		timeout 300 perf report -i "$W/perf-$p.data" --stdio --no-children --sort dso -g none 2>/dev/null |
-			grep -v '^#' | grep . >"$W/perf-$p.dso" || return 1
-		rm -f "$W/perf-$p.data"
-	done
-	echo ok >"$W/profile.status"
-}
 if [[ " $ITEMS " == *" profile "* ]]; then
-	log "profile: perf record, vipd --once and rawbatch at $BIG x $EPS"
-	if profile 2> >(tee -a "$W/profile.log" >&2); then
-		echo "profile 0 0" >>"$W/items"
-	else
-		echo "profile 1 0" >>"$W/items"
-		FAILED_ITEMS="$FAILED_ITEMS profile"
-		log "profile FAILED"
-	fi
+	run_item profile 900 bash "$HERE/profile.sh" "$BIG" "$EPS" "$W"
 fi
 
 # ---------------------------------------------------------------- 6. Docker events to the kernel

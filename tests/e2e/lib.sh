@@ -1,6 +1,8 @@
 # shellcheck shell=bash disable=SC2034 # globals are read by the tests
-# lib.sh: namespaces, servers and assertions shared by the e2e tests and the
-# demo. Source it; it sets up `trap cleanup EXIT` and a temp dir "$tmp".
+# lib.sh: namespaces, servers and assertions shared by the e2e tests, the
+# demos and the benchmarks (scripts/bench). Source it; it sets up `trap
+# cleanup EXIT` and a temp dir "$tmp" (kept, not removed, when the sourcing
+# script sets keep_tmp=1).
 #
 # Topology (every name ends in the sourcing shell's pid, $$):
 #
@@ -21,25 +23,41 @@
 # them to $node, where vipd's DNAT picks a backend. Nothing here touches the
 # root namespace: links are created inside $node with their peers moved
 # straight into the other namespaces.
+#
+# The names above are topology "vipd". `topo_use PREFIX` switches to another
+# one (PREFIX-node-$$, PREFIX-client-$$, PREFIX-bN-$$: same addresses, so
+# several can exist side by side); `topo_down` removes the current one.
+# `node_up` makes $node alone (no client, no bridge); `ns_up NAME` a bare
+# namespace with only lo up; `ns_del NAME` removes one early.
+#
+# Error handling: the sourcing shell gets `set -e`. A script that handles
+# failures itself (`set +e` after sourcing) still gets setup functions that
+# stop at their first failing command (they set -e for themselves) and the
+# same cleanup on exit, failure, Ctrl-C (INT) and TERM.
 
 set -e
 root_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 VIPD=${VIPD:-$root_dir/vipd}
 BUSYBOX=${BUSYBOX:-/bin/busybox}
 
-node=vipd-node-$$
-client=vipd-client-$$
 created_ns=()
 pids=()
 vipd_pid=
 vipd_status= # exit status of the last stop_vipd
+vipd_flags=(-v) # every start_vipd*: () for a quiet vipd (benchmarks)
+keep_tmp=0
 tmp=$(mktemp -d /tmp/vipd-e2e.XXXXXX)
 vipd_log=$tmp/vipd.log
 cleanup_hooks=() # run first by cleanup (e.g. lib_docker.sh's containers)
 
+# topo_use PREFIX: the topology the names below refer to (default "vipd").
+topo_use() { topo=$1 node=$1-node-$$ client=$1-client-$$; }
+topo_use vipd
+bns() { echo "$topo-b$1-$$"; } # the namespace of backend N
+
 pn() { ip netns exec "$node" "$@"; }
 pc() { ip netns exec "$client" "$@"; }
-pb() { local i=$1; shift; ip netns exec "vipd-b$i-$$" "$@"; }
+pb() { local i=$1; shift; ip netns exec "$(bns "$i")" "$@"; }
 
 # Background a command in a namespace; its pid (ip netns exec execs, so it
 # is the command's own pid) goes to $! and to the cleanup list. The "<&0"
@@ -49,6 +67,33 @@ bg_ns() { local ns=$1; shift; ip netns exec "$ns" "$@" <&0 & pids+=($!); }
 
 # ns_add NAME: create a namespace; cleanup removes exactly the ones made here.
 ns_add() { ip netns add "$1" && created_ns+=("$1"); }
+# ns_up NAME: ns_add, then lo up: a bare namespace.
+ns_up() {
+	local -
+	set -e
+	ns_add "$1"
+	ip -n "$1" link set lo up
+}
+# ns_kill NS: SIGKILL what still runs in one of our namespaces (we started
+# it) and reap those that are our children.
+ns_kill() {
+	local pid ours=()
+	for pid in $(ip netns pids "$1" 2>/dev/null); do
+		! our_child "$pid" || ours+=("$pid")
+		kill -9 "$pid" 2>/dev/null
+	done
+	exec 4>&2 2>/dev/null # quiet bash's "Killed" job notices
+	for pid in "${ours[@]}"; do wait "$pid" || true; done
+	exec 2>&4 4>&-
+}
+# ns_del NAME: one of ours, before the end: kill what runs in it, delete it.
+ns_del() {
+	local ns keep=()
+	ns_kill "$1"
+	ip netns del "$1" 2>/dev/null || true
+	for ns in "${created_ns[@]}"; do [[ $ns == "$1" ]] || keep+=("$ns"); done
+	created_ns=("${keep[@]}")
+}
 
 cleanup() {
 	local rc=$? pid ns i h
@@ -62,16 +107,14 @@ cleanup() {
 		sleep 0.05
 	done
 	# Anything still running in our namespaces was started by us.
-	for ns in "${created_ns[@]}"; do
-		for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -9 "$pid" 2>/dev/null; done
-	done
+	for ns in "${created_ns[@]}"; do ns_kill "$ns"; done
 	for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null; done
 	for ns in "${created_ns[@]}"; do ip netns del "$ns"; done
 	if [[ $rc -ne 0 && -s $vipd_log ]]; then
 		echo "--- last lines of the vipd log ($vipd_log)" >&2
 		tail -n 20 "$vipd_log" >&2
 	fi
-	rm -rf "$tmp"
+	if [[ $keep_tmp == 1 ]]; then echo "kept $tmp" >&2; else rm -rf "$tmp"; fi
 	exit "$rc"
 }
 trap cleanup EXIT
@@ -100,8 +143,9 @@ assert_alive() { running "$1" || fail "$2: process $1 is not running"; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# within SECONDS CMD...: run CMD every 50 ms until it succeeds; fail after
-# SECONDS (counted from now, or from $since_ms when set).
+# within SECONDS CMD...: run CMD every 50 ms (every $poll_s s when set) until
+# it succeeds; fail after SECONDS (counted from now, or from $since_ms when
+# set).
 within() {
 	local secs=$1 start=${since_ms:-$(now_ms)} deadline
 	shift
@@ -109,17 +153,36 @@ within() {
 	while :; do
 		"$@" && return 0
 		[[ $(now_ms) -lt $deadline ]] || return 1
-		sleep 0.05
+		sleep "${poll_s:-0.05}"
 	done
 }
 
-topo_up() {
-	local n=$1 i
-	ns_add "$client"
-	ns_add "$node"
-	pc ip link set lo up
-	pn ip link set lo up
+# logged FILE REGEX: an extended regexp matches a line of FILE.
+logged() { grep -qE -- "$2" "$1" 2>/dev/null; }
+# logged_or_gone FILE REGEX PID: that, or PID (one of ours) is not running.
+logged_or_gone() { logged "$1" "$2" || ! running "$3"; }
+# wait_logged SECONDS FILE REGEX PID: until a line of FILE matches REGEX (0),
+# or PID exits or SECONDS pass (1): e.g. vipd's "reconciled all".
+wait_logged() {
+	within "$1" logged_or_gone "$2" "$3" "$4"
+	logged "$2" "$3"
+}
+
+# node_up: $node alone: lo up, forwarding on.
+node_up() {
+	local -
+	set -e
+	ns_up "$node"
 	pn sysctl -qw net.ipv4.ip_forward=1
+}
+
+# topo_up N: the topology above with N backends (0 too), in the names of
+# the current topo_use.
+topo_up() {
+	local - n=$1 i
+	set -e
+	ns_up "$client"
+	node_up
 	ip -n "$node" link add vc type veth peer name eth0 netns "$client"
 	pn ip addr add 10.250.1.1/24 dev vc
 	pn ip link set vc up
@@ -130,13 +193,20 @@ topo_up() {
 	pn ip addr add 10.250.2.1/24 dev br0
 	pn ip link set br0 up
 	for ((i = 1; i <= n; i++)); do
-		ns_add "vipd-b$i-$$"
-		pb "$i" ip link set lo up
-		ip -n "$node" link add "vb$i" type veth peer name eth0 netns "vipd-b$i-$$"
+		ns_up "$(bns "$i")"
+		ip -n "$node" link add "vb$i" type veth peer name eth0 netns "$(bns "$i")"
 		pn ip link set "vb$i" master br0 up
 		pb "$i" ip addr add "10.250.2.1$i/24" dev eth0
 		pb "$i" ip link set eth0 up
 		pb "$i" ip route add default via 10.250.2.1
+	done
+}
+
+# topo_down: remove the current topology's namespaces (and what runs there).
+topo_down() {
+	local ns
+	for ns in "${created_ns[@]}"; do
+		case $ns in "$client" | "$node" | "$topo"-b[0-9]*-$$) ns_del "$ns" ;; esac
 	done
 }
 
@@ -147,27 +217,38 @@ start_httpd() {
 	local dir=$tmp/www$1
 	mkdir -p "$dir"
 	echo "b$1" >"$dir/index.html"
-	bg_ns "vipd-b$1-$$" "$BUSYBOX" httpd -f -p 8080 -h "$dir"
+	bg_ns "$(bns "$1")" "$BUSYBOX" httpd -f -p 8080 -h "$dir"
 	wait_port "$1" 8080
 }
 
 # start_echo N PORT: TCP echo server in backend N.
 start_echo() {
-	bg_ns "vipd-b$1-$$" socat "TCP-LISTEN:$2,fork,reuseaddr" EXEC:cat
+	bg_ns "$(bns "$1")" socat "TCP-LISTEN:$2,fork,reuseaddr" EXEC:cat
 	wait_port "$1" "$2"
 }
 
 port_open() { pb "$1" ss -Htln "sport = :$2" | grep -q .; }
 wait_port() { within 5 port_open "$1" "$2" || fail "backend b$1: nothing listens on port $2"; }
 
+# start_vipd_in NS LOG ARGS...: vipd $vipd_flags ARGS as a daemon in
+# namespace NS, stderr appended to LOG; its pid in $started_pid and in
+# cleanup's list. Call it in the script's own shell, never in $(...) or a
+# pipe: $! and pids+=() would stay in that subshell.
+start_vipd_in() {
+	local ns=$1 log=$2
+	shift 2
+	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
+	ip netns exec "$ns" "$VIPD" "${vipd_flags[@]}" "$@" 2>>"$log" &
+	started_pid=$!
+	pids+=("$started_pid")
+}
+
 # start_vipd FILE [ARGS...]: vipd as a daemon in $node, log in $vipd_log.
 start_vipd() {
 	local file=$1
 	shift
-	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
-	ip netns exec "$node" "$VIPD" --services-file "$file" -v "$@" 2>>"$vipd_log" &
-	vipd_pid=$!
-	pids+=("$vipd_pid")
+	start_vipd_in "$node" "$vipd_log" --services-file "$file" "$@"
+	vipd_pid=$started_pid
 }
 
 # stop_pid PID SIGNAL WHAT: signal one of our children, wait (at most 5 s)

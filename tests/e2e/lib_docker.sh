@@ -242,18 +242,7 @@ count_pages() {
 
 # --- for the vipd Docker tests (t_docker_*.sh) ---
 
-# start_vipd_in NS LOG ARGS...: vipd -v ARGS as a daemon in namespace NS,
-# stderr appended to LOG; its pid in $started_pid and in cleanup's list.
-# Call it in the test's own shell, never in $(...) or a pipe: $! and
-# pids+=() would stay in that subshell.
-start_vipd_in() {
-	local ns=$1 log=$2
-	shift 2
-	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
-	ip netns exec "$ns" "$VIPD" -v "$@" 2>>"$log" &
-	started_pid=$!
-	pids+=("$started_pid")
-}
+# (start_vipd_in NS LOG ARGS..., for vipd in another namespace: lib.sh)
 
 # has_page VIP PORT NAME: 20 connections from $client, some answered by
 # NAME. lacks_page VIP PORT NAME: 20 connections, all answered, none by NAME.
@@ -339,8 +328,7 @@ cid12() { dk inspect -f '{{.Id}}' "$1" | cut -c1-12; }
 # on); $node routes container subnets 10.251.1.0/24 and 10.252.1.0/24 (the
 # second instance's) to it. Then: docker_up b "$node2".
 node2_up() {
-	ns_add "$node2"
-	ip netns exec "$node2" ip link set lo up
+	ns_up "$node2"
 	ip netns exec "$node2" sysctl -qw net.ipv4.ip_forward=1
 	ip -n "$node" link add vn2 type veth peer name eth0 netns "$node2"
 	pn ip link set vn2 master br0 up

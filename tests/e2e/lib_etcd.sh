@@ -21,6 +21,7 @@ etcd_prefix=/vipd
 etcd_endpoints=  # client URLs of every member defined, comma separated
 etcd_cluster=    # --initial-cluster of the members defined
 etcd_members=()  # member names, in definition order
+etcd_args=()     # more flags for every member (e.g. --quota-backend-bytes)
 declare -A etcd_ip etcd_pid
 
 # etcd_up NAME=IP...: define the members, start them all, wait until every
@@ -57,7 +58,7 @@ etcd_start() {
 		--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
 		--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
 		--initial-cluster "$etcd_cluster" --initial-cluster-state new \
-		--initial-cluster-token "vipd-e2e-$$" </dev/null >>"$tmp/etcd-$name.log" 2>&1
+		--initial-cluster-token "vipd-e2e-$$" "${etcd_args[@]}" </dev/null >>"$tmp/etcd-$name.log" 2>&1
 	etcd_pid[$name]=$!
 }
 
@@ -94,13 +95,11 @@ etcd_rev() {
 vctl() { timeout 20 ip netns exec "$node" "$VIPCTL" --etcd-endpoints "$etcd_endpoints" "$@"; }
 
 # shellcheck disable=SC2120 # tests may pass more flags
-# start_vipd_etcd [ARGS...]: vipd -v --etcd-endpoints <all members> ARGS as
-# a daemon in $node (no --services-file), log in $vipd_log.
+# start_vipd_etcd [ARGS...]: vipd $vipd_flags --etcd-endpoints <all members>
+# ARGS as a daemon in $node (no --services-file), log in $vipd_log.
 start_vipd_etcd() {
-	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
-	ip netns exec "$node" "$VIPD" --etcd-endpoints "$etcd_endpoints" -v "$@" 2>>"$vipd_log" &
-	vipd_pid=$!
-	pids+=("$vipd_pid")
+	start_vipd_in "$node" "$vipd_log" --etcd-endpoints "$etcd_endpoints" "$@"
+	vipd_pid=$started_pid
 }
 
 # log_mark: remember the log's length; log_since PATTERN: an extended
