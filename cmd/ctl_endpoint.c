@@ -25,25 +25,16 @@ static int usage_add(void)
 	return CTL_USAGE;
 }
 
-/* One lease call; returns the reply (NULL when etcd failed). */
-static json_t *lease_call(struct ctl *c, const char *path, int64_t id, long ttl)
-{
-	char *body = etcd_lease_body(id, ttl);
-	json_t *reply = NULL;
-
-	if (!body || ctl_call(c, path, body, &reply) < 0) {
-		json_decref(reply);
-		reply = NULL;
-	}
-	free(body);
-	return reply;
-}
+#define LEASE_TIMEOUT_MS	10000
 
 static int64_t lease_grant(struct ctl *c, long ttl)
 {
-	json_t *reply = lease_call(c, "lease/grant", 0, ttl);
-	int64_t id = etcd_int(reply, "ID");
+	json_t *reply = NULL;
+	int64_t id = 0;
 
+	if (ctl_run(c, etcd_lease_grant(c->etcd, ttl, LEASE_TIMEOUT_MS, NULL, NULL),
+		    "lease/grant", &reply) == 0)
+		id = etcd_lease_granted(reply);
 	json_decref(reply);
 	return id;
 }
@@ -52,16 +43,22 @@ static int64_t lease_grant(struct ctl *c, long ttl)
  * -1 when etcd did not answer. */
 static int64_t lease_keepalive(struct ctl *c, int64_t id)
 {
-	json_t *reply = lease_call(c, "lease/keepalive", id, 0);
-	int64_t ttl = reply ? etcd_int(json_object_get(reply, "result"), "TTL") : -1;
+	json_t *reply = NULL;
+	int64_t ttl = -1;
 
+	if (ctl_run(c, etcd_lease_keepalive(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
+		    "lease/keepalive", &reply) == 0)
+		ttl = etcd_lease_ttl_left(reply);
 	json_decref(reply);
 	return ttl;
 }
 
 static void lease_revoke(struct ctl *c, int64_t id)
 {
-	json_decref(lease_call(c, "lease/revoke", id, 0));
+	json_t *reply = NULL;
+
+	ctl_run(c, etcd_lease_revoke(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL), "lease/revoke", &reply);
+	json_decref(reply);
 }
 
 static int put(struct ctl *c, const char *key, const char *value, int64_t lease)
