@@ -27,38 +27,38 @@ static int usage_add(void)
 
 #define LEASE_TIMEOUT_MS	10000
 
-static int64_t lease_grant(struct ctl *c, long ttl)
+/* One lease call; what get reads in its answer, or fallback when etcd
+ * did not answer. */
+static int64_t lease_run(struct ctl *c, struct etcd_call *call, const char *what,
+			 int64_t (*get)(const json_t *), int64_t fallback)
 {
 	json_t *reply = NULL;
-	int64_t id = 0;
+	int64_t v = fallback;
 
-	if (ctl_run(c, etcd_lease_grant(c->etcd, ttl, LEASE_TIMEOUT_MS, NULL, NULL),
-		    "lease/grant", &reply) == 0)
-		id = etcd_lease_granted(reply);
+	if (ctl_run(c, call, what, &reply) == 0 && get)
+		v = get(reply);
 	json_decref(reply);
-	return id;
+	return v;
+}
+
+static int64_t lease_grant(struct ctl *c, long ttl)
+{
+	return lease_run(c, etcd_lease_grant(c->etcd, ttl, LEASE_TIMEOUT_MS, NULL, NULL),
+			 "lease/grant", etcd_lease_granted, 0);
 }
 
 /* Returns the lease's remaining TTL after the refresh, 0 if it is gone,
  * -1 when etcd did not answer. */
 static int64_t lease_keepalive(struct ctl *c, int64_t id)
 {
-	json_t *reply = NULL;
-	int64_t ttl = -1;
-
-	if (ctl_run(c, etcd_lease_keepalive(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
-		    "lease/keepalive", &reply) == 0)
-		ttl = etcd_lease_ttl_left(reply);
-	json_decref(reply);
-	return ttl;
+	return lease_run(c, etcd_lease_keepalive(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
+			 "lease/keepalive", etcd_lease_ttl_left, -1);
 }
 
 static void lease_revoke(struct ctl *c, int64_t id)
 {
-	json_t *reply = NULL;
-
-	ctl_run(c, etcd_lease_revoke(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL), "lease/revoke", &reply);
-	json_decref(reply);
+	lease_run(c, etcd_lease_revoke(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
+		  "lease/revoke", NULL, 0);
 }
 
 static int put(struct ctl *c, const char *key, const char *value, int64_t lease)

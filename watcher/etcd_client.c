@@ -15,6 +15,9 @@
 #include "loop.h"
 
 #define CONNECT_TIMEOUT_MS	2000
+/* An authentication before a stream (which has no timeout) must not hang
+ * on a member that accepts and never answers. */
+#define AUTH_TIMEOUT_MS		30000
 #define NONE			((size_t)-1)
 
 struct etcd_client {
@@ -185,7 +188,7 @@ static int send_call(struct etcd_call *call)
 	call->endpoint = c->cur;
 	call->authing = auth;
 	c->opts.header = auth ? NULL : c->auth_header;
-	c->opts.timeout_ms = call->on_data && !auth ? 0 : call->timeout_ms;
+	c->opts.timeout_ms = !auth ? call->timeout_ms : call->timeout_ms ? call->timeout_ms : AUTH_TIMEOUT_MS;
 	if (body && asprintf(&u, "%s/v3/%s", c->conf->endpoints[c->cur],
 			     auth ? "auth/authenticate" : call->path) < 0)
 		u = NULL;
