@@ -1,5 +1,6 @@
-/* ctl.h: vipctl's parts: one file per subcommand, sharing a synchronous
- * etcd client (the daemon's is asynchronous; this one blocks, as a CLI may). */
+/* ctl.h: vipctl's parts: one file per subcommand, sharing the daemon's
+ * etcd client, each call driven to its end on a loop of vipctl's own (a CLI
+ * may block). */
 #ifndef VIPD_CTL_H
 #define VIPD_CTL_H
 
@@ -8,19 +9,24 @@
 #include <jansson.h>
 
 #include "etcd.h"
+#include "etcd_client.h"
 
 /* Exit codes: what scripts rely on. */
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
 
 struct ctl {
 	struct etcd_conf conf;
-	const char *cacert, *cert, *key;
 	bool json;
-	char *auth_header;
+	struct loop *loop;		/* vipctl's alone: etcd calls run on it */
+	struct etcd_client *etcd;
 };
 
-/* POSTs body to /v3/<path> on the first endpoint that answers; *reply is
- * the parsed answer (caller's). Returns 0, or -EIO after printing why. */
+/* Drives call (started with done NULL) to its end; *reply is the parsed
+ * answer (caller's). Returns 0, or -EIO after printing why (what: the
+ * request, for that line). */
+int ctl_run(struct ctl *c, struct etcd_call *call, const char *what, json_t **reply);
+/* POSTs body to /v3/<path> on the first endpoint that answers: ctl_run of
+ * an etcd_call. */
 int ctl_call(struct ctl *c, const char *path, const char *body, json_t **reply);
 /* --json output: v indented, one trailing newline. */
 void ctl_print_json(const json_t *v);

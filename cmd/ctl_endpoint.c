@@ -25,43 +25,40 @@ static int usage_add(void)
 	return CTL_USAGE;
 }
 
-/* One lease call; returns the reply (NULL when etcd failed). */
-static json_t *lease_call(struct ctl *c, const char *path, int64_t id, long ttl)
-{
-	char *body = etcd_lease_body(id, ttl);
-	json_t *reply = NULL;
+#define LEASE_TIMEOUT_MS	10000
 
-	if (!body || ctl_call(c, path, body, &reply) < 0) {
-		json_decref(reply);
-		reply = NULL;
-	}
-	free(body);
-	return reply;
+/* One lease call; what get reads in its answer, or fallback when etcd
+ * did not answer. */
+static int64_t lease_run(struct ctl *c, struct etcd_call *call, const char *what,
+			 int64_t (*get)(const json_t *), int64_t fallback)
+{
+	json_t *reply = NULL;
+	int64_t v = fallback;
+
+	if (ctl_run(c, call, what, &reply) == 0 && get)
+		v = get(reply);
+	json_decref(reply);
+	return v;
 }
 
 static int64_t lease_grant(struct ctl *c, long ttl)
 {
-	json_t *reply = lease_call(c, "lease/grant", 0, ttl);
-	int64_t id = etcd_int(reply, "ID");
-
-	json_decref(reply);
-	return id;
+	return lease_run(c, etcd_lease_grant(c->etcd, ttl, LEASE_TIMEOUT_MS, NULL, NULL),
+			 "lease/grant", etcd_lease_granted, 0);
 }
 
 /* Returns the lease's remaining TTL after the refresh, 0 if it is gone,
  * -1 when etcd did not answer. */
 static int64_t lease_keepalive(struct ctl *c, int64_t id)
 {
-	json_t *reply = lease_call(c, "lease/keepalive", id, 0);
-	int64_t ttl = reply ? etcd_int(json_object_get(reply, "result"), "TTL") : -1;
-
-	json_decref(reply);
-	return ttl;
+	return lease_run(c, etcd_lease_keepalive(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
+			 "lease/keepalive", etcd_lease_ttl_left, -1);
 }
 
 static void lease_revoke(struct ctl *c, int64_t id)
 {
-	json_decref(lease_call(c, "lease/revoke", id, 0));
+	lease_run(c, etcd_lease_revoke(c->etcd, id, LEASE_TIMEOUT_MS, NULL, NULL),
+		  "lease/revoke", NULL, 0);
 }
 
 static int put(struct ctl *c, const char *key, const char *value, int64_t lease)

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
-#include <curl/curl.h>
 
 #include "ctl.h"
+#include "loop.h"
 
 struct subcommand {
 	const char *name, *help;
@@ -39,6 +39,7 @@ int main(int argc, char **argv)
 		{ 0 }
 	};
 	const char *endpoints = "http://127.0.0.1:2379", *prefix = NULL, *user = NULL;
+	const char *cacert = NULL, *cert = NULL, *key = NULL;
 	struct ctl c = { .json = false };
 	int opt, ret;
 
@@ -46,9 +47,9 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'E': endpoints = optarg; break;
 		case 'P': prefix = optarg; break;
-		case 'A': c.cacert = optarg; break;
-		case 'C': c.cert = optarg; break;
-		case 'K': c.key = optarg; break;
+		case 'A': cacert = optarg; break;
+		case 'C': cert = optarg; break;
+		case 'K': key = optarg; break;
 		case 'U': user = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(); return CTL_OK;
@@ -64,11 +65,21 @@ int main(int argc, char **argv)
 			continue;
 		if (s->etcd && etcd_conf_init(&c.conf, endpoints, prefix, user) < 0)
 			return CTL_USAGE;
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		ret = s->run(&c, argc - optind, argv + optind);
+		c.conf.cacert = cacert;
+		c.conf.cert = cert;
+		c.conf.key = key;
+		if (s->etcd && (!(c.loop = loop_alloc()) ||
+				!(c.etcd = etcd_client_alloc(c.loop, &c.conf)))) {
+			fprintf(stderr, "vipctl: out of memory\n");
+			ret = CTL_FAIL;
+		} else {
+			if (c.etcd)
+				etcd_client_set_every_endpoint(c.etcd, true);
+			ret = s->run(&c, argc - optind, argv + optind);
+		}
+		etcd_client_free(c.etcd);
+		loop_free(c.loop);
 		etcd_conf_fini(&c.conf);
-		free(c.auth_header);
-		curl_global_cleanup();
 		return ret;
 	}
 	fprintf(stderr, "vipctl: unknown command %s\n", argv[optind]);

@@ -24,7 +24,8 @@ uint64_t loop_timer_add(struct loop *l, uint64_t ms, loop_cb cb, void *arg);
 void loop_timer_del(struct loop *l, uint64_t id);
 
 void loop_before_sleep(struct loop *l, loop_cb cb, void *arg);
-/* Runs until loop_stop; returns 0, or a negative errno from epoll. */
+/* Runs until loop_stop; returns 0, or a negative errno from epoll. It may
+ * be run again after it returned. */
 int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 

@@ -225,5 +225,6 @@ int loop_run(struct loop *l)
 		reap(l);
 		run_timers(l);
 	}
+	l->stop = false;	/* the loop may run again (one call at a time) */
 	return 0;
 }

@@ -12,7 +12,7 @@
 
 #include "codec.h"
 #include "etcd.h"
-#include "http.h"
+#include "etcd_client.h"
 #include "jstream.h"
 #include "log.h"
 #include "loop.h"
@@ -25,22 +25,18 @@
 #define PROGRESS_PAGES		25
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
-#define CONNECT_TIMEOUT_MS	2000
 #define REQUEST_TIMEOUT_MS	30000
 
-enum state { ST_AUTH, ST_RANGE, ST_WATCH, ST_WAIT };
+enum state { ST_RANGE, ST_WATCH, ST_WAIT };
 
 struct etcd {
 	struct source *src;
-	const struct etcd_conf *conf;	/* borrowed */
-	struct http *http;
-	struct http_opts opts;
+	struct etcd_client *client;
 	char *prefix;			/* "/vipd/" */
 	char *end;			/* "/vipd0" */
-	size_t cur;			/* endpoint in use */
 	enum state state;
-	struct http_req *req;
-	char *auth_header;		/* "Authorization: <token>" */
+	struct etcd_call *req;
+	char *why;			/* why the watch stream stopped itself */
 	int64_t rev;			/* the model holds the registry as of this */
 	bool need_range;
 	int64_t range_rev;		/* revision the pages are pinned to */
@@ -56,14 +52,7 @@ static void kick(struct etcd *e);
 
 static const char *url(struct etcd *e)
 {
-	return e->conf->endpoints[e->cur];
-}
-
-static char *endpoint_url(struct etcd *e, const char *path)
-{
-	char *u;
-
-	return asprintf(&u, "%s/v3/%s", url(e), path) < 0 ? NULL : u;
+	return etcd_client_endpoint(e->client);
 }
 
 static void on_backoff(struct loop *l, void *arg)
@@ -74,26 +63,25 @@ static void on_backoff(struct loop *l, void *arg)
 	kick(e);
 }
 
-/* Something went wrong with the endpoint in use: say so once, move on to
- * the next endpoint after a jittered, growing delay. */
-static void fail(struct etcd *e, const char *why)
+/* Something went wrong with endpoint: say so once; the client has moved
+ * on to the next endpoint, tried after a jittered, growing delay. */
+static void fail(struct etcd *e, const char *endpoint, const char *why)
 {
 	uint64_t delay;
 
 	if (e->up)
 		log_warn("etcd: lost %s: %s; keeping the last known state, retrying",
-			 url(e), why);
+			 endpoint, why);
 	else if (!e->said_down)
 		log_warn("etcd: %s: %s; retrying (and every endpoint in turn) until one answers",
-			 url(e), why);
+			 endpoint, why);
 	else
-		log_debug("etcd: %s: %s", url(e), why);
+		log_debug("etcd: %s: %s", endpoint, why);
 	e->up = false;
 	e->said_down = true;
-	http_cancel(e->req);
+	etcd_call_cancel(e->req);
 	e->req = NULL;
 	e->state = ST_WAIT;
-	e->cur = (e->cur + 1) % e->conf->n_endpoints;
 	delay = backoff_next(&e->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	e->timer = loop_timer_add(e->src->loop, delay, on_backoff, e);
 }
@@ -101,37 +89,15 @@ static void fail(struct etcd *e, const char *why)
 /* Starts the request of a state (body: taken over); a request that cannot
  * start is a failure like any other. */
 static void send_req(struct etcd *e, enum state st, const char *path, char *body,
-		     long timeout_ms, http_data_cb on_data, http_done_cb on_done)
+		     etcd_data_cb on_data, etcd_done_cb on_done)
 {
-	char *u = endpoint_url(e, path);
+	const char *at = url(e);
 
 	e->state = st;
-	e->opts.timeout_ms = timeout_ms;
-	e->req = body && u ? http_request(e->http, u, body, &e->opts, on_data, on_done, e) : NULL;
-	free(body);
-	free(u);
+	e->req = on_data ? etcd_stream(e->client, path, body, on_data, on_done, e) :
+			   etcd_call(e->client, path, body, REQUEST_TIMEOUT_MS, on_done, e);
 	if (!e->req)
-		fail(e, "cannot start a request");
-}
-
-static void drop_token(struct etcd *e)
-{
-	free(e->auth_header);
-	e->auth_header = NULL;
-	e->opts.header = NULL;
-}
-
-/* A reply that is not a success: auth errors drop the token. */
-static bool reply_failed(struct etcd *e, int err, long status, json_t *root,
-			 char *why, size_t len)
-{
-	bool unauth;
-
-	if (!etcd_reply_failed(err, status, root, why, len, &unauth))
-		return false;
-	if (unauth)
-		drop_token(e);
-	return true;
+		fail(e, at, "cannot start a request");
 }
 
 /* ---- applying keys ------------------------------------------------------ */
@@ -233,8 +199,7 @@ static void apply(struct etcd *e, const struct etcd_kv *kv)
 
 /* ---- range -------------------------------------------------------------- */
 
-static void range_done(struct http_req *req, int err, long status,
-		       const char *body, size_t len, void *arg);
+static void range_done(const struct etcd_reply *r, void *arg);
 
 static void range_send(struct etcd *e)
 {
@@ -243,10 +208,10 @@ static void range_send(struct etcd *e)
 
 	send_req(e, ST_RANGE, "kv/range", etcd_range_body(start, start_len, e->end, RANGE_PAGE,
 							 e->range_rev, false),
-		 REQUEST_TIMEOUT_MS, NULL, range_done);
+		 NULL, range_done);
 }
 
-static void range_apply(struct etcd *e, json_t *kvs)
+static void range_apply(struct etcd *e, const json_t *kvs)
 {
 	json_t *v;
 	size_t i;
@@ -270,20 +235,17 @@ static void range_apply(struct etcd *e, json_t *kvs)
 	}
 }
 
-static void range_done(struct http_req *req, int err, long status,
-		       const char *body, size_t len, void *arg)
+static void range_done(const struct etcd_reply *r, void *arg)
 {
 	struct etcd *e = arg;
-	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-	char why[256];
+	const json_t *root = r->reply;
 
 	e->req = NULL;
-	if (reply_failed(e, err, status, root, why, sizeof(why))) {
+	if (r->err) {
 		/* a pinned revision compacted away mid-range: start over */
-		if (strstr(why, "compacted"))
+		if (strstr(r->why, "compacted"))
 			e->range_rev = 0;
-		json_decref(root);
-		fail(e, why);
+		fail(e, r->endpoint, r->why);
 		return;
 	}
 	if (!e->page_key) {
@@ -297,14 +259,12 @@ static void range_done(struct http_req *req, int err, long status,
 		/* long reads show progress: a line every PROGRESS_PAGES pages */
 		if (e->loaded % (RANGE_PAGE * PROGRESS_PAGES) < RANGE_PAGE)
 			log_info("etcd: read %zu of %zu keys", e->loaded, e->total);
-		json_decref(root);
 		range_send(e);
 		return;
 	}
-	json_decref(root);
 	model_source_sweep(e->src->model, SRC_ETCD);
 	log_info("etcd: loaded %zu keys under %s at revision %lld from %s", e->loaded,
-		 e->prefix, (long long)e->range_rev, url(e));
+		 e->prefix, (long long)e->range_rev, r->endpoint);
 	e->rev = e->range_rev;
 	e->range_rev = 0;
 	free(e->page_key);
@@ -334,6 +294,14 @@ static void watch_event(struct etcd *e, json_t *ev)
 	etcd_kv_fini(&kv);
 }
 
+/* The stream stops itself; watch_done says why. */
+static bool stop_watch(struct etcd *e, const char *why)
+{
+	free(e->why);
+	e->why = strdup(why);
+	return false;
+}
+
 /* One message of the watch stream. Returns false when the stream is over. */
 static bool watch_message(struct etcd *e, json_t *msg)
 {
@@ -345,9 +313,8 @@ static bool watch_message(struct etcd *e, json_t *msg)
 	if (!r) {
 		why = etcd_error(msg, &code);
 		if (code == ETCD_CODE_UNAUTHENTICATED)
-			drop_token(e);
-		fail(e, why ? why : "unexpected watch message");
-		return false;
+			etcd_client_token_drop(e->client);
+		return stop_watch(e, why ? why : "unexpected watch message");
 	}
 	if (json_is_true(json_object_get(r, "canceled"))) {
 		int64_t compact = etcd_int(r, "compact_revision");
@@ -356,7 +323,7 @@ static bool watch_message(struct etcd *e, json_t *msg)
 			log_warn("etcd: revision %lld was compacted (oldest kept: %lld); reading everything again",
 				 (long long)(e->rev + 1), (long long)compact);
 			e->need_range = true;
-			http_cancel(e->req);
+			etcd_call_cancel(e->req);
 			e->req = NULL;
 			kick(e);
 		} else {
@@ -364,8 +331,8 @@ static bool watch_message(struct etcd *e, json_t *msg)
 			 * the request: fetch a new one */
 			why = json_string_value(json_object_get(r, "cancel_reason"));
 			if (why && strstr(why, "Unauthenticated"))
-				drop_token(e);
-			fail(e, why ? why : "watch cancelled");
+				etcd_client_token_drop(e->client);
+			stop_watch(e, why ? why : "watch cancelled");
 		}
 		return false;
 	}
@@ -395,72 +362,39 @@ static bool on_watch_message(json_t *msg, void *arg)
 
 /* The gateway streams one JSON object per message; a chunk may hold part of
  * one, or several. */
-static int watch_data(struct http_req *req, const char *data, size_t len, void *arg)
+static int watch_data(const char *data, size_t len, void *arg)
 {
 	struct etcd *e = arg;
 	int ret = jstream_feed(&e->stream, data, len, on_watch_message, e);
 
 	if (ret < 0)
-		fail(e, ret == -EINVAL ? "malformed or oversized watch message" : "out of memory");
+		stop_watch(e, ret == -EINVAL ? "malformed or oversized watch message" : "out of memory");
 	return ret != 0;
 }
 
-static void watch_done(struct http_req *req, int err, long status,
-		       const char *body, size_t len, void *arg)
+static void watch_done(const struct etcd_reply *r, void *arg)
 {
 	struct etcd *e = arg;
 	char why[128];
 
 	e->req = NULL;
 	jstream_reset(&e->stream);
-	snprintf(why, sizeof(why), "watch ended: %s",
-		 err ? http_strerror(err) : status == 200 ? "closed by the server" : "HTTP error");
-	fail(e, why);
+	snprintf(why, sizeof(why), "watch ended: %s", r->why);
+	fail(e, r->endpoint, e->why ? e->why : why);
+	free(e->why);
+	e->why = NULL;
 }
 
 static void watch_send(struct etcd *e)
 {
 	jstream_reset(&e->stream);
-	send_req(e, ST_WATCH, "watch", etcd_watch_body(e->prefix, e->end, e->rev + 1), 0,
+	send_req(e, ST_WATCH, "watch", etcd_watch_body(e->prefix, e->end, e->rev + 1),
 		 watch_data, watch_done);
-}
-
-/* ---- auth --------------------------------------------------------------- */
-
-static void auth_done(struct http_req *req, int err, long status,
-		      const char *body, size_t len, void *arg)
-{
-	struct etcd *e = arg;
-	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-	const char *token = json_string_value(json_object_get(root, "token"));
-	char why[256] = "";
-
-	e->req = NULL;
-	if (reply_failed(e, err, status, root, why, sizeof(why)) || !token) {
-		json_decref(root);
-		fail(e, token || *why ? why : "authentication: no token in the reply");
-		return;
-	}
-	free(e->auth_header);
-	if (asprintf(&e->auth_header, "Authorization: %s", token) < 0)
-		e->auth_header = NULL;
-	e->opts.header = e->auth_header;
-	json_decref(root);
-	kick(e);
-}
-
-static void auth_send(struct etcd *e)
-{
-	e->opts.header = NULL;
-	send_req(e, ST_AUTH, "auth/authenticate", etcd_auth_body(e->conf->user, e->conf->password),
-		 REQUEST_TIMEOUT_MS, NULL, auth_done);
 }
 
 static void kick(struct etcd *e)
 {
-	if (e->conf->user && !e->auth_header)
-		auth_send(e);
-	else if (e->need_range)
+	if (e->need_range)
 		range_send(e);
 	else
 		watch_send(e);
@@ -477,14 +411,9 @@ static int etcd_start(struct source *src)
 		return -ENOMEM;
 	src->priv = e;
 	e->src = src;
-	e->conf = conf;
-	e->opts = (struct http_opts){
-		.cacert = conf->cacert, .cert = conf->cert, .key = conf->key,
-		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
-	};
-	if (asprintf(&e->prefix, "%s/", e->conf->prefix) < 0 ||
+	if (asprintf(&e->prefix, "%s/", conf->prefix) < 0 ||
 	    !(e->end = etcd_prefix_end(e->prefix)) ||
-	    !(e->http = http_alloc(src->loop)))
+	    !(e->client = etcd_client_alloc(src->loop, conf)))
 		return -ENOMEM;
 	e->need_range = true;
 	src->ready = false;
@@ -498,7 +427,7 @@ static void etcd_resync(struct source *src)
 
 	if (!e || e->state == ST_WAIT || e->state == ST_RANGE)
 		return;	/* a range is coming anyway, or under way */
-	http_cancel(e->req);
+	etcd_call_cancel(e->req);
 	e->req = NULL;
 	e->need_range = true;
 	kick(e);
@@ -512,10 +441,10 @@ static void etcd_stop(struct source *src)
 		return;
 	if (e->timer)
 		loop_timer_del(src->loop, e->timer);
-	http_free(e->http);
+	etcd_client_free(e->client);
 	free(e->prefix);
 	free(e->end);
-	free(e->auth_header);
+	free(e->why);
 	free(e->page_key);
 	jstream_fini(&e->stream);
 	free(e);

@@ -12,14 +12,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <curl/curl.h>
 #include <jansson.h>
 
 #include "codec.h"
 #include "source.h"
 #include "etcd.h"
+#include "etcd_client.h"
 #include "hmap.h"
-#include "http.h"
 #include "log.h"
 #include "loop.h"
 #include "register.h"
@@ -42,18 +41,15 @@ struct reg_key {
 
 struct registrar {
 	struct loop *loop;
-	struct http *http;
-	struct http_opts opts;
+	struct etcd_client *client;
 	const struct etcd_conf *conf;	/* borrowed */
-	size_t cur;
-	char *auth_header;
 	char *node;
 	long ttl;
 	int64_t lease;
 	int64_t txn_lease, ka_lease;	/* the lease each request in flight used */
 	struct hmap *keys;		/* full key -> struct reg_key */
-	struct http_req *req;		/* auth, grant or txn */
-	struct http_req *ka_req;	/* keepalive */
+	struct etcd_call *req;		/* grant or txn */
+	struct etcd_call *ka_req;	/* keepalive */
 	uint64_t flush_timer, retry_timer, ka_timer, backoff_ms;
 	bool said_down;
 };
@@ -69,13 +65,6 @@ static void reg_key_free(void *p)
 
 static void kick(struct registrar *r);
 
-static char *url(struct registrar *r, const char *path)
-{
-	char *u;
-
-	return asprintf(&u, "%s/v3/%s", r->conf->endpoints[r->cur], path) < 0 ? NULL : u;
-}
-
 static void keepalive_send(struct registrar *r);
 
 static void on_retry(struct loop *l, void *arg)
@@ -87,43 +76,25 @@ static void on_retry(struct loop *l, void *arg)
 	kick(r);
 }
 
-/* Said once per outage; the next endpoint is tried after a jittered delay. */
-static void fail(struct registrar *r, const char *why)
+/* Said once per outage; the client has moved on to the next endpoint,
+ * tried after a jittered delay. */
+static void fail(struct registrar *r, const char *endpoint, const char *why)
 {
 	uint64_t delay;
 
 	if (!r->said_down)
 		log_warn("register: etcd %s: %s; keeping this node's registrations, retrying",
-			 r->conf->endpoints[r->cur], why);
+			 endpoint, why);
 	r->said_down = true;
-	r->cur = (r->cur + 1) % r->conf->n_endpoints;
 	delay = backoff_next(&r->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS);
 	if (!r->retry_timer)
 		r->retry_timer = loop_timer_add(r->loop, delay, on_retry, r);
 }
 
-/* Parses a reply; on failure says why (and forgets a refused token). */
-static json_t *reply(struct registrar *r, int err, long status, const char *body,
-		     size_t len, char *why, size_t why_len)
-{
-	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
-	bool unauth;
-
-	if (!etcd_reply_failed(err, status, root, why, why_len, &unauth))
-		return root;
-	if (unauth) {
-		free(r->auth_header);
-		r->auth_header = NULL;
-		r->opts.header = NULL;
-	}
-	json_decref(root);
-	return NULL;
-}
-
-static void answered(struct registrar *r)
+static void answered(struct registrar *r, const char *endpoint)
 {
 	if (r->said_down)
-		log_info("register: etcd %s answers again", r->conf->endpoints[r->cur]);
+		log_info("register: etcd %s answers again", endpoint);
 	r->said_down = false;
 	r->backoff_ms = 0;
 }
@@ -141,66 +112,37 @@ static void lease_lost(struct registrar *r)
 		((struct reg_key *)v)->dirty = true;
 }
 
-static void post(struct registrar *r, struct http_req **slot, const char *path,
-		 char *body, http_done_cb done)
+/* A member that accepts and hangs must not outlast the lease. */
+static long timeout_ms(const struct registrar *r)
 {
-	char *u = url(r, path);
-
-	/* a member that accepts and hangs must not outlast the lease */
-	r->opts.timeout_ms = r->ttl * 1000 / 3 < REQUEST_TIMEOUT_MS ? r->ttl * 1000 / 3 : REQUEST_TIMEOUT_MS;
-	*slot = u && body ? http_request(r->http, u, body, &r->opts, NULL, done, r) : NULL;
-	free(u);
-	free(body);
-	if (!*slot)
-		fail(r, "cannot start a request");
+	return r->ttl * 1000 / 3 < REQUEST_TIMEOUT_MS ? r->ttl * 1000 / 3 : REQUEST_TIMEOUT_MS;
 }
 
-/* ---- auth and lease ----------------------------------------------------- */
-
-static void auth_done(struct http_req *req, int err, long status,
-		      const char *body, size_t len, void *arg)
+/* A call that could not start is a failure like any other. */
+static void started(struct registrar *r, struct etcd_call **slot, struct etcd_call *call)
 {
-	struct registrar *r = arg;
-	char why[256];
-	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
-	const char *token = json_string_value(json_object_get(root, "token"));
-
-	r->req = NULL;
-	free(r->auth_header);
-	r->auth_header = NULL;
-	if (!token || asprintf(&r->auth_header, "Authorization: %s", token) < 0) {
-		r->auth_header = NULL;
-		json_decref(root);
-		fail(r, root ? "authentication: no token in the reply" : why);
-		return;
-	}
-	r->opts.header = r->auth_header;
-	json_decref(root);
-	kick(r);
+	if (!(*slot = call))
+		fail(r, etcd_client_endpoint(r->client), "cannot start a request");
 }
 
-static void keepalive_done(struct http_req *req, int err, long status,
-			   const char *body, size_t len, void *arg)
+/* ---- lease -------------------------------------------------------------- */
+
+static void keepalive_done(const struct etcd_reply *res, void *arg)
 {
 	struct registrar *r = arg;
-	char why[256];
-	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
 
 	r->ka_req = NULL;
-	if (r->ka_lease != r->lease) {
-		json_decref(root);	/* about a lease already replaced */
+	if (r->ka_lease != r->lease)
+		return;		/* about a lease already replaced */
+	if (res->err) {
+		fail(r, res->endpoint, res->why);	/* the retry tries the next endpoint at once */
 		return;
 	}
-	if (!root) {
-		fail(r, why);	/* the retry tries the next endpoint at once */
-		return;
-	}
-	answered(r);
-	if (r->lease && etcd_int(json_object_get(root, "result"), "TTL") <= 0) {
+	answered(r, res->endpoint);
+	if (r->lease && etcd_lease_ttl_left(res->reply) <= 0) {
 		lease_lost(r);
 		kick(r);
 	}
-	json_decref(root);
 }
 
 static void keepalive_send(struct registrar *r)
@@ -208,7 +150,8 @@ static void keepalive_send(struct registrar *r)
 	if (!r->lease || r->ka_req)
 		return;
 	r->ka_lease = r->lease;
-	post(r, &r->ka_req, "lease/keepalive", etcd_lease_body(r->lease, 0), keepalive_done);
+	started(r, &r->ka_req, etcd_lease_keepalive(r->client, r->lease, timeout_ms(r),
+						    keepalive_done, r));
 }
 
 static void keepalive_tick(struct loop *l, void *arg)
@@ -219,22 +162,17 @@ static void keepalive_tick(struct loop *l, void *arg)
 	keepalive_send(r);
 }
 
-static void grant_done(struct http_req *req, int err, long status,
-		       const char *body, size_t len, void *arg)
+static void grant_done(const struct etcd_reply *res, void *arg)
 {
 	struct registrar *r = arg;
-	char why[256];
-	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
 
 	r->req = NULL;
-	if (!root || !(r->lease = etcd_int(root, "ID"))) {
-		json_decref(root);
-		fail(r, root ? "lease grant: no ID in the reply" : why);
+	if (res->err || !(r->lease = etcd_lease_granted(res->reply))) {
+		fail(r, res->endpoint, res->err ? res->why : "lease grant: no ID in the reply");
 		return;
 	}
-	json_decref(root);
 	log_info("register: lease %lld (TTL %ld s) from %s; this node's endpoints go under %s/endpoints/<service>/%s:<container>",
-		 (long long)r->lease, r->ttl, r->conf->endpoints[r->cur], r->conf->prefix, r->node);
+		 (long long)r->lease, r->ttl, res->endpoint, r->conf->prefix, r->node);
 	kick(r);
 }
 
@@ -292,27 +230,23 @@ static void settle(struct registrar *r, bool ok)
 	}
 }
 
-static void txn_done(struct http_req *req, int err, long status,
-		     const char *body, size_t len, void *arg)
+static void txn_done(const struct etcd_reply *res, void *arg)
 {
 	struct registrar *r = arg;
-	char why[256];
-	json_t *root = reply(r, err, status, body, len, why, sizeof(why));
 
 	r->req = NULL;
 	/* written under a lease that is gone meanwhile: to be written again */
-	settle(r, root != NULL && r->txn_lease == r->lease);
-	json_decref(root);
-	if (!root && strstr(why, "lease not found")) {
+	settle(r, !res->err && r->txn_lease == r->lease);
+	if (res->err && strstr(res->why, "lease not found")) {
 		lease_lost(r);
 		kick(r);
 		return;
 	}
-	if (!root) {
-		fail(r, why);
+	if (res->err) {
+		fail(r, res->endpoint, res->why);
 		return;
 	}
-	answered(r);
+	answered(r, res->endpoint);
 	kick(r);
 }
 
@@ -334,14 +268,12 @@ static void kick(struct registrar *r)
 
 	if (r->req || r->retry_timer)
 		return;
-	if (r->conf->user && !r->auth_header)
-		post(r, &r->req, "auth/authenticate",
-		     etcd_auth_body(r->conf->user, r->conf->password), auth_done);
-	else if (!r->lease)
-		post(r, &r->req, "lease/grant", etcd_lease_body(0, r->ttl), grant_done);
-	else if (any_dirty(r)) {
+	if (!r->lease) {
+		started(r, &r->req, etcd_lease_grant(r->client, r->ttl, timeout_ms(r), grant_done, r));
+	} else if (any_dirty(r)) {
 		r->txn_lease = r->lease;
-		post(r, &r->req, "kv/txn", txn_body(r, &n), txn_done);
+		started(r, &r->req, etcd_call(r->client, "kv/txn", txn_body(r, &n), timeout_ms(r),
+					      txn_done, r));
 	}
 }
 
@@ -414,65 +346,43 @@ int registrar_open(struct loop *loop, const struct register_conf *conf, struct r
 	r->loop = loop;
 	r->ttl = conf->ttl;
 	r->conf = conf->etcd;
-	r->opts = (struct http_opts){
-		.cacert = r->conf->cacert, .cert = r->conf->cert, .key = r->conf->key,
-		.connect_timeout_ms = CONNECT_TIMEOUT_MS,
-	};
 	if (!(r->node = strdup(conf->node)) || !(r->keys = hmap_alloc()) ||
-	    !(r->http = http_alloc(loop)))
+	    !(r->client = etcd_client_alloc(loop, r->conf)))
 		return -ENOMEM;
+	etcd_client_set_connect_timeout(r->client, CONNECT_TIMEOUT_MS);
 	r->ka_timer = loop_timer_add(loop, 1000, keepalive_tick, r);
 	kick(r);
 	return 0;
 }
 
-static size_t discard(char *data, size_t size, size_t n, void *arg)
+/* At exit the main loop is over, and running it again would run every
+ * source and a reconcile: the revoke runs on a loop and client of its own,
+ * trying each endpoint once. */
+static int revoke(struct registrar *r, char *why, size_t len)
 {
-	return size * n;
-}
+	struct loop *l = loop_alloc();
+	struct etcd_client *c = l ? etcd_client_alloc(l, r->conf) : NULL;
+	uint64_t bound = (uint64_t)REVOKE_TIMEOUT_MS * r->conf->n_endpoints * (r->conf->user ? 2 : 1);
+	json_t *reply = NULL;
+	int ret = -ENOMEM;
 
-/* The one blocking call of vipd, at exit: the loop is over by then. */
-static bool revoke(struct registrar *r)
-{
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	char *body = etcd_lease_body(r->lease, 0);
-	bool ok = false;
-
-	if (r->auth_header)
-		headers = curl_slist_append(headers, r->auth_header);
-	for (size_t i = 0; i < r->conf->n_endpoints && !ok && body; i++) {
-		CURL *c = curl_easy_init();
-		char *u = url(r, "lease/revoke");
-		long status = 0;
-
-		if (c && u) {
-			curl_easy_setopt(c, CURLOPT_URL, u);
-			curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
-			curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)REVOKE_TIMEOUT_MS);
-			curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-			curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
-			if (r->opts.cacert)
-				curl_easy_setopt(c, CURLOPT_CAINFO, r->opts.cacert);
-			if (r->opts.cert) {
-				curl_easy_setopt(c, CURLOPT_SSLCERT, r->opts.cert);
-				curl_easy_setopt(c, CURLOPT_SSLKEY, r->opts.key);
-			}
-			ok = curl_easy_perform(c) == CURLE_OK &&
-			     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
-			     status == 200;
-		}
-		curl_easy_cleanup(c);
-		free(u);
-		r->cur = (r->cur + 1) % r->conf->n_endpoints;
+	snprintf(why, len, "out of memory");
+	if (c) {
+		etcd_client_set_connect_timeout(c, CONNECT_TIMEOUT_MS);
+		etcd_client_set_every_endpoint(c, true);
+		ret = etcd_client_run(c, etcd_lease_revoke(c, r->lease, REVOKE_TIMEOUT_MS, NULL, NULL),
+				      bound, &reply, why, len);
 	}
-	curl_slist_free_all(headers);
-	free(body);
-	return ok;
+	json_decref(reply);
+	etcd_client_free(c);
+	loop_free(l);
+	return ret;
 }
 
 void registrar_close(struct registrar *r)
 {
+	char why[256];
+
 	if (!r)
 		return;
 	if (r->ka_timer)
@@ -481,15 +391,14 @@ void registrar_close(struct registrar *r)
 		loop_timer_del(r->loop, r->retry_timer);
 	if (r->flush_timer)
 		loop_timer_del(r->loop, r->flush_timer);
-	http_free(r->http);
-	if (r->lease && revoke(r))
+	etcd_client_free(r->client);
+	if (r->lease && revoke(r, why, sizeof(why)) == 0)
 		log_info("register: lease %lld revoked: this node's %zu endpoint keys are gone",
 			 (long long)r->lease, hmap_count(r->keys));
 	else if (r->lease)
-		log_warn("register: could not revoke lease %lld; its keys expire within %ld s",
-			 (long long)r->lease, r->ttl);
+		log_warn("register: could not revoke lease %lld (%s); its keys expire within %ld s",
+			 (long long)r->lease, why, r->ttl);
 	hmap_free(r->keys, reg_key_free);
-	free(r->auth_header);
 	free(r->node);
 	free(r);
 }

@@ -20,7 +20,8 @@ int registrar_open(struct loop *loop, const struct register_conf *conf,
 void registrar_put(struct registrar *r, const char *service, const struct endpoint *ep);
 void registrar_del(struct registrar *r, const char *service, const char *id);
 /* Revokes the lease, which deletes every key at once, and frees r. Waits
- * for etcd at most about a second per endpoint. */
+ * for etcd at most about a second per endpoint (two with --etcd-user: it
+ * authenticates again). */
 void registrar_close(struct registrar *r);
 
 #endif

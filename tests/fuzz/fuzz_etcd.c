@@ -26,12 +26,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (etcd_start(&src) < 0)
 		abort();
 	e = src.priv;
-	http_cancel(e->req);	/* the start's range request: never sent */
+	etcd_call_cancel(e->req);	/* the start's range request: never sent */
 	e->req = NULL;
 	e->need_range = false;
 	/* two chunks, so framing across a boundary is exercised */
-	if (watch_data(NULL, (const char *)data, half, e) == 0)
-		watch_data(NULL, (const char *)data + half, size - half, e);
+	if (watch_data((const char *)data, half, e) == 0)
+		watch_data((const char *)data + half, size - half, e);
 	etcd_stop(&src);
 	model_free(m);
 	return 0;
