@@ -40,7 +40,7 @@ VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
-            watcher/model.c watcher/codec.c watcher/etcd_api.c watcher/etcd_client.c
+            lib/jstream.c watcher/model.c watcher/codec.c watcher/etcd_api.c watcher/etcd_client.c
 CORE     := $(LIB) $(WATCHER) $(DATAPATH)
 
 CORE_O  := $(CORE:%.c=$(BUILD)/%.o)

@@ -40,7 +40,12 @@ struct etcd_kv {
 	char *key, *value;		/* NUL-terminated; value NULL if absent */
 	size_t key_len, value_len;
 	int64_t mod_revision, lease;
+	/* The value was too big to keep (jstream cut it; value_len is its
+	 * decoded size), or is no base64: value is NULL, the key is known. */
+	bool value_cut, value_bad;
 };
+/* Returns 0, or -EINVAL when the key is absent or no base64 (mod_revision
+ * is still set when the reply has it). */
 int etcd_kv_decode(const json_t *kv, struct etcd_kv *out);
 void etcd_kv_fini(struct etcd_kv *kv);
 

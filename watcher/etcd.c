@@ -26,6 +26,9 @@
 #define BACKOFF_MIN_MS		100
 #define BACKOFF_MAX_MS		5000
 #define REQUEST_TIMEOUT_MS	30000
+/* A value vipd can take is at most CODEC_TEXT_MAX bytes, base64 in the
+ * stream: a longer string is cut by the framer instead of being held. */
+#define VALUE_B64_MAX		((CODEC_TEXT_MAX + 2) / 3 * 4)
 
 enum state { ST_RANGE, ST_WATCH, ST_WAIT };
 
@@ -46,6 +49,7 @@ struct etcd {
 	uint64_t backoff_ms, timer;
 	bool up;			/* for one log line per state change */
 	bool said_down;
+	char cluster[24];		/* the cluster's id ("" until a reply) */
 };
 
 static void kick(struct etcd *e);
@@ -115,18 +119,35 @@ static const char *shown(const char *key, size_t len, char *buf, size_t size)
 	return buf;
 }
 
+/* Why a value is refused before it is parsed, or NULL. An empty value is
+ * a refused one, not a deletion: the key is still in etcd. */
+static const char *value_refusal(const struct etcd_kv *kv, char *err)
+{
+	if (kv->value_cut)
+		snprintf(err, CODEC_ERR_LEN, "field value: %zu bytes: over the limit of %u",
+			 kv->value_len, CODEC_TEXT_MAX);
+	else if (kv->value_bad)
+		snprintf(err, CODEC_ERR_LEN, "field value: not base64");
+	else if (!kv->value_len)
+		snprintf(err, CODEC_ERR_LEN, "field value: empty (delete the key to remove the object)");
+	else
+		return NULL;
+	return err;
+}
+
 static void apply_service(struct etcd *e, const char *key, const char *name,
-			  const struct etcd_kv *kv, char *err)
+			  const struct etcd_kv *kv, bool deleted, char *err)
 {
 	struct model *m = e->src->model;
 	struct service *svc;
 	int ret;
 
-	if (!kv->value) {
+	if (deleted) {
 		model_service_del(m, SRC_ETCD, name);
 		return;
 	}
-	ret = codec_service_parse_text(name, kv->value, kv->value_len, &svc, err);
+	ret = value_refusal(kv, err) ? -EINVAL :
+	      codec_service_parse_text(name, kv->value, kv->value_len, &svc, err);
 	if (ret == 0 && model_service_put(m, SRC_ETCD, svc) == 0)
 		return;
 	log_err("etcd %s: %s%s", key, ret == -ENOMEM ? "out of memory" : err,
@@ -145,7 +166,7 @@ static bool own_registration(const struct etcd *e, const char *id)
 }
 
 static void apply_endpoint(struct etcd *e, const char *key, const char *path,
-			   const struct etcd_kv *kv, char *err)
+			   const struct etcd_kv *kv, bool deleted, char *err)
 {
 	struct model *m = e->src->model;
 	const char *slash = strchr(path, '/'), *id;
@@ -166,19 +187,19 @@ static void apply_endpoint(struct etcd *e, const char *key, const char *path,
 	}
 	if (own_registration(e, id))
 		return;
-	if (!kv->value) {
+	if (deleted) {
 		model_endpoint_del(m, SRC_ETCD, svc, id);
 		return;
 	}
-	ret = codec_endpoint_parse_text(id, kv->value, kv->value_len, &ep, err);
+	ret = value_refusal(kv, err) ? -EINVAL :
+	      codec_endpoint_parse_text(id, kv->value, kv->value_len, &ep, err);
 	if (ret == 0 && model_endpoint_put(m, SRC_ETCD, svc, ep) == 0)
 		return;
 	log_err("etcd %s: %s%s", key, ret == -ENOMEM ? "out of memory" : err,
 		model_endpoint_keep(m, SRC_ETCD, svc, id) ? "; keeping its previous version" : "");
 }
 
-/* kv->value NULL: the key was deleted. */
-static void apply(struct etcd *e, const struct etcd_kv *kv)
+static void apply(struct etcd *e, const struct etcd_kv *kv, bool deleted)
 {
 	size_t plen = strlen(e->prefix);
 	char key[160], err[CODEC_ERR_LEN];
@@ -190,11 +211,37 @@ static void apply(struct etcd *e, const struct etcd_kv *kv)
 		return;
 	rest = kv->key + plen;
 	if (!strncmp(rest, "services/", 9) && !strchr(rest + 9, '/'))
-		apply_service(e, key, rest + 9, kv, err);
+		apply_service(e, key, rest + 9, kv, deleted, err);
 	else if (!strncmp(rest, "endpoints/", 10))
-		apply_endpoint(e, key, rest + 10, kv, err);
+		apply_endpoint(e, key, rest + 10, kv, deleted, err);
 	else if (strncmp(rest, "health/", 7))
 		log_debug("etcd %s: not a vipd key; ignored", key);
+}
+
+/* ---- the registry's identity ------------------------------------------- */
+
+/* etcd stopped, its data wiped and started again is a new cluster whose
+ * revisions start over; a restored backup goes back in revisions. Either
+ * way a watch from the revision vipd knows would wait for writes that
+ * already happened, while the model holds keys etcd no longer has. */
+static bool registry_replaced(struct etcd *e, const json_t *header)
+{
+	const char *id = json_string_value(json_object_get(header, "cluster_id"));
+	int64_t rev = etcd_int(header, "revision");
+	char why[128] = "";
+
+	if (id && *e->cluster && strcmp(id, e->cluster))
+		snprintf(why, sizeof(why), "cluster id changed from %s to %s", e->cluster, id);
+	else if (rev > 0 && rev < e->rev)
+		snprintf(why, sizeof(why), "revision went back from %lld to %lld",
+			 (long long)e->rev, (long long)rev);
+	if (id)
+		snprintf(e->cluster, sizeof(e->cluster), "%s", id);
+	if (!*why)
+		return false;
+	log_warn("etcd %s: %s (etcd was reset or restored); reading everything again",
+		 url(e), why);
+	return true;
 }
 
 /* ---- range -------------------------------------------------------------- */
@@ -221,8 +268,7 @@ static void range_apply(struct etcd *e, const json_t *kvs)
 
 		if (etcd_kv_decode(v, &kv) < 0)
 			continue;
-		if (kv.value)
-			apply(e, &kv);
+		apply(e, &kv, false);
 		if (i + 1 == json_array_size(kvs)) {
 			/* next page: right after the last key */
 			free(e->page_key);
@@ -242,13 +288,28 @@ static void range_done(const struct etcd_reply *r, void *arg)
 
 	e->req = NULL;
 	if (r->err) {
-		/* a pinned revision compacted away mid-range: start over */
-		if (strstr(r->why, "compacted"))
+		/* a pinned revision compacted away mid-range, or one this
+		 * etcd never had (it was reset): start over */
+		if (strstr(r->why, "compacted") || strstr(r->why, "future revision")) {
 			e->range_rev = 0;
+			free(e->page_key);
+			e->page_key = NULL;
+		}
 		fail(e, r->endpoint, r->why);
 		return;
 	}
+	if (e->page_key && registry_replaced(e, json_object_get(root, "header"))) {
+		e->range_rev = 0;	/* the pages so far are of another cluster */
+		free(e->page_key);
+		e->page_key = NULL;
+		range_send(e);
+		return;
+	}
 	if (!e->page_key) {
+		/* a full read: whatever came before, this is the registry now */
+		snprintf(e->cluster, sizeof(e->cluster), "%s",
+			 json_string_value(json_object_get(json_object_get(root, "header"),
+							   "cluster_id")) ?: "");
 		e->range_rev = etcd_int(json_object_get(root, "header"), "revision");
 		e->total = (size_t)etcd_int(root, "count");
 		e->loaded = 0;
@@ -282,13 +343,13 @@ static void watch_event(struct etcd *e, json_t *ev)
 	const char *type = json_string_value(json_object_get(ev, "type"));
 	struct etcd_kv kv;
 
+	/* An event vipd cannot read still moves the revision past it, or a
+	 * resumed watch would send it again, forever. */
 	if (etcd_kv_decode(json_object_get(ev, "kv"), &kv) < 0)
-		return;
-	if (type && !strcmp(type, "DELETE")) {
-		free(kv.value);
-		kv.value = NULL;
-	}
-	apply(e, &kv);
+		log_err("etcd: event at revision %lld: its key is missing, too long or no base64; ignored",
+			(long long)kv.mod_revision);
+	else
+		apply(e, &kv, type && !strcmp(type, "DELETE"));
 	if (kv.mod_revision > e->rev)
 		e->rev = kv.mod_revision;
 	etcd_kv_fini(&kv);
@@ -315,6 +376,13 @@ static bool watch_message(struct etcd *e, json_t *msg)
 		if (code == ETCD_CODE_UNAUTHENTICATED)
 			etcd_client_token_drop(e->client);
 		return stop_watch(e, why ? why : "unexpected watch message");
+	}
+	if (registry_replaced(e, json_object_get(r, "header"))) {
+		e->need_range = true;
+		etcd_call_cancel(e->req);
+		e->req = NULL;
+		kick(e);
+		return false;
 	}
 	if (json_is_true(json_object_get(r, "canceled"))) {
 		int64_t compact = etcd_int(r, "compact_revision");
@@ -415,6 +483,7 @@ static int etcd_start(struct source *src)
 	    !(e->end = etcd_prefix_end(e->prefix)) ||
 	    !(e->client = etcd_client_alloc(src->loop, conf)))
 		return -ENOMEM;
+	e->stream.max_string = VALUE_B64_MAX;
 	e->need_range = true;
 	src->ready = false;
 	kick(e);

@@ -7,6 +7,7 @@
 #include "b64.h"
 #include "etcd.h"
 #include "http.h"
+#include "jstream.h"
 
 int etcd_conf_init(struct etcd_conf *c, const char *endpoints, const char *prefix,
 		   const char *user_pass)
@@ -119,15 +120,19 @@ int etcd_kv_decode(const json_t *kv, struct etcd_kv *out)
 	const char *k = json_string_value(json_object_get(kv, "key"));
 	const char *v = json_string_value(json_object_get(kv, "value"));
 
+	size_t sent;
+
 	memset(out, 0, sizeof(*out));
-	if (!k || !(out->key = b64_decode(k, &out->key_len)))
-		return -EINVAL;
-	if (v && !(out->value = b64_decode(v, &out->value_len))) {
-		etcd_kv_fini(out);
-		return -EINVAL;
-	}
 	out->mod_revision = etcd_int(kv, "mod_revision");
 	out->lease = etcd_int(kv, "lease");
+	if (!k || !(out->key = b64_decode(k, &out->key_len)))
+		return -EINVAL;
+	if (v && jstream_cut(v, &sent)) {
+		out->value_cut = true;
+		out->value_len = sent / 4 * 3;
+	} else if (v && !(out->value = b64_decode(v, &out->value_len))) {
+		out->value_bad = true;
+	}
 	return 0;
 }
 
