@@ -320,6 +320,70 @@ static void signals_and_templates(void **state)
 	assert_int_equal(docker_name_from_check("plain"), -EINVAL);
 }
 
+static enum docker_event_kind event(const char *text, struct docker_event *e)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	enum docker_event_kind k;
+
+	assert_non_null(j);
+	k = docker_event_parse(j, e);
+	/* e->id is borrowed from j: compare it before letting go */
+	if (k != DOCKER_EV_IGNORE)
+		assert_string_equal(e->id, "c0ffee");
+	json_decref(j);
+	return k;
+}
+
+static void events(void **state)
+{
+	struct docker_view v = { .stop_signal = SIGTERM, .started_ns = 2000 };
+	struct docker_event e;
+
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"start\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_INSPECT);
+	assert_true(e.create);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"health_status: healthy\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_INSPECT);
+	assert_false(e.create);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"destroy\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_DESTROY);
+	assert_false(e.create);
+	/* a network event concerns the container in its attributes */
+	assert_int_equal(event("{\"Type\":\"network\",\"Action\":\"connect\","
+			       "\"Actor\":{\"ID\":\"n1\",\"Attributes\":{\"container\":\"c0ffee\"}}}",
+			       &e), DOCKER_EV_INSPECT);
+	assert_false(e.create);
+	assert_int_equal(event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"n1\"}}",
+			       &e), DOCKER_EV_IGNORE);
+	assert_null(e.id);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"exec_start: sh\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_IGNORE);
+	assert_int_equal(event("{\"Type\":\"image\",\"Action\":\"pull\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_IGNORE);
+	assert_int_equal(event("{\"Type\":\"container\",\"Actor\":{\"ID\":\"c0ffee\"}}", &e),
+			 DOCKER_EV_IGNORE);
+	assert_int_equal(event("[1]", &e), DOCKER_EV_IGNORE);
+
+	/* kills: the stop signal or SIGKILL stop this run, others do not */
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"kill\",\"timeNano\":3000,"
+			       "\"Actor\":{\"ID\":\"c0ffee\",\"Attributes\":{\"signal\":\"15\"}}}",
+			       &e), DOCKER_EV_KILL);
+	assert_int_equal(e.signal, SIGTERM);
+	assert_int_equal(e.time_ns, 3000);
+	assert_true(docker_event_stops(&e, &v));
+	e.signal = SIGHUP;
+	assert_false(docker_event_stops(&e, &v));
+	e.signal = SIGKILL;
+	assert_true(docker_event_stops(&e, &v));
+	/* sent before this run started: replayed, over already */
+	e.time_ns = 1000;
+	assert_false(docker_event_stops(&e, &v));
+	e.time_ns = 0;
+	assert_true(docker_event_stops(&e, &v));
+	e.kind = DOCKER_EV_INSPECT;
+	assert_false(docker_event_stops(&e, &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +395,7 @@ int main(void)
 		cmocka_unit_test(registrator),
 		cmocka_unit_test(health_and_state),
 		cmocka_unit_test(signals_and_templates),
+		cmocka_unit_test(events),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
