@@ -32,6 +32,20 @@ static bool blank(const char *p, size_t n)
 	return true;
 }
 
+/* How many bytes at the end of p[0..n) are a UTF-8 sequence cut short. */
+static size_t utf8_cut(const char *p, size_t n)
+{
+	for (size_t back = 1; back <= 4 && back <= n; back++) {
+		unsigned char c = (unsigned char)p[n - back];
+		size_t need = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+
+		if ((c & 0xc0) == 0x80)
+			continue;	/* a continuation byte: look further back */
+		return need > back ? back : 0;
+	}
+	return 0;
+}
+
 int jstream_feed(struct jstream *s, const char *data, size_t len,
 		 jstream_cb cb, void *arg)
 {
@@ -45,11 +59,20 @@ int jstream_feed(struct jstream *s, const char *data, size_t len,
 
 		if (!v) {
 			/* An error at the very end is (most likely) a value cut
-			 * by the chunk boundary, even mid-escape: wait for the
-			 * rest. Were it malformed, the next bytes show it. */
-			if ((size_t)jerr.position >= s->len - off)
+			 * by the chunk boundary, even mid-escape or mid-character
+			 * (jansson stops before a cut UTF-8 sequence): wait for
+			 * the rest. Were it malformed, the next bytes show it. */
+			if ((size_t)jerr.position >= s->len - off - utf8_cut(s->buf + off, s->len - off))
 				break;
 			ret = -EINVAL;
+			break;
+		}
+		/* A number or true/false/null ending with the buffer may go
+		 * on in the next chunk ("12" then "3" is 123): wait for a
+		 * byte after it. Objects, arrays and strings end themselves. */
+		if (off + (size_t)jerr.position >= s->len && !json_is_object(v) &&
+		    !json_is_array(v) && !json_is_string(v)) {
+			json_decref(v);
 			break;
 		}
 		off += (size_t)jerr.position;
