@@ -320,6 +320,32 @@ static void signals_and_templates(void **state)
 	assert_int_equal(docker_name_from_check("plain"), -EINVAL);
 }
 
+/* What a fuzzer found: the endpoint id falls back to the container id,
+ * which must be one; a creation time past 2262 is unknown, not overflowed. */
+static void odd_inspect(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN];
+	json_t *j = json_loads("{\"Name\":\"/web[1\",\"Created\":\"2999-01-01T00:00:00Z\","
+			       "\"State\":{\"Running\":true},\"Config\":{\"Labels\":{\"vipd.service\":\"web\"}},"
+			       "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":\"10.0.0.2\"}}}}",
+			       0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(docker_view_parse(&c, j, &v, err), -EINVAL);
+	assert_non_null(strstr(err, "field Id: value \"?\""));
+	assert_int_equal(v.n_items, 0);
+	assert_true(v.created_ns == INT64_MAX);
+	docker_view_fini(&v);
+	json_object_set_new(j, "Id", json_string("3f2ab1c0d9e8aa"));
+	assert_int_equal(docker_view_parse(&c, j, &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.items[0].ep->id, "3f2ab1c0d9e8");
+	docker_view_fini(&v);
+	json_decref(j);
+}
+
 static enum docker_event_kind event(const char *text, struct docker_event *e)
 {
 	json_t *j = json_loads(text, 0, NULL);
@@ -396,6 +422,7 @@ int main(void)
 		cmocka_unit_test(health_and_state),
 		cmocka_unit_test(signals_and_templates),
 		cmocka_unit_test(events),
+		cmocka_unit_test(odd_inspect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
