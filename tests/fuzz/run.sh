@@ -8,7 +8,9 @@ cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-30}
 # The parts' sources, from the Makefile's object lists (one place).
 read -r -a core <<<"${CORE:-$(make -s print-CORE)}"
-pkgs="libnftnl libmnl jansson libcurl"
+pkgs=(libnftnl libmnl jansson libcurl)
+read -r -a pkg_cflags <<<"$(pkg-config --cflags "${pkgs[@]}")"
+read -r -a pkg_libs <<<"$(pkg-config --libs "${pkgs[@]}")"
 # target: the core source it #includes to reach static handlers (fuzz_etcd
 # only, until the etcd source has pure decoders for its watch messages);
 # every other target links the core as it is.
@@ -21,17 +23,18 @@ for t in "${targets[@]}"; do
 	for f in "${core[@]}"; do
 		[[ $f == "${includes[$t]:-}" ]] || srcs+=("$f")
 	done
-	# shellcheck disable=SC2046 # pkg-config's words are meant to split
 	clang -g -O1 -std=gnu11 -Iinclude -fsanitize=fuzzer,address,undefined \
-		-fno-sanitize-recover=all -fno-omit-frame-pointer $(pkg-config --cflags $pkgs) \
-		-o "build/fuzz/fuzz_$t" "tests/fuzz/fuzz_$t.c" "${srcs[@]}" $(pkg-config --libs $pkgs)
+		-fno-sanitize-recover=all -fno-omit-frame-pointer "${pkg_cflags[@]}" \
+		-o "build/fuzz/fuzz_$t" "tests/fuzz/fuzz_$t.c" "${srcs[@]}" "${pkg_libs[@]}"
 	corpus=tests/fuzz/corpus-$t
 	mkdir -p "$corpus"
 	seeds=(tests/fuzz/seeds)
 	[[ -d tests/fuzz/seeds-$t ]] && seeds+=("tests/fuzz/seeds-$t")
 	log=build/fuzz/fuzz_$t.log
+	max_len=4096
+	[[ $t == docker ]] && max_len=8192
 	echo "== fuzz_$t for ${secs}s"
-	if build/fuzz/fuzz_"$t" -max_total_time="$secs" -max_len=$([[ $t == docker ]] && echo 8192 || echo 4096) \
+	if build/fuzz/fuzz_"$t" -max_total_time="$secs" -max_len="$max_len" \
 		-print_final_stats=0 -artifact_prefix="build/fuzz/$t-" \
 		-dict=tests/fuzz/json.dict "$corpus" "${seeds[@]}" >"$log" 2>&1; then
 		grep -a '^Done' "$log" || tail -n 2 "$log"
