@@ -22,7 +22,7 @@ static struct docker_conf conf(void)
 static json_t *ctr(const char *labels, const char *env, const char *mode,
 		   const char *state)
 {
-	char text[4096];
+	char text[8192];	/* labels up to 4 KiB, and the rest */
 	json_t *j;
 
 	snprintf(text, sizeof(text),
