@@ -60,6 +60,33 @@ int docker_view_parse(const struct docker_conf *c, const json_t *inspect,
 		      struct docker_view *out, char err[DOCKER_ERR_LEN]);
 void docker_view_fini(struct docker_view *v);
 
+/* One value of the Engine API's /events stream, and what it asks of the
+ * source. Pure like docker_view_parse: the source, the unit tests and the
+ * fuzzer share it. */
+enum docker_event_kind {
+	DOCKER_EV_IGNORE,	/* nothing to do (not ours, malformed, exec_*) */
+	DOCKER_EV_INSPECT,	/* inspect container id again */
+	DOCKER_EV_DESTROY,	/* container id is gone */
+	DOCKER_EV_KILL,		/* container id was sent signal */
+};
+
+struct docker_event {
+	enum docker_event_kind kind;
+	const char *id;		/* full container id, borrowed from ev; NULL when ignored */
+	bool create;		/* create/start: a container not known yet is new */
+	int signal;		/* DOCKER_EV_KILL: the signal, -1 unknown */
+	int64_t time_ns;	/* timeNano, 0 when absent */
+};
+
+/* Fills *out from one event object (anything else is DOCKER_EV_IGNORE) and
+ * returns out->kind. A network event names the container it concerns in
+ * Actor.Attributes.container: that one is inspected, never created. */
+enum docker_event_kind docker_event_parse(const json_t *ev, struct docker_event *out);
+/* Whether a DOCKER_EV_KILL stops the run v describes: SIGKILL or the
+ * container's stop signal, not sent before that run started (the events
+ * replayed after a relist start a second early). */
+bool docker_event_stops(const struct docker_event *e, const struct docker_view *v);
+
 /* "SIGTERM", "TERM" or "15" -> 15; unknown -> -1. */
 int docker_signal_parse(const char *s);
 /* A template as --docker-name-from takes it; 0 or -EINVAL. */

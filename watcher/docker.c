@@ -15,7 +15,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,35 +218,15 @@ static void get(struct docker *d, enum state st, char *url, long timeout_ms,
 static bool on_event(json_t *ev, void *arg)
 {
 	struct docker *d = arg;
-	const char *type = json_string_value(json_object_get(ev, "Type"));
-	const char *action = json_string_value(json_object_get(ev, "Action"));
-	const json_t *actor = json_object_get(ev, "Actor");
-	const json_t *attrs = json_object_get(actor, "Attributes");
-	const char *id = json_string_value(json_object_get(actor, "ID"));
+	struct docker_event e;
 	struct ctr *c;
 
-	if (!type || !action || !id)
+	if (docker_event_parse(ev, &e) == DOCKER_EV_IGNORE || !(c = dk_ctr_get(d, e.id, e.create)))
 		return true;
-	if (!strcmp(type, "network")) {
-		id = json_string_value(json_object_get(attrs, "container"));
-		if (id && (c = dk_ctr_get(d, id, false)))
-			inspect(c);
-		return true;
-	}
-	if (strcmp(type, "container") || !strncmp(action, "exec_", 5) ||
-	    !(c = dk_ctr_get(d, id, !strcmp(action, "create") || !strcmp(action, "start"))))
-		return true;
-	if (!strcmp(action, "destroy")) {
+	if (e.kind == DOCKER_EV_DESTROY) {
 		forget(c);
-	} else if (!strcmp(action, "kill")) {
-		int sig = docker_signal_parse(json_string_value(json_object_get(attrs, "signal")));
-		int64_t at = json_integer_value(json_object_get(ev, "timeNano"));
-
-		/* other signals (HUP to reload, QUIT for a thread dump) stop
-		 * nothing; a kill replayed from before the run we know (the
-		 * events of a relist start a second early) is over already */
-		if ((sig == SIGKILL || sig == c->view.stop_signal) &&
-		    !(at && c->view.started_ns != INT64_MAX && at < c->view.started_ns))
+	} else if (e.kind == DOCKER_EV_KILL) {
+		if (docker_event_stops(&e, &c->view))
 			dk_ctr_terminating(c);
 	} else {
 		inspect(c);

@@ -105,13 +105,18 @@ static int add_item(struct docker_view *v, const char *service, struct endpoint 
 static int new_item(struct dk_ctx *x, struct docker_view *v, const char *service,
 		    uint16_t port)
 {
-	struct endpoint *ep = calloc(1, sizeof(*ep));
-
-	if (!ep)
-		return -ENOMEM;
+	struct endpoint *ep;
 	/* names may be long; register keys add "<node>:" and must stay valid */
-	ep->id = strdup(codec_id_valid(v->name) && strlen(v->name) + (x->c->node_name ?
-			strlen(x->c->node_name) + 1 : 0) <= NAME_MAX_LEN ? v->name : v->id);
+	const char *id = codec_id_valid(v->name) && strlen(v->name) + (x->c->node_name ?
+			 strlen(x->c->node_name) + 1 : 0) <= NAME_MAX_LEN ? v->name : v->id;
+
+	if (!codec_id_valid(id)) {	/* dockerd sends hex ids: not dockerd */
+		snprintf(x->err, DOCKER_ERR_LEN, "field Id: value \"%s\": not a container id", v->id);
+		return -EINVAL;
+	}
+	if (!(ep = calloc(1, sizeof(*ep))))
+		return -ENOMEM;
+	ep->id = strdup(id);
 	ep->node = x->c->node_name ? strdup(x->c->node_name) : NULL;
 	ep->port = port;
 	ep->weight = WEIGHT_DEFAULT;
@@ -399,7 +404,8 @@ static int64_t time_ns(const char *s)
 	int64_t ns = 0;
 	int digits = 0;
 
-	if (!p || tm.tm_year < 70 || tm.tm_year > 1100)
+	/* nanoseconds since 1970 in 64 bits end in April 2262 */
+	if (!p || tm.tm_year < 70 || tm.tm_year > 2261 - 1900)
 		return INT64_MAX;	/* unknown: counts as the youngest */
 	if (*p == '.')
 		for (p++; isdigit((unsigned char)*p); p++)

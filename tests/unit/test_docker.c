@@ -22,7 +22,7 @@ static struct docker_conf conf(void)
 static json_t *ctr(const char *labels, const char *env, const char *mode,
 		   const char *state)
 {
-	char text[4096];
+	char text[8192];	/* labels up to 4 KiB, and the rest */
 	json_t *j;
 
 	snprintf(text, sizeof(text),
@@ -241,7 +241,10 @@ static void huge_labels(void **state)
 		char err[DOCKER_ERR_LEN];
 
 		assert_int_equal(parse(&c, ctr(labels, NULL, NULL, NULL), &v, err), -EINVAL);
-		assert_true(strlen(err) < DOCKER_ERR_LEN);
+		/* the value is cut short, and the line still says why */
+		assert_non_null(strstr(err, "label vipd.network: value \"aaaa"));
+		assert_non_null(strstr(err, "aaaa...\": the container is not on that network"));
+		assert_true(strlen(err) < 200);
 		docker_view_fini(&v);
 	}
 }
@@ -267,6 +270,8 @@ static void registrator(void **state)
 	for (size_t i = 0; i < 2; i++)
 		assert_true((v.items[i].ep->port == 80 && !strcmp(v.items[i].service, "web")) ||
 			    (v.items[i].ep->port == 9090 && !strcmp(v.items[i].service, "metrics")));
+	/* both of them, not one twice */
+	assert_int_not_equal(v.items[0].ep->port, v.items[1].ep->port);
 	docker_view_fini(&v);
 
 	assert_int_equal(parse(&c, ctr("{\"vipd.service\":\"web\"}", "[\"SERVICE_IGNORE=true\"]",
@@ -320,6 +325,96 @@ static void signals_and_templates(void **state)
 	assert_int_equal(docker_name_from_check("plain"), -EINVAL);
 }
 
+/* What a fuzzer found: the endpoint id falls back to the container id,
+ * which must be one; a creation time past 2262 is unknown, not overflowed. */
+static void odd_inspect(void **state)
+{
+	struct docker_conf c = conf();
+	struct docker_view v;
+	char err[DOCKER_ERR_LEN];
+	json_t *j = json_loads("{\"Name\":\"/web[1\",\"Created\":\"2999-01-01T00:00:00Z\","
+			       "\"State\":{\"Running\":true},\"Config\":{\"Labels\":{\"vipd.service\":\"web\"}},"
+			       "\"NetworkSettings\":{\"Networks\":{\"n\":{\"IPAddress\":\"10.0.0.2\"}}}}",
+			       0, NULL);
+
+	assert_non_null(j);
+	assert_int_equal(docker_view_parse(&c, j, &v, err), -EINVAL);
+	assert_non_null(strstr(err, "field Id: value \"?\""));
+	assert_int_equal(v.n_items, 0);
+	assert_true(v.created_ns == INT64_MAX);
+	docker_view_fini(&v);
+	json_object_set_new(j, "Id", json_string("3f2ab1c0d9e8aa"));
+	assert_int_equal(docker_view_parse(&c, j, &v, err), 0);
+	assert_int_equal(v.n_items, 1);
+	assert_string_equal(v.items[0].ep->id, "3f2ab1c0d9e8");
+	docker_view_fini(&v);
+	json_decref(j);
+}
+
+static enum docker_event_kind event(const char *text, struct docker_event *e)
+{
+	json_t *j = json_loads(text, 0, NULL);
+	enum docker_event_kind k;
+
+	assert_non_null(j);
+	k = docker_event_parse(j, e);
+	/* e->id is borrowed from j: compare it before letting go */
+	if (k != DOCKER_EV_IGNORE)
+		assert_string_equal(e->id, "c0ffee");
+	json_decref(j);
+	return k;
+}
+
+static void events(void **state)
+{
+	struct docker_view v = { .stop_signal = SIGTERM, .started_ns = 2000 };
+	struct docker_event e;
+
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"start\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_INSPECT);
+	assert_true(e.create);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"health_status: healthy\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_INSPECT);
+	assert_false(e.create);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"destroy\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_DESTROY);
+	assert_false(e.create);
+	/* a network event concerns the container in its attributes */
+	assert_int_equal(event("{\"Type\":\"network\",\"Action\":\"connect\","
+			       "\"Actor\":{\"ID\":\"n1\",\"Attributes\":{\"container\":\"c0ffee\"}}}",
+			       &e), DOCKER_EV_INSPECT);
+	assert_false(e.create);
+	assert_int_equal(event("{\"Type\":\"network\",\"Action\":\"connect\",\"Actor\":{\"ID\":\"n1\"}}",
+			       &e), DOCKER_EV_IGNORE);
+	assert_null(e.id);
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"exec_start: sh\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_IGNORE);
+	assert_int_equal(event("{\"Type\":\"image\",\"Action\":\"pull\","
+			       "\"Actor\":{\"ID\":\"c0ffee\"}}", &e), DOCKER_EV_IGNORE);
+	assert_int_equal(event("{\"Type\":\"container\",\"Actor\":{\"ID\":\"c0ffee\"}}", &e),
+			 DOCKER_EV_IGNORE);
+	assert_int_equal(event("[1]", &e), DOCKER_EV_IGNORE);
+
+	/* kills: the stop signal or SIGKILL stop this run, others do not */
+	assert_int_equal(event("{\"Type\":\"container\",\"Action\":\"kill\",\"timeNano\":3000,"
+			       "\"Actor\":{\"ID\":\"c0ffee\",\"Attributes\":{\"signal\":\"15\"}}}",
+			       &e), DOCKER_EV_KILL);
+	assert_int_equal(e.signal, SIGTERM);
+	assert_int_equal(e.time_ns, 3000);
+	assert_true(docker_event_stops(&e, &v));
+	e.signal = SIGHUP;
+	assert_false(docker_event_stops(&e, &v));
+	e.signal = SIGKILL;
+	assert_true(docker_event_stops(&e, &v));
+	/* sent before this run started: replayed, over already */
+	e.time_ns = 1000;
+	assert_false(docker_event_stops(&e, &v));
+	e.time_ns = 0;
+	assert_true(docker_event_stops(&e, &v));
+	e.kind = DOCKER_EV_INSPECT;
+	assert_false(docker_event_stops(&e, &v));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -331,6 +426,8 @@ int main(void)
 		cmocka_unit_test(registrator),
 		cmocka_unit_test(health_and_state),
 		cmocka_unit_test(signals_and_templates),
+		cmocka_unit_test(events),
+		cmocka_unit_test(odd_inspect),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

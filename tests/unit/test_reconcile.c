@@ -122,9 +122,19 @@ static void endpoint_moves(void **state)
 	assert_int_equal(f->c.n, 2);
 }
 
+/* The change of op at slot, or NULL. */
+static const struct change *at_slot(const struct fixture *f, uint8_t op, uint16_t slot)
+{
+	for (size_t i = 0; i < f->c.n; i++)
+		if (f->c.v[i].op == op && f->c.v[i].slot == slot)
+			return &f->c.v[i];
+	return NULL;
+}
+
 static void one_of_many_changes(void **state)
 {
 	struct fixture *f = *state;
+	const struct change *ch;
 	char id[16], ip[32];
 
 	put_svc(f, "web", web);
@@ -134,14 +144,27 @@ static void one_of_many_changes(void **state)
 		put_ep(f, "web", id, ip);
 	}
 	plan(f, true);
-	/* the lowest address moves to the top: sorted order shifts, slots stay */
+	/* the lowest address moves to the top: sorted order shifts, slots
+	 * stay, so only e0's slot 0 is rewritten */
 	put_ep(f, "web", "e0", "{\"ip\":\"10.0.0.99\"}");
 	assert_int_equal(plan(f, false), 2);
+	assert_non_null(at_slot(f, CH_BE_DEL, 0));
+	assert_non_null(ch = at_slot(f, CH_BE_ADD, 0));
+	assert_string_equal(ch->comment, "web/e0");
+	assert_int_equal(ch->be.addr[3], 99);
 	model_endpoint_del(f->m, SRC_FILE, "web", "e5");
 	plan(f, false);
-	/* 10 -> 9 slots: only the freed slot and the last one move */
-	assert_true(ops(f, CH_BE_DEL) <= 2);
-	assert_true(ops(f, CH_BE_ADD) <= 1);
+	/* 10 -> 9 slots: only the freed slot and the last one move; e9 leaves
+	 * slot 9 for e5's slot 5, and the class chain is the 9-slot one */
+	assert_int_equal(ops(f, CH_BE_DEL), 2);
+	assert_non_null(at_slot(f, CH_BE_DEL, 5));
+	assert_non_null(at_slot(f, CH_BE_DEL, 9));
+	assert_int_equal(ops(f, CH_BE_ADD), 1);
+	assert_non_null(ch = at_slot(f, CH_BE_ADD, 5));
+	assert_string_equal(ch->comment, "web/e9");
+	assert_int_equal(ops(f, CH_CLASS_ADD), 1);
+	assert_int_equal(ops(f, CH_CLASS_DEL), 1);
+	assert_int_equal(f->c.n, 7);
 }
 
 static void same_again_is_clean(void **state)
@@ -252,6 +275,7 @@ static void weights_and_policy(void **state)
 static void dual_stack(void **state)
 {
 	struct fixture *f = *state;
+	size_t v6 = 0;
 
 	put_svc(f, "d", "{\"vip\":\"10.96.0.30\",\"vip6\":\"fd00::30\",\"ports\":[{\"port\":80},{\"port\":53,\"protocol\":\"udp\"}]}");
 	put_ep(f, "d", "v4", "{\"ip\":\"10.0.0.1\"}");
@@ -259,9 +283,15 @@ static void dual_stack(void **state)
 	plan(f, true);
 	assert_int_equal(ops(f, CH_SVC_ADD), 4);
 	assert_int_equal(ops(f, CH_BE_ADD), 4);
+	/* each family's frontends get that family's backend, on both ports */
 	for (size_t i = 0; i < f->c.n; i++)
-		if (f->c.v[i].op == CH_BE_ADD && f->c.v[i].fe.family == AF_INET6)
+		if (f->c.v[i].op == CH_BE_ADD && f->c.v[i].fe.family == AF_INET6) {
 			assert_int_equal(f->c.v[i].be.addr[0], 0xfd);
+			v6++;
+		} else if (f->c.v[i].op == CH_BE_ADD) {
+			assert_int_equal(f->c.v[i].be.addr[0], 10);
+		}
+	assert_int_equal(v6, 2);
 }
 
 int main(void)

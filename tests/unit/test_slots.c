@@ -83,6 +83,10 @@ static void maglev_stable(void **state)
 		assert_true(count(m, (uint16_t)i) >= 23 && count(m, (uint16_t)i) <= 27);
 	/* backend 9 leaves: only its slots, and few others, move */
 	m = slots_maglev(keys, 9, out, SLOTS_MAX);
+	assert_int_equal(m, MAGLEV_SMALL);
+	/* gone means gone: none of its slots stay (a table left as it was
+	 * would move nothing, and pass the count below) */
+	assert_int_equal(count(m, 9), 0);
 	for (size_t s = 0; s < m; s++)
 		if (before[s] != 9 && before[s] != out[s])
 			moved++;

@@ -34,6 +34,44 @@ static void split_anywhere(void **state)
 	}
 }
 
+static bool sum(json_t *v, void *arg)
+{
+	*(json_int_t *)arg = *(json_int_t *)arg * 1000 + json_integer_value(v);
+	return true;
+}
+
+/* A number at the end of a chunk may go on in the next one. */
+static void number_across_chunks(void **state)
+{
+	struct jstream s = { 0 };
+	json_int_t seen = 0;
+
+	assert_int_equal(jstream_feed(&s, "12", 2, sum, &seen), 0);
+	assert_int_equal(seen, 0);
+	assert_int_equal(jstream_feed(&s, "3 4", 3, sum, &seen), 0);
+	assert_int_equal(seen, 123);
+	assert_int_equal(jstream_feed(&s, "\n", 1, sum, &seen), 0);
+	assert_int_equal(seen, 123004);
+	jstream_fini(&s);
+}
+
+/* A character of a label or name cut between two chunks. */
+static void utf8_across_chunks(void **state)
+{
+	const char *text = "{\"Name\":\"caf\xc3\xa9-\xe2\x82\xac-\xf0\x9f\x90\xb3\"}\n";
+	size_t n = strlen(text);
+
+	for (size_t cut = 0; cut <= n; cut++) {
+		struct jstream s = { 0 };
+		int seen = 0;
+
+		assert_int_equal(jstream_feed(&s, text, cut, count, &seen), 0);
+		assert_int_equal(jstream_feed(&s, text + cut, n - cut, count, &seen), 0);
+		assert_int_equal(seen, 1);
+		jstream_fini(&s);
+	}
+}
+
 static void byte_by_byte(void **state)
 {
 	const char *text = "{\"result\":{\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}\n{}";
@@ -107,6 +145,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(split_anywhere),
 		cmocka_unit_test(byte_by_byte),
+		cmocka_unit_test(number_across_chunks),
+		cmocka_unit_test(utf8_across_chunks),
 		cmocka_unit_test(malformed_and_stop),
 		cmocka_unit_test(base64),
 		cmocka_unit_test(etcd_bodies),
