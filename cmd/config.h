@@ -15,9 +15,7 @@
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
-	const char *etcd_endpoints;	/* NULL: no etcd source */
-	const char *etcd_prefix;
-	const char *etcd_cacert, *etcd_cert, *etcd_key, *etcd_user;
+	struct etcd_flags etcd_flags;	/* endpoints NULL: no etcd source */
 	const char *table;
 	const char *node_name;
 	enum docker_mode docker;

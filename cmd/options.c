@@ -12,7 +12,8 @@
 
 static const char usage[] =
 "usage: vipd [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
-"            [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U:P]\n"
+"            [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U[:P]]\n"
+"            [--etcd-password-file F]\n"
 "            [--services-file PATH] [--docker off|local|register] [--docker-socket PATH]\n"
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--table NAME]\n"
@@ -21,7 +22,8 @@ static const char usage[] =
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
 "  --etcd-prefix P       registry prefix (default /vipd)\n"
 "  --etcd-cacert/-cert/-key F   TLS: CA bundle, client certificate and key\n"
-"  --etcd-user U:P       etcd username and password\n"
+"  --etcd-user U[:P]     etcd username (and password: visible in ps)\n"
+"  --etcd-password-file F   the password, first line of F (else $" ETCD_PASSWORD_ENV ")\n"
 "  --services-file PATH  services and endpoints as JSON, re-read when it changes\n"
 "                        (default without etcd or docker: " DEFAULT_SERVICES_FILE ")\n"
 "  --docker MODE         containers announce themselves by labels: local (into this\n"
@@ -129,7 +131,7 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 		fprintf(stderr, "vipd: error: --register-ttl %s: expected seconds, 2..3600\n", ttl);
 		return -EINVAL;
 	}
-	if (cfg->docker == DOCKER_REGISTER && !cfg->etcd_endpoints) {
+	if (cfg->docker == DOCKER_REGISTER && !cfg->etcd_flags.endpoints) {
 		fprintf(stderr, "vipd: error: --docker register writes to etcd: give --etcd-endpoints\n");
 		return -EINVAL;
 	}
@@ -146,14 +148,12 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 /* Hands each source its own part of the command line. */
 static int sources_conf(struct vipd_config *cfg)
 {
+	char err[ETCD_ERR_LEN];
+
 	cfg->file_src.path = cfg->services_file;
-	if (cfg->etcd_endpoints) {
-		if (etcd_conf_init(&cfg->etcd, cfg->etcd_endpoints, cfg->etcd_prefix,
-				   cfg->etcd_user) < 0)
-			return -EINVAL;
-		cfg->etcd.cacert = cfg->etcd_cacert;
-		cfg->etcd.cert = cfg->etcd_cert;
-		cfg->etcd.key = cfg->etcd_key;
+	if (cfg->etcd_flags.endpoints && etcd_conf_init(&cfg->etcd, &cfg->etcd_flags, err) < 0) {
+		fprintf(stderr, "vipd: error: %s\n", err);
+		return -EINVAL;
 	}
 	cfg->etcd_src = (struct etcd_source_conf){
 		.etcd = &cfg->etcd,
@@ -199,14 +199,10 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->register_ttl = DEFAULT_REGISTER_TTL;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
+		if (etcd_flag(&cfg->etcd_flags, c, optarg))
+			continue;
 		switch (c) {
 		case 'f': cfg->services_file = optarg; break;
-		case 'E': cfg->etcd_endpoints = optarg; break;
-		case 'P': cfg->etcd_prefix = optarg; break;
-		case 'A': cfg->etcd_cacert = optarg; break;
-		case 'C': cfg->etcd_cert = optarg; break;
-		case 'K': cfg->etcd_key = optarg; break;
-		case 'U': cfg->etcd_user = optarg; break;
 		case 't': cfg->table = optarg; break;
 		case 'n': cfg->node_name = optarg; break;
 		case 'I': cfg->docker_map.node_ip = optarg; break;
@@ -250,12 +246,8 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	}
 	if (docker_flags(cfg, mode, ttl) < 0)
 		return -EINVAL;
-	if (!cfg->services_file && !cfg->etcd_endpoints && cfg->docker == DOCKER_OFF)
+	if (!cfg->services_file && !cfg->etcd_flags.endpoints && cfg->docker == DOCKER_OFF)
 		cfg->services_file = DEFAULT_SERVICES_FILE;
-	if ((cfg->etcd_cert != NULL) != (cfg->etcd_key != NULL)) {
-		fprintf(stderr, "vipd: error: --etcd-cert and --etcd-key go together\n");
-		return -EINVAL;
-	}
 	return sources_conf(cfg);
 }
 

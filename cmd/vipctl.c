@@ -23,7 +23,8 @@ static const struct subcommand subcommands[] = {
 static int usage(void)
 {
 	fprintf(stderr, "usage: vipctl [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
-			"              [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U:P]\n"
+			"              [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U[:P]]\n"
+			"              [--etcd-password-file F]\n"
 			"              [--json] COMMAND ...\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(stderr, "  %-9s %s\n", subcommands[i].name, subcommands[i].help);
@@ -38,22 +39,22 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *endpoints = "http://127.0.0.1:2379", *prefix = NULL, *user = NULL;
-	const char *cacert = NULL, *cert = NULL, *key = NULL;
+	struct etcd_flags flags = { .endpoints = "http://127.0.0.1:2379" };
 	struct ctl c = { .json = false };
+	char err[ETCD_ERR_LEN];
 	int opt, ret;
 
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		if (etcd_flag(&flags, opt, optarg))
+			continue;
 		switch (opt) {
-		case 'E': endpoints = optarg; break;
-		case 'P': prefix = optarg; break;
-		case 'A': cacert = optarg; break;
-		case 'C': cert = optarg; break;
-		case 'K': key = optarg; break;
-		case 'U': user = optarg; break;
 		case 'j': c.json = true; break;
 		case 'h': usage(); return CTL_OK;
-		default: return usage();
+		default:
+			fprintf(stderr, "vipctl: unknown or incomplete option %s (see vipctl --help)\n",
+				argv[optind - 1]);
+			return CTL_USAGE;
 		}
 	}
 	if (optind >= argc)
@@ -63,11 +64,11 @@ int main(int argc, char **argv)
 
 		if (strcmp(argv[optind], s->name))
 			continue;
-		if (s->etcd && etcd_conf_init(&c.conf, endpoints, prefix, user) < 0)
+		if (s->etcd && etcd_conf_init(&c.conf, &flags, err) < 0) {
+			fprintf(stderr, "vipctl: %s\n", err);
+			etcd_conf_fini(&c.conf);
 			return CTL_USAGE;
-		c.conf.cacert = cacert;
-		c.conf.cert = cert;
-		c.conf.key = key;
+		}
 		if (s->etcd && (!(c.loop = loop_alloc()) ||
 				!(c.etcd = etcd_client_alloc(c.loop, &c.conf)))) {
 			fprintf(stderr, "vipctl: out of memory\n");

@@ -246,7 +246,7 @@ static int sources_start(struct daemon *d)
 			.conf.file = &d->cfg.file_src,
 			.loop = oneshot ? NULL : d->loop, .ready = true,
 		};
-	if (d->cfg.etcd_endpoints)
+	if (d->cfg.etcd_flags.endpoints)
 		d->sources[d->n_sources++] = (struct source){
 			.ops = &source_etcd_ops, .model = d->model,
 			.conf.etcd = &d->cfg.etcd_src,

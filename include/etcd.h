@@ -12,14 +12,26 @@
 #define ETCD_DEFAULT_PREFIX "/vipd"
 
 /* The etcd flags vipd and vipctl share, for their getopt_long tables
- * (<getopt.h>); each handles the letters E P A C K U. */
+ * (<getopt.h>); etcd_flag takes the letters E P A C K U Y. */
 #define ETCD_OPTIONS \
 	{ "etcd-endpoints", required_argument, NULL, 'E' }, \
 	{ "etcd-prefix", required_argument, NULL, 'P' }, \
 	{ "etcd-cacert", required_argument, NULL, 'A' }, \
 	{ "etcd-cert", required_argument, NULL, 'C' }, \
 	{ "etcd-key", required_argument, NULL, 'K' }, \
-	{ "etcd-user", required_argument, NULL, 'U' }
+	{ "etcd-user", required_argument, NULL, 'U' }, \
+	{ "etcd-password-file", required_argument, NULL, 'Y' }
+/* The password, when neither --etcd-user U:P nor --etcd-password-file
+ * gives it (so that it need not show in ps). */
+#define ETCD_PASSWORD_ENV "VIPD_ETCD_PASSWORD"
+#define ETCD_ERR_LEN 256
+
+/* The flags as given (borrowed from argv). */
+struct etcd_flags {
+	const char *endpoints, *prefix, *cacert, *cert, *key, *user, *password_file;
+};
+/* Stores an etcd flag's value; returns whether letter was one. */
+bool etcd_flag(struct etcd_flags *f, int letter, const char *value);
 
 struct etcd_conf {
 	char **endpoints;		/* URLs, e.g. http://127.0.0.1:2379 */
@@ -29,10 +41,10 @@ struct etcd_conf {
 	char *user, *password;		/* NULL: no auth */
 };
 
-/* Fills endpoints and user/password from their flag values; returns 0 or
- * -EINVAL after printing one line naming the flag. */
-int etcd_conf_init(struct etcd_conf *c, const char *endpoints, const char *prefix,
-		   const char *user_pass);
+/* Fills c from the flags (f->endpoints must be set). Returns 0, or
+ * -EINVAL with err naming the flag and value ("--etcd-prefix vipd: must
+ * start with /"), or -ENOMEM. c is safe to etcd_conf_fini either way. */
+int etcd_conf_init(struct etcd_conf *c, const struct etcd_flags *f, char err[ETCD_ERR_LEN]);
 void etcd_conf_fini(struct etcd_conf *c);
 
 /* A key-value pair of a reply, decoded. */

@@ -9,66 +9,6 @@
 #include "http.h"
 #include "jstream.h"
 
-int etcd_conf_init(struct etcd_conf *c, const char *endpoints, const char *prefix,
-		   const char *user_pass)
-{
-	char *list = strdup(endpoints), *save = NULL;
-
-	memset(c, 0, sizeof(*c));
-	c->prefix = prefix ? prefix : ETCD_DEFAULT_PREFIX;
-	if (!list)
-		return -ENOMEM;
-	for (char *u = strtok_r(list, ",", &save); u; u = strtok_r(NULL, ",", &save)) {
-		char **eps;
-		size_t n = strlen(u);
-
-		if (strncmp(u, "http://", 7) && strncmp(u, "https://", 8)) {
-			fprintf(stderr, "error: --etcd-endpoints %s: each must be an http:// or https:// URL\n", u);
-			free(list);
-			return -EINVAL;
-		}
-		while (n && u[n - 1] == '/')
-			u[--n] = '\0';
-		eps = realloc(c->endpoints, (c->n_endpoints + 1) * sizeof(*eps));
-		if (!eps || !(eps[c->n_endpoints] = strdup(u))) {
-			free(list);
-			return -ENOMEM;
-		}
-		c->endpoints = eps;
-		c->n_endpoints++;
-	}
-	free(list);
-	if (!c->n_endpoints) {
-		fprintf(stderr, "error: --etcd-endpoints: no URL given\n");
-		return -EINVAL;
-	}
-	if (c->prefix[0] != '/' || strlen(c->prefix) < 2 || c->prefix[strlen(c->prefix) - 1] == '/') {
-		fprintf(stderr, "error: --etcd-prefix %s: must start with / and not end with it\n", c->prefix);
-		return -EINVAL;
-	}
-	if (user_pass) {
-		const char *colon = strchr(user_pass, ':');
-
-		if (!colon || colon == user_pass) {
-			fprintf(stderr, "error: --etcd-user: expected USER:PASSWORD\n");
-			return -EINVAL;
-		}
-		c->user = strndup(user_pass, (size_t)(colon - user_pass));
-		c->password = strdup(colon + 1);
-	}
-	return 0;
-}
-
-void etcd_conf_fini(struct etcd_conf *c)
-{
-	for (size_t i = 0; i < c->n_endpoints; i++)
-		free(c->endpoints[i]);
-	free(c->endpoints);
-	free(c->user);
-	free(c->password);
-	memset(c, 0, sizeof(*c));
-}
-
 int64_t etcd_int(const json_t *obj, const char *key)
 {
 	const json_t *v = json_object_get(obj, key);

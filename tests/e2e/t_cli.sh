@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Bad flags and values: vipd and vipctl exit 2 at once with one line that
+# starts with the program's name and names the flag, for every one of them
+# (a bad etcd URL used to be accepted and retried forever). Good URLs of
+# every shape are taken. Run in a namespace of its own: a URL that is taken
+# is tried, and may only reach this namespace's loopback.
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+ns_add "$node"
+pn ip link set lo up
+VIPCTL=${VIPCTL:-$root_dir/vipctl}
+
+# refused PROG WORDS ARGS...: PROG ARGS exits 2 within 2 s with one line
+# "PROG: ..." that contains WORDS.
+refused() {
+	local prog=$1 words=$2 rc=0 out
+	shift 2
+	out=$(pn timeout 2 "$prog" "$@" 2>&1 >/dev/null) || rc=$?
+	[[ $rc -eq 2 ]] || fail "$(basename "$prog") $*: exit $rc, want 2 (output: $out)"
+	[[ $(wc -l <<<"$out") -eq 1 ]] || fail "$(basename "$prog") $*: want one line, got: $out"
+	[[ $out == "$(basename "$prog"):"* ]] || fail "$(basename "$prog") $*: the line lacks the program's prefix: $out"
+	[[ $out == *"$words"* ]] || fail "$(basename "$prog") $*: the line does not say '$words': $out"
+}
+
+say "vipd"
+for url in http:// 'http://a b:2379' http://127.0.0.1:99999 foo ftp://127.0.0.1:2379 http://127.0.0.1:2379/v3; do
+	refused "$VIPD" "--etcd-endpoints $url" --etcd-endpoints "$url" --dry-run
+done
+refused "$VIPD" "--etcd-prefix vipd" --etcd-endpoints http://127.0.0.1:2379 --etcd-prefix vipd --dry-run
+refused "$VIPD" "--etcd-user nopass" --etcd-endpoints http://127.0.0.1:2379 --etcd-user nopass --dry-run
+refused "$VIPD" "--etcd-password-file $tmp/none" --etcd-endpoints http://127.0.0.1:2379 --etcd-user u \
+	--etcd-password-file "$tmp/none" --dry-run
+refused "$VIPD" "--bogus" --bogus
+refused "$VIPD" "--table" --table BAD
+refused "$VIPD" "--docker" --docker sideways
+
+say "vipctl"
+refused "$VIPCTL" "--bogus" --bogus service list
+refused "$VIPCTL" "--etcd-endpoints foo" --etcd-endpoints foo service list
+refused "$VIPCTL" "--etcd-prefix vipd" --etcd-prefix vipd service list
+refused "$VIPCTL" "--etcd-user nopass" --etcd-user nopass service list
+
+say "good URLs and credentials are taken (nothing listens: vipd waits for etcd)"
+echo secret >"$tmp/pw"
+for args in "--etcd-endpoints http://127.0.0.1:2379/" "--etcd-endpoints https://[::1]:2379,http://localhost:2379" \
+	"--etcd-endpoints http://127.0.0.1:2379 --etcd-user u --etcd-password-file $tmp/pw" \
+	"--etcd-endpoints http://127.0.0.1:2379 --etcd-user u:p"; do
+	rc=0
+	# shellcheck disable=SC2086 # words on purpose
+	pn timeout 1 "$VIPD" $args --dry-run 2>"$tmp/out" || rc=$?
+	[[ $rc -eq 124 ]] || { cat "$tmp/out"; fail "vipd $args: exit $rc, want it running (timeout)"; }
+done
+rc=0
+VIPD_ETCD_PASSWORD=secret pn timeout 1 "$VIPD" --etcd-endpoints http://127.0.0.1:2379 --etcd-user u --dry-run 2>"$tmp/out" || rc=$?
+[[ $rc -eq 124 ]] || { cat "$tmp/out"; fail "vipd with VIPD_ETCD_PASSWORD: exit $rc, want it running"; }
+say "ok"
