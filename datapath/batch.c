@@ -1,6 +1,8 @@
 /* The netlink side: one socket, one transaction per commit, every error
  * mapped back to the object it was for. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +48,23 @@ int dp_open(const char *table, struct dp **out)
 		   &rcv, sizeof(rcv));
 	*out = dp;
 	return 0;
+}
+
+/* The first failure of a call is the one its caller reports. */
+void dp_error_set(struct dp *dp, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dp->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *dp_error(const struct dp *dp)
+{
+	return dp->err;
 }
 
 void dp_close(struct dp *dp)
@@ -269,14 +288,18 @@ int dp_cleanup(struct dp *dp)
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
 	int ret = 0, removed = 0;
 
+	dp->err[0] = '\0';
 	/* One transaction per table, so a missing one does not keep the
 	 * other from going. */
 	for (size_t i = 0; i < sizeof(families); i++) {
 		struct txn t;
 		int err;
 
-		if (!dp_table_exists(dp, families[i]))
+		err = dp_table_exists(dp, families[i]);
+		if (err <= 0) {
+			ret = ret ?: err;
 			continue;
+		}
 		err = txn_init(&t, dp->table, dp->seq);
 		if (err < 0)
 			return err;
