@@ -14,6 +14,15 @@
  * and small enough that an error names a handful of elements. */
 #define ELEMS_PER_MSG	256
 
+/* Kernel 6.18 accepts an element's userdata up to NFT_USERDATA_MAXLEN
+ * (256) but keeps it only up to 254 bytes (measured: a longer one is
+ * silently gone from the dump): a 2-byte attribute header, 251 characters
+ * and the NUL. A longer comment (a 253-character service name and an
+ * endpoint id) is cut there, not refused: it only labels the element for
+ * operators, and one long name must not keep every other service from
+ * being programmed. */
+#define ELEM_COMMENT_MAX	251
+
 static bool is_add(const struct spec_set *s, uint8_t op)
 {
 	return s->add_op == op;
@@ -51,8 +60,14 @@ static int elem_fill(struct nftnl_set_elem *e, const struct spec_set *s,
 			return -ENOMEM;
 	}
 	if (ch->comment) {
+		char text[ELEM_COMMENT_MAX + 1];
+		size_t len = strnlen(ch->comment, ELEM_COMMENT_MAX);
 		struct nftnl_udata_buf *ud;
-		int ret = ud_comment(NFTNL_UDATA_SET_ELEM_COMMENT, ch->comment, &ud);
+		int ret;
+
+		memcpy(text, ch->comment, len);
+		text[len] = '\0';
+		ret = ud_comment(NFTNL_UDATA_SET_ELEM_COMMENT, text, &ud);
 
 		if (ret == 0 && nftnl_set_elem_set(e, NFTNL_SET_ELEM_USERDATA,
 						   nftnl_udata_buf_data(ud),

@@ -583,28 +583,58 @@ static void elements_split(void **state)
 	changes_free(&c);
 }
 
-/* A comment the userdata cannot hold fails the build: before, the element
- * went out without its comment and nobody knew. */
-static void comment_not_dropped(void **state)
+/* An element comment longer than the kernel keeps is cut at what it keeps
+ * (251 characters and the NUL), never dropped and never fatal to the batch:
+ * before, such an element went out with no comment at all. */
+static void long_comment_kept(void **state)
 {
 	struct changes c = { 0 };
 	struct change ch = fe_change(CH_NOEP_ADD, AF_INET, "10.96.0.30", IPPROTO_TCP, 80);
-	char big[UDATA_MAX + 64];
+	char big[600], want[252];
+	struct nftnl_set *s;
+	struct nftnl_set_elems_iter *it;
 	struct txn t;
 	struct msgs m;
 	size_t i = 0;
 
-	memset(big, 'x', sizeof(big) - 1);
+	for (size_t k = 0; k < sizeof(big) - 1; k++)
+		big[k] = (char)('a' + k % 26);
 	big[sizeof(big) - 1] = '\0';
+	memcpy(want, big, sizeof(want) - 1);
+	want[sizeof(want) - 1] = '\0';
 	assert_int_equal(changes_push(&c, &ch, big), 0);
 	txn_start(&t);
-	assert_int_equal(nft_elems_build(&t, &c, &i), -ENOMEM);
-	assert_int_equal(t.err, -ENOMEM);	/* sticky: dp_transact will not send */
+	assert_int_equal(nft_elems_build(&t, &c, &i), 0);
+	assert_int_equal(t.err, 0);
 	msgs_collect(&t, &m);
-	assert_int_equal(m.n, 0);		/* no message without its comment */
+	assert_int_equal(m.n, 1);
+	s = elems_parse(m.v[0], NFT_MSG_NEWSETELEM, SET_NOEP);
+	it = nftnl_set_elems_iter_create(s);
+	assert_string_equal(elem_comment(nftnl_set_elems_iter_next(it)), want);
+	nftnl_set_elems_iter_destroy(it);
+	nftnl_set_free(s);
 	free(m.buf);
 	txn_fini(&t);
 	changes_free(&c);
+}
+
+/* A failed build is sticky: the transaction is not sent, and what failed
+ * left no message behind. */
+static void failure_is_sticky(void **state)
+{
+	struct class_key bad = { .family = AF_INET, .kind = 7, .n = 3 };
+	struct txn t;
+	struct msgs m;
+
+	txn_start(&t);
+	assert_int_equal(nft_class_build(&t, &bad), -EINVAL);
+	assert_int_equal(t.err, -EINVAL);
+	assert_int_equal(nft_base_build(&t, AF_INET), 0);
+	assert_int_equal(t.err, -EINVAL);	/* the first error stays */
+	msgs_collect(&t, &m);
+	assert_int_equal(msg_type(m.v[0]), NFT_MSG_NEWTABLE);	/* nothing of the class */
+	free(m.buf);
+	txn_fini(&t);
 }
 
 /* The spec's key layouts are the ones keys.c packs. */
@@ -634,7 +664,8 @@ int main(void)
 		cmocka_unit_test(class_names),
 		cmocka_unit_test(elements),
 		cmocka_unit_test(elements_split),
-		cmocka_unit_test(comment_not_dropped),
+		cmocka_unit_test(long_comment_kept),
+		cmocka_unit_test(failure_is_sticky),
 		cmocka_unit_test(key_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
