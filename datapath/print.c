@@ -106,6 +106,7 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 {
 	const char *sep = "\t\telements = { ";
 	struct line type = { .n = 0 };
+	bool any = false;
 
 	fields(&type, s->key, s->n_key, family);
 	if (s->data == DATA_FIELDS) {
@@ -121,9 +122,10 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 			continue;
 		fputs(sep, out);
 		sep = ",\n\t\t\t     ";
+		any = true;
 		elem(out, s, &c->v[i]);
 	}
-	if (strcmp(sep, "\t\telements = { "))
+	if (any)
 		fputs(" }\n", out);
 	fputs("\t}\n\n", out);
 }

@@ -239,8 +239,8 @@ bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
 		if (strncmp(name, classes[k].prefix, p) || name[p] != '-')
 			continue;
 		n = strtoul(name + p + 1, &end, 10);
-		if (*end || n == 0 || n > UINT16_MAX || name[p + 1] == '0' ||
-		    !(name[p + 1] >= '1' && name[p + 1] <= '9'))
+		/* digits only, no sign, space or leading zero: one name per N */
+		if (name[p + 1] < '1' || name[p + 1] > '9' || *end || n > UINT16_MAX)
 			return false;
 		out->family = family;
 		out->kind = k;
