@@ -34,7 +34,8 @@ LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib
 WATCHER  := watcher/model.c watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_event.c watcher/docker_ctrs.c watcher/register.c
-DATAPATH := datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c \
+DATAPATH := datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
+            datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c
 VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c

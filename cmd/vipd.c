@@ -50,11 +50,21 @@ struct daemon {
 	int claim_fd;		/* holds this table in this network namespace */
 };
 
+/* Reads the kernel state back, logging a failure (the datapath does not). */
+static int read_back(struct daemon *d, bool rewrite_rules)
+{
+	int ret = rec_load(d->rec, d->dp, rewrite_rules);
+
+	if (ret < 0)
+		log_err("reading back table %s: %s%s%s", d->cfg.table, strerror(-ret),
+			*dp_error(d->dp) ? ": " : "", dp_error(d->dp));
+	return ret;
+}
+
 /* Reads the kernel state back; without both tables, recreate them. */
 static void load(struct daemon *d, bool rewrite_rules)
 {
-	if (rec_load(d->rec, d->dp, rewrite_rules) < 0)
-		log_err("reading back table %s failed", d->cfg.table);
+	read_back(d, rewrite_rules);
 	d->full = true;
 	d->base = d->base || rewrite_rules || !rec_tables_present(d->rec);
 }
@@ -232,6 +242,9 @@ static int cleanup(struct daemon *d)
 		log_info("removed %d table%s named %s", ret, ret > 1 ? "s" : "", d->cfg.table);
 	else if (ret == 0)
 		log_info("no table named %s to remove", d->cfg.table);
+	else if (*dp_error(d->dp))
+		log_err("removing table %s: %s: %s", d->cfg.table, strerror(-ret),
+			dp_error(d->dp));
 	return ret < 0 ? ret : 0;
 }
 
@@ -299,11 +312,8 @@ static int run(struct daemon *d)
 	if ((ret = sources_start(d)) < 0)
 		return ret;
 	if (!d->cfg.dry_run) {
-		ret = rec_load(d->rec, d->dp, true);
-		if (ret < 0) {
-			log_err("reading back table %s: %s", d->cfg.table, strerror(-ret));
+		if ((ret = read_back(d, true)) < 0)
 			return ret;
-		}
 	}
 	d->full = d->base = true;
 	if (d->claim_fd >= 0 && (ret = loop_fd_add(d->loop, d->claim_fd, EPOLLIN, on_claimant, d)) < 0)

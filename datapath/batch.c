@@ -1,6 +1,8 @@
 /* The netlink side: one socket, one transaction per commit, every error
  * mapped back to the object it was for. */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -46,6 +48,23 @@ int dp_open(const char *table, struct dp **out)
 		   &rcv, sizeof(rcv));
 	*out = dp;
 	return 0;
+}
+
+/* The first failure of a call is the one its caller reports. */
+void dp_error_set(struct dp *dp, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (dp->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(dp->err, sizeof(dp->err), fmt, ap);
+	va_end(ap);
+}
+
+const char *dp_error(const struct dp *dp)
+{
+	return dp->err;
 }
 
 void dp_close(struct dp *dp)
@@ -189,25 +208,31 @@ static bool op_is_elem_add(uint8_t op)
 
 /* Order inside the transaction: chains the new elements jump to, then
  * element deletions (so a slot can be deleted and re-added), additions,
- * and last the chains nothing jumps to any more. */
-static void build(struct txn *t, const struct changes *c, bool ensure_base)
+ * and last the chains nothing jumps to any more. Stops at the first
+ * builder that fails: a transaction missing a message is never sent. */
+static int build(struct txn *t, const struct changes *c, bool ensure_base)
 {
-	txn_begin(t);
-	if (ensure_base) {
-		nft_base_build(t, AF_INET);
-		nft_base_build(t, AF_INET6);
-	}
-	for (size_t i = 0; i < c->n; i++)
+	int ret = txn_begin(t);
+
+	if (ret == 0 && ensure_base)
+		ret = nft_base_build(t, AF_INET) ?: nft_base_build(t, AF_INET6);
+	for (size_t i = 0; ret == 0 && i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_ADD)
-			nft_class_build(t, &c->v[i].cls);
-	for (size_t i = 0; i < c->n;)
-		i = op_is_delete(c->v[i].op) ? nft_elems_build(t, c, i) : i + 1;
-	for (size_t i = 0; i < c->n;)
-		i = op_is_elem_add(c->v[i].op) ? nft_elems_build(t, c, i) : i + 1;
-	for (size_t i = 0; i < c->n; i++)
+			ret = nft_class_build(t, &c->v[i].cls);
+	for (size_t i = 0; ret == 0 && i < c->n;)
+		if (op_is_delete(c->v[i].op))
+			ret = nft_elems_build(t, c, &i);
+		else
+			i++;
+	for (size_t i = 0; ret == 0 && i < c->n;)
+		if (op_is_elem_add(c->v[i].op))
+			ret = nft_elems_build(t, c, &i);
+		else
+			i++;
+	for (size_t i = 0; ret == 0 && i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_DEL)
-			nft_class_del_build(t, &c->v[i].cls);
-	txn_end(t);
+			ret = nft_class_del_build(t, &c->v[i].cls);
+	return ret ?: txn_end(t);
 }
 
 int dp_transact(struct dp *dp, struct txn *t)
@@ -252,7 +277,7 @@ int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 	ret = txn_init(&t, dp->table, dp->seq);
 	if (ret < 0)
 		return ret;
-	build(&t, c, ensure_base);
+	build(&t, c, ensure_base);	/* a failure is in t.err: dp_transact reports it */
 	ret = dp_transact(dp, &t);
 	txn_fini(&t);
 	return ret;
@@ -263,20 +288,24 @@ int dp_cleanup(struct dp *dp)
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
 	int ret = 0, removed = 0;
 
+	dp->err[0] = '\0';
 	/* One transaction per table, so a missing one does not keep the
 	 * other from going. */
 	for (size_t i = 0; i < sizeof(families); i++) {
 		struct txn t;
 		int err;
 
-		if (!dp_table_exists(dp, families[i]))
+		err = dp_table_exists(dp, families[i]);
+		if (err <= 0) {
+			ret = ret ?: err;
 			continue;
+		}
 		err = txn_init(&t, dp->table, dp->seq);
 		if (err < 0)
 			return err;
-		txn_begin(&t);
-		nft_table_del_build(&t, families[i]);
-		txn_end(&t);
+		/* a failure is in t.err: dp_transact reports it */
+		if (txn_begin(&t) == 0 && nft_table_del_build(&t, families[i]) == 0)
+			txn_end(&t);
 		err = dp_transact(dp, &t);
 		txn_fini(&t);
 		ret = ret ?: err;

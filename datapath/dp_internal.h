@@ -15,9 +15,14 @@ struct dp {
 	uint32_t seq;
 	uint32_t genid;		/* ruleset generation after our last talk */
 	char table[64];
+	char err[160];		/* dp_error(): what the last failed read was reading */
 };
 
 int dp_transact(struct dp *dp, struct txn *t);
-bool dp_table_exists(struct dp *dp, uint8_t family);
+/* 1 if vipd's table of that family exists, 0 if not, or a negative errno
+ * (EPERM is an error, not an absent table). */
+int dp_table_exists(struct dp *dp, uint8_t family);
+void dp_error_set(struct dp *dp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 #endif

@@ -7,11 +7,6 @@
 #include "addr.h"
 #include "nft.h"
 
-const char *family_name(uint8_t family)
-{
-	return family == AF_INET6 ? "ip6" : "ip";
-}
-
 unsigned fe_key_len(uint8_t family) { return addr_len(family) + 8; }
 unsigned be_key_len(uint8_t family) { return addr_len(family) + 12; }
 unsigned be_data_len(uint8_t family) { return addr_len(family) + 4; }

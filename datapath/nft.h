@@ -1,4 +1,5 @@
-/* nft.h: private to datapath/: object names, key layouts, message builders. */
+/* nft.h: private to datapath/: key layouts, transactions, message builders
+ * (the objects they build are spec.h's). */
 #ifndef VIPD_DATAPATH_NFT_H
 #define VIPD_DATAPATH_NFT_H
 
@@ -6,31 +7,9 @@
 #include <libnftnl/batch.h>
 
 #include "datapath.h"
+#include "spec.h"
 
-#define SET_BACKENDS	"backends"
-#define SET_SERVICES	"services"
-#define SET_NOEP	"noendpoints"
-
-/* What `nft list ruleset` says each object is for (also --dry-run). */
-#define CMT_TABLE	"vipd: service VIPs to backends; managed by vipd, edits are reverted"
-#define CMT_BACKENDS	"service slot -> backend address . port"
-#define CMT_SERVICES	"service VIP . l4proto . port -> goto its class chain"
-#define CMT_NOEP	"services without a ready endpoint: rejected"
-#define CMT_PRE		"VIPs reached from other hosts"
-#define CMT_OUT		"VIPs reached from this host"
-#define CMT_FWD		"reject VIPs without endpoints"
-#define CMT_FOUT	"reject VIPs without endpoints (local clients)"
-#define CMT_VMAP	"to the service's class chain"
-#define CMT_RST		"no endpoint: TCP reset"
-#define CMT_UNREACH	"no endpoint: port unreachable"
-#define CMT_CLASS_RULE	"slot -> backend"
-
-/* "random over 3 slots": a class chain's comment. */
-const char *class_comment(const struct class_key *cls, char *buf, size_t len);
-
-/* Fixed so that every node and every rebuild sends a client to the same
- * slot (DESIGN.md: a random seed per rebuild would reshuffle clients). */
-#define SH_SEED		0x76697064	/* "vipd" */
+struct nftnl_udata_buf;
 
 /* Keys are concatenations, each field padded to a 32-bit register:
  *   services, noendpoints: addr . l4proto . port
@@ -55,8 +34,6 @@ int be_key_unpack(uint8_t family, const void *buf, uint32_t len,
 int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
 		   struct be_addr *be);
 
-const char *family_name(uint8_t family);	/* "ip", "ip6" */
-
 /* A batch under construction, remembering what each message was for so a
  * kernel error can be reported against its object. */
 struct msg_ref {
@@ -80,24 +57,34 @@ struct txn {
 #define MSG_MAX		(64 * 1024)
 
 int txn_init(struct txn *t, const char *table, uint32_t first_seq);
-/* Records the first error; the transaction is then not sent. */
-void txn_fail(struct txn *t, int err);
+/* Records the first error (the transaction is then not sent); returns err. */
+int txn_fail(struct txn *t, int err);
 /* Starts a message in the scratch buffer, remembering what it is for (ch,
- * or a name for base objects); msg_done appends it to the batch. */
+ * or a name for base objects), NULL when out of memory; msg_done appends
+ * it to the batch and returns 0 or -ENOMEM. */
 struct nlmsghdr *msg_start(struct txn *t, uint16_t type, uint8_t family,
 			   uint16_t flags, const struct change *ch, const char *what);
-void msg_done(struct txn *t);
+int msg_done(struct txn *t);
 void txn_fini(struct txn *t);
-void txn_begin(struct txn *t);
-void txn_end(struct txn *t);
+int txn_begin(struct txn *t);
+int txn_end(struct txn *t);
 const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq);
 
-void nft_base_build(struct txn *t, uint8_t family);
-void nft_class_build(struct txn *t, const struct class_key *cls);
-void nft_class_del_build(struct txn *t, const struct class_key *cls);
-/* Builds messages for changes[i..j) (same op, set and frontend), at most
- * ELEMS_PER_MSG elements each; returns j. */
-size_t nft_elems_build(struct txn *t, const struct changes *c, size_t i);
-void nft_table_del_build(struct txn *t, uint8_t family);
+/* Builders append the messages for one object to t; each returns 0 or a
+ * negative errno (-ENOMEM), also recorded in t->err so that a transaction
+ * missing a message is never sent. */
+int nft_base_build(struct txn *t, uint8_t family);
+int nft_class_build(struct txn *t, const struct class_key *cls);
+int nft_class_del_build(struct txn *t, const struct class_key *cls);
+/* Builds messages for changes[*i..j) (same op, set and frontend), at most
+ * ELEMS_PER_MSG elements each, and sets *i to j. */
+int nft_elems_build(struct txn *t, const struct changes *c, size_t *i);
+int nft_table_del_build(struct txn *t, uint8_t family);
+
+/* Userdata (udata.c): room for a set's typeof declaration (~150 bytes)
+ * and its comment; the kernel keeps at most 256 (NFT_USERDATA_MAXLEN). */
+#define UDATA_MAX	512
+int ud_comment(uint8_t type, const char *text, struct nftnl_udata_buf **out);
+int ud_set(struct nftnl_udata_buf *ud, const struct spec_set *s, uint8_t family);
 
 #endif

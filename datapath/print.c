@@ -1,125 +1,257 @@
-/* --dry-run: the ruleset a commit would make, in nft's own syntax, so an
- * operator can read it and `nft -c -f` can check it. */
+/* --dry-run: the spec's ruleset, with the elements a commit would add, in
+ * nft 1.0.6's own syntax and layout, so an operator can read it and
+ * `nft -c -f` can check it. Nothing here names an object: spec.c does. */
 #include <arpa/inet.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter/nf_tables.h>
 
 #include "model.h"
 #include "nft.h"
 
-static void print_fe(FILE *out, const struct fe_key *k)
+/* A line under construction; long enough for the longest rule (~150). */
+struct line {
+	char s[512];
+	size_t n;
+};
+
+static void add(struct line *l, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->n >= sizeof(l->s))
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->s + l->n, sizeof(l->s) - l->n, fmt, ap);
+	va_end(ap);
+	l->n = n < 0 ? l->n : l->n + (size_t)n;
+	if (l->n >= sizeof(l->s))
+		l->n = sizeof(l->s) - 1;
+}
+
+/* "ip daddr", "meta l4proto", "th dport", "numgen random mod 1" */
+static void field(struct line *l, uint8_t f, uint8_t family)
+{
+	const struct spec_field_desc *d = spec_field(f);
+
+	if (d->net)
+		add(l, "%s %s", family_name(family), d->name);
+	else if (d->proto)
+		add(l, "%s %s", d->proto, d->name);
+	else
+		add(l, "%s", d->name);
+}
+
+static void fields(struct line *l, const uint8_t *f, size_t n, uint8_t family)
+{
+	for (size_t i = 0; i < n; i++) {
+		add(l, "%s", i ? " . " : "");
+		field(l, f[i], family);
+	}
+}
+
+/* One field of an element: from the change's frontend, slot or backend.
+ * Elements go straight to out: their comments have no bound of ours. */
+static void value(FILE *out, uint8_t f, const struct change *ch, bool data)
 {
 	char a[INET6_ADDRSTRLEN];
 
-	inet_ntop(k->family, k->addr, a, sizeof(a));
-	fprintf(out, "%s . %s . %u", a, model_proto_name(k->proto), k->port);
+	switch (f) {
+	case F_DADDR:
+		inet_ntop(ch->fe.family, data ? ch->be.addr : ch->fe.addr, a, sizeof(a));
+		fputs(a, out);
+		break;
+	case F_L4PROTO:
+		fputs(model_proto_name(ch->fe.proto), out);
+		break;
+	case F_DPORT:
+		fprintf(out, "%u", data ? ch->be.port : ch->fe.port);
+		break;
+	case F_SLOT:
+		fprintf(out, "%u", ch->slot);
+		break;
+	}
 }
 
-static void print_comment(FILE *out, const char *c)
+static void elem(FILE *out, const struct spec_set *s, const struct change *ch)
 {
-	if (c)
-		fprintf(out, " comment \"%s\"", c);
+	char chain[32];
+
+	for (size_t i = 0; i < s->n_key; i++) {
+		fputs(i ? " . " : "", out);
+		value(out, s->key[i], ch, false);
+	}
+	if (ch->comment)
+		fprintf(out, " comment \"%s\"", ch->comment);
+	if (s->data == DATA_FIELDS) {
+		for (size_t i = 0; i < s->n_data; i++) {
+			fputs(i ? " . " : " : ", out);
+			value(out, s->data_fields[i], ch, true);
+		}
+	} else if (s->data == DATA_VERDICT) {
+		class_chain_name(&ch->cls, chain, sizeof(chain));
+		fprintf(out, " : goto %s", chain);
+	}
 }
 
-/* Prints the elements of one set from the add changes of that op. */
-static void print_elems(FILE *out, const struct changes *c, uint8_t family,
-			uint8_t op)
+static void print_set(FILE *out, const struct spec_set *s, const struct changes *c,
+		      uint8_t family)
 {
 	const char *sep = "\t\telements = { ";
+	struct line type = { .n = 0 };
 	bool any = false;
 
+	fields(&type, s->key, s->n_key, family);
+	if (s->data == DATA_FIELDS) {
+		add(&type, " : ");
+		fields(&type, s->data_fields, s->n_data, family);
+	} else if (s->data == DATA_VERDICT) {
+		add(&type, " : verdict");
+	}
+	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n\t\tcomment \"%s\"\n",
+		s->flags & NFT_SET_MAP ? "map" : "set", s->name, type.s, s->comment);
 	for (size_t i = 0; i < c->n; i++) {
-		const struct change *ch = &c->v[i];
-		char a[INET6_ADDRSTRLEN], chain[32];
-
-		if (ch->op != op || ch->fe.family != family)
+		if (c->v[i].op != s->add_op || c->v[i].fe.family != family)
 			continue;
 		fputs(sep, out);
 		sep = ",\n\t\t\t     ";
 		any = true;
-		print_fe(out, &ch->fe);
-		if (op == CH_BE_ADD)
-			fprintf(out, " . %u", ch->slot);
-		print_comment(out, ch->comment);
-		if (op == CH_BE_ADD) {
-			inet_ntop(family, ch->be.addr, a, sizeof(a));
-			fprintf(out, " : %s . %u", a, ch->be.port);
-		} else if (op == CH_SVC_ADD) {
-			class_chain_name(&ch->cls, chain, sizeof(chain));
-			fprintf(out, " : goto %s", chain);
-		}
+		elem(out, s, &c->v[i]);
 	}
 	if (any)
 		fputs(" }\n", out);
-}
-
-static void print_class(FILE *out, const struct class_key *cls, const char *ip)
-{
-	char name[32], comment[64];
-
-	class_chain_name(cls, name, sizeof(name));
-	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n\t\tdnat %s to %s daddr . meta l4proto . th dport . ",
-		name, class_comment(cls, comment, sizeof(comment)), ip, ip);
-	if (cls->kind == CLASS_SH)
-		fprintf(out, "jhash %s saddr mod %u seed 0x%x", ip, cls->n, SH_SEED);
-	else
-		fprintf(out, "numgen %s mod %u", cls->kind == CLASS_RR ? "inc" : "random",
-			cls->n);
-	fprintf(out, " map @%s comment \"%s\"\n\t}\n\n", SET_BACKENDS, CMT_CLASS_RULE);
-}
-
-static void print_set(FILE *out, const struct changes *c, uint8_t family,
-		      const char *kind, const char *name, const char *type,
-		      const char *comment, uint8_t op)
-{
-	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n\t\tcomment \"%s\"\n",
-		kind, name, type, comment);
-	print_elems(out, c, family, op);
 	fputs("\t}\n\n", out);
 }
 
-static void print_base(FILE *out, const char *name, const char *comment,
-		       const char *hook, const char *rules)
+/* A rule as nft prints it: loads gather into a concatenation that the
+ * next lookup, hash or statement uses. */
+static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
+		       uint32_t n)
 {
-	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n\t\t%s\n%s\t}\n", name,
-		comment, hook, rules);
+	struct line l = { .n = 0 }, cat = { .n = 0 }, map = { .n = 0 };
+
+	for (size_t i = 0; i < r->n; i++) {
+		const struct spec_expr *x = &r->x[i];
+		uint32_t mod = x->mod ? x->mod : n;
+
+		switch (x->kind) {
+		case SX_PAYLOAD:
+		case SX_META:
+			if (x->dreg == R_SRC)	/* a hash input, printed with it */
+				break;
+			add(&cat, "%s", cat.n ? " . " : "");
+			field(&cat, x->field, family);
+			break;
+		case SX_NUMGEN:
+			add(&cat, " . numgen %s mod %u",
+			    x->ng == NFT_NG_INCREMENTAL ? "inc" : "random", mod);
+			break;
+		case SX_JHASH:
+			add(&cat, " . jhash ");
+			field(&cat, x->field, family);
+			add(&cat, " mod %u seed 0x%x", mod, x->seed);
+			break;
+		case SX_LOOKUP:
+			if (x->dreg == R_VERDICT)
+				add(&l, "%s%s vmap @%s", l.n ? " " : "", cat.s, x->set);
+			else if (x->dreg == R_NONE)
+				add(&l, "%s%s @%s", l.n ? " " : "", cat.s, x->set);
+			else
+				add(&map, "%s map @%s", cat.s, x->set);
+			cat.n = 0;
+			cat.s[0] = '\0';
+			break;
+		case SX_CMP:
+			add(&l, "%s", l.n ? " " : "");
+			field(&l, x->field, family);
+			add(&l, " %s", model_proto_name(x->value));
+			break;
+		case SX_REJECT:
+			add(&l, "%sreject%s", l.n ? " " : "",
+			    x->value == REJ_TCP_RST ? " with tcp reset" : "");
+			break;
+		case SX_DNAT:
+			add(&l, "%sdnat %s to %s", l.n ? " " : "", family_name(family), map.s);
+			break;
+		}
+	}
+	fprintf(out, "\t\t%s comment \"%s\"\n", l.s, r->comment);
+}
+
+static const char *hook_name(uint32_t hook)
+{
+	static const char *const names[] = {
+		[NF_INET_PRE_ROUTING] = "prerouting", [NF_INET_LOCAL_IN] = "input",
+		[NF_INET_FORWARD] = "forward", [NF_INET_LOCAL_OUT] = "output",
+		[NF_INET_POST_ROUTING] = "postrouting",
+	};
+	return hook < sizeof(names) / sizeof(names[0]) ? names[hook] : "?";
+}
+
+/* nft 1.0.6 prints the standard priority names of the ip families where
+ * they apply: dstnat on prerouting only, srcnat on postrouting only. */
+static void prio(struct line *l, const struct spec_chain *c)
+{
+	if (c->prio == 0)
+		add(l, "filter");
+	else if (c->prio == -100 && c->hook == NF_INET_PRE_ROUTING)
+		add(l, "dstnat");
+	else if (c->prio == 100 && c->hook == NF_INET_POST_ROUTING)
+		add(l, "srcnat");
+	else
+		add(l, "%d", c->prio);
+}
+
+static void print_chain(FILE *out, const struct spec_chain *c, uint8_t family)
+{
+	struct line p = { .n = 0 };
+
+	prio(&p, c);
+	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n"
+		"\t\ttype %s hook %s priority %s; policy %s;\n",
+		c->name, c->comment, c->type, hook_name(c->hook), p.s,
+		c->policy == NF_DROP ? "drop" : "accept");
+	for (size_t i = 0; i < c->n_rules; i++)
+		print_rule(out, &c->rules[i], family, 0);
+	fputs("\t}\n", out);
+}
+
+static void print_class(FILE *out, const struct class_key *cls)
+{
+	const struct spec_class *sc = spec_class(cls->kind);
+	char name[32], comment[64];
+
+	if (!sc || class_chain_name(cls, name, sizeof(name)) < 0)
+		return;
+	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n", name,
+		class_comment(cls, comment, sizeof(comment)));
+	print_rule(out, &sc->rule, cls->family, cls->n);
+	fputs("\t}\n\n", out);
 }
 
 static void print_family(FILE *out, const char *table, const struct changes *c,
 			 uint8_t family)
 {
-	const char *ip = family_name(family);
-	char key[64], type[160], vmap[160], reject[400];
+	const struct spec_table *st = &spec_table;
 
-	snprintf(key, sizeof(key), "%s daddr . meta l4proto . th dport", ip);
-	fprintf(out, "table %s %s {\n\tcomment \"%s\"\n", ip, table, CMT_TABLE);
-	snprintf(type, sizeof(type), "%s . numgen random mod 1 : %s daddr . th dport", key, ip);
-	print_set(out, c, family, "map", SET_BACKENDS, type, CMT_BACKENDS, CH_BE_ADD);
-	snprintf(type, sizeof(type), "%s : verdict", key);
-	print_set(out, c, family, "map", SET_SERVICES, type, CMT_SERVICES, CH_SVC_ADD);
-	print_set(out, c, family, "set", SET_NOEP, key, CMT_NOEP, CH_NOEP_ADD);
+	fprintf(out, "table %s %s {\n\tcomment \"%s\"\n", family_name(family), table,
+		st->comment);
+	for (size_t i = 0; i < st->n_sets; i++)
+		print_set(out, &st->sets[i], c, family);
 	for (size_t i = 0; i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_ADD && c->v[i].cls.family == family)
-			print_class(out, &c->v[i].cls, ip);
-	snprintf(vmap, sizeof(vmap), "\t\t%s vmap @%s comment \"%s\"\n", key,
-		 SET_SERVICES, CMT_VMAP);
-	snprintf(reject, sizeof(reject),
-		 "\t\t%s @%s meta l4proto tcp reject with tcp reset comment \"%s\"\n"
-		 "\t\t%s @%s reject comment \"%s\"\n",
-		 key, SET_NOEP, CMT_RST, key, SET_NOEP, CMT_UNREACH);
-	print_base(out, "prerouting", CMT_PRE,
-		   "type nat hook prerouting priority dstnat; policy accept;", vmap);
-	fputs("\n", out);
-	/* nft 1.0.6 takes the name dstnat for prerouting only */
-	print_base(out, "output", CMT_OUT,
-		   "type nat hook output priority -100; policy accept;", vmap);
-	fputs("\n", out);
-	print_base(out, "filter-forward", CMT_FWD,
-		   "type filter hook forward priority filter; policy accept;", reject);
-	fputs("\n", out);
-	print_base(out, "filter-output", CMT_FOUT,
-		   "type filter hook output priority filter; policy accept;", reject);
+			print_class(out, &c->v[i].cls);
+	for (size_t i = 0; i < st->n_chains; i++) {
+		fputs(i ? "\n" : "", out);
+		print_chain(out, &st->chains[i], family);
+	}
 	fputs("}\n", out);
 }
 

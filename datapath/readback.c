@@ -26,6 +26,7 @@ struct dump {
 	const char *set;
 	bool intr;
 	int parse_err;
+	const char *parse_set;	/* the set of the first unparsable message */
 };
 
 typedef int (*dump_cb)(const struct nlmsghdr *nlh, void *arg);
@@ -66,20 +67,29 @@ static int table_cb(const struct nlmsghdr *nlh, void *arg)
 	return MNL_CB_OK;
 }
 
-bool dp_table_exists(struct dp *dp, uint8_t family)
+int dp_table_exists(struct dp *dp, uint8_t family)
 {
 	char buf[REQ_BUF] = { 0 };
 	struct nftnl_table *t = nftnl_table_alloc();
 	struct nlmsghdr *nlh;
 	bool found = false;
+	int ret = -ENOMEM;
 
-	if (!t)
-		return false;
-	nftnl_table_set_str(t, NFTNL_TABLE_NAME, dp->table);
-	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK, dp->seq++);
-	nftnl_table_nlmsg_build_payload(nlh, t);
+	if (t && nftnl_table_set_str(t, NFTNL_TABLE_NAME, dp->table) == 0) {
+		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK,
+					    dp->seq++);
+		nftnl_table_nlmsg_build_payload(nlh, t);
+		ret = talk(dp, nlh, table_cb, &found);
+	}
 	nftnl_table_free(t);
-	talk(dp, nlh, table_cb, &found);
+	/* only "no such table" is an answer; EPERM and the like are errors */
+	if (ret == -ENOENT)
+		return 0;
+	if (ret < 0) {
+		dp_error_set(dp, "table %s %s: asking whether it exists",
+			     family_name(family), dp->table);
+		return ret;
+	}
 	return found;
 }
 
@@ -167,6 +177,8 @@ static int elem_cb(const struct nlmsghdr *nlh, void *arg)
 	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
 		d->intr = true;
 	if (!s || nftnl_set_elems_nlmsg_parse(nlh, s) < 0) {
+		if (!d->parse_err)
+			d->parse_set = d->set;
 		d->parse_err = -EINVAL;
 		nftnl_set_free(s);
 		return MNL_CB_OK;
@@ -185,9 +197,10 @@ static int read_chains(struct dump *d)
 	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
 
-	if (!c)
+	if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, d->dp->table) < 0) {
+		nftnl_chain_free(c);
 		return -ENOMEM;
-	nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, d->dp->table);
+	}
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETCHAIN, d->family,
 				    NLM_F_DUMP, d->dp->seq++);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
@@ -201,11 +214,12 @@ static int read_elems(struct dump *d, const char *set)
 	struct nftnl_set *s = nftnl_set_alloc();
 	struct nlmsghdr *nlh;
 
-	if (!s)
-		return -ENOMEM;
 	d->set = set;
-	nftnl_set_set_str(s, NFTNL_SET_TABLE, d->dp->table);
-	nftnl_set_set_str(s, NFTNL_SET_NAME, set);
+	if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, d->dp->table) < 0 ||
+	    nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0) {
+		nftnl_set_free(s);
+		return -ENOMEM;
+	}
 	nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETSETELEM, d->family,
 				    NLM_F_DUMP, d->dp->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
@@ -213,31 +227,47 @@ static int read_elems(struct dump *d, const char *set)
 	return talk(d->dp, nlh, elem_cb, d);
 }
 
+/* On failure, dp's error says which object was being read. */
 static int read_family(struct dump *d)
 {
+	/* the order the reconciler has always been fed in */
 	static const char *const sets[] = { SET_SERVICES, SET_BACKENDS, SET_NOEP };
+	const char *what = "chains", *how = "";
 	int ret = read_chains(d);
 
-	for (size_t i = 0; ret == 0 && i < 3; i++) {
-		ret = read_elems(d, sets[i]);
+	for (size_t i = 0; ret == 0 && i < sizeof(sets) / sizeof(sets[0]); i++) {
+		what = sets[i];
+		how = "set ";
+		ret = read_elems(d, what);
 		if (ret == -ENOENT) {
 			log_warn("table %s %s has no set %s; it will be created",
-				 family_name(d->family), d->dp->table, sets[i]);
+				 family_name(d->family), d->dp->table, what);
 			ret = 0;
 		}
 	}
-	return ret ?: d->parse_err;
+	if (ret == 0 && d->parse_err) {
+		what = d->parse_set;
+		how = "unparsable elements of set ";
+		ret = d->parse_err;
+	}
+	if (ret < 0)
+		dp_error_set(d->dp, "table %s %s, %s%s", family_name(d->family),
+			     d->dp->table, how, what);
+	return ret;
 }
 
 int dp_read(struct dp *dp, const struct dp_reader *r)
 {
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
 
+	dp->err[0] = '\0';
 	for (size_t i = 0; i < sizeof(families); i++) {
 		struct dump d = { .dp = dp, .r = r, .family = families[i] };
-		int ret;
+		int ret = dp_table_exists(dp, families[i]);
 
-		if (!dp_table_exists(dp, families[i]))
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
 			continue;
 		if (r->table)
 			r->table(r->arg, families[i]);
@@ -245,13 +275,13 @@ int dp_read(struct dp *dp, const struct dp_reader *r)
 		 * the caller's state is rebuilt from scratch, so a retry at
 		 * this level would double-count: report and let it retry. */
 		ret = read_family(&d);
-		if (ret < 0) {
-			log_err("reading table %s %s: %s", family_name(families[i]),
-				dp->table, strerror(-ret));
+		if (ret < 0)
 			return ret;
-		}
-		if (d.intr)
+		if (d.intr) {
+			dp_error_set(dp, "table %s %s: changed by another writer while read",
+				     family_name(families[i]), dp->table);
 			return -EAGAIN;
+		}
 	}
 	return 0;
 }

@@ -32,13 +32,14 @@ void txn_fini(struct txn *t)
 	free(t->refs);
 }
 
-void txn_fail(struct txn *t, int err)
+int txn_fail(struct txn *t, int err)
 {
 	if (!t->err)
 		t->err = err;
+	return err;
 }
 
-static void ref_add(struct txn *t, uint32_t seq, const struct change *ch,
+static int ref_add(struct txn *t, uint32_t seq, const struct change *ch,
 		    const char *fmt, const char *name)
 {
 	struct msg_ref *r;
@@ -47,10 +48,8 @@ static void ref_add(struct txn *t, uint32_t seq, const struct change *ch,
 		size_t cap = t->cap_refs ? t->cap_refs * 2 : 256;
 		struct msg_ref *refs = realloc(t->refs, cap * sizeof(*refs));
 
-		if (!refs) {
-			txn_fail(t, -ENOMEM);
-			return;
-		}
+		if (!refs)
+			return txn_fail(t, -ENOMEM);
 		t->refs = refs;
 		t->cap_refs = cap;
 	}
@@ -58,6 +57,7 @@ static void ref_add(struct txn *t, uint32_t seq, const struct change *ch,
 	r->seq = seq;
 	r->ch = ch;
 	snprintf(r->what, sizeof(r->what), fmt, name);
+	return 0;
 }
 
 const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq)
@@ -76,37 +76,38 @@ const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq)
 	return lo < t->n_refs && t->refs[lo].seq == seq ? &t->refs[lo] : NULL;
 }
 
-void txn_begin(struct txn *t)
+int txn_begin(struct txn *t)
 {
-	ref_add(t, t->seq, NULL, "%s", "batch");
+	if (ref_add(t, t->seq, NULL, "%s", "batch") < 0)
+		return t->err;
 	nftnl_batch_begin(nftnl_batch_buffer(t->batch), t->seq++);
-	nftnl_batch_update(t->batch);
+	return nftnl_batch_update(t->batch) < 0 ? txn_fail(t, -ENOMEM) : 0;
 }
 
-void txn_end(struct txn *t)
+int txn_end(struct txn *t)
 {
 	nftnl_batch_end(nftnl_batch_buffer(t->batch), t->seq++);
-	nftnl_batch_update(t->batch);
+	return nftnl_batch_update(t->batch) < 0 ? txn_fail(t, -ENOMEM) : 0;
 }
 
 struct nlmsghdr *msg_start(struct txn *t, uint16_t type, uint8_t family,
 				  uint16_t flags, const struct change *ch,
 				  const char *what)
 {
-	ref_add(t, t->seq, ch, "%s", what);
+	if (ref_add(t, t->seq, ch, "%s", what) < 0)
+		return NULL;
 	return nftnl_nlmsg_build_hdr(t->scratch, type, family, flags, t->seq++);
 }
 
 /* Messages are built in a zeroed scratch buffer and copied into the batch:
  * libmnl leaves attribute padding as it finds it, and batch pages are not
  * zeroed, so building in place would hand the kernel stale heap bytes. */
-void msg_done(struct txn *t)
+int msg_done(struct txn *t)
 {
 	const struct nlmsghdr *nlh = (const void *)t->scratch;
 
 	memcpy(nftnl_batch_buffer(t->batch), t->scratch, nlh->nlmsg_len);
 	memset(t->scratch, 0, nlh->nlmsg_len);
-	if (nftnl_batch_update(t->batch) < 0)
-		txn_fail(t, -ENOMEM);
+	return nftnl_batch_update(t->batch) < 0 ? txn_fail(t, -ENOMEM) : 0;
 }
 

@@ -94,10 +94,19 @@ struct dp_reader {
 			const struct be_addr *be, const char *comment);
 	void (*noep)(void *arg, const struct fe_key *fe, const char *comment);
 };
+/* Returns 0, -EAGAIN (a dump raced with another writer: read again) or a
+ * negative errno; nothing is logged, dp_error says what failed. */
 int dp_read(struct dp *dp, const struct dp_reader *r);
 
-/* Deletes vipd's tables; returns how many there were, or a negative errno. */
+/* Deletes vipd's tables; returns how many there were, or a negative errno
+ * (a refused deletion is logged like a refused commit; other failures are
+ * described by dp_error). */
 int dp_cleanup(struct dp *dp);
+
+/* What the last failed dp_read or dp_cleanup was reading when it failed,
+ * e.g. "table ip6 vipd, set backends", for the caller's one log line; ""
+ * if the failure was logged already (a refused transaction). Borrowed. */
+const char *dp_error(const struct dp *dp);
 
 /* The ruleset's generation id: it moves with every transaction in this
  * network namespace, ours included (dp_commit records the id after ours).

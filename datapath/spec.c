@@ -1,0 +1,251 @@
+/* The ruleset shape of DESIGN.md, once: tables of the sets, base chains,
+ * rules and class chain families that nft.c sends and print.c prints. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/netfilter/nf_tables.h>
+
+#include "spec.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* nft's datatype ids (src/datatype.h) and typeof protocol and field ids
+ * (src/proto.h), as nft 1.0.6 writes them; nft uses them only to print,
+ * the kernel only stores them. */
+enum { DT_INTEGER = 4, DT_IPADDR = 7, DT_IP6ADDR = 8, DT_PROTO = 12, DT_SERVICE = 13 };
+enum { UD_DESC_TH = 11, UD_DESC_IP = 12, UD_DESC_IP6 = 13 };
+enum { UD_FIELD_TH_DPORT = 2, UD_FIELD_IP_DADDR = 12, UD_FIELD_IP6_DADDR = 9 };
+
+static const struct spec_field_desc fields[F_MAX] = {
+	[F_DADDR] = { "daddr", SX_PAYLOAD, { 4, 16 }, NFT_PAYLOAD_NETWORK_HEADER,
+		      { 16, 24 }, { DT_IPADDR, DT_IP6ADDR },
+		      { UD_DESC_IP, UD_DESC_IP6 }, { UD_FIELD_IP_DADDR, UD_FIELD_IP6_DADDR },
+		      true, NULL },
+	[F_SADDR] = { "saddr", SX_PAYLOAD, { 4, 16 }, NFT_PAYLOAD_NETWORK_HEADER,
+		      { 12, 8 }, { DT_IPADDR, DT_IP6ADDR }, { 0, 0 }, { 0, 0 }, true, NULL },
+	[F_L4PROTO] = { "l4proto", SX_META, { 1, 1 }, NFT_META_L4PROTO, { 0, 0 },
+			{ DT_PROTO, DT_PROTO }, { 0, 0 }, { 0, 0 }, false, "meta" },
+	[F_DPORT] = { "dport", SX_PAYLOAD, { 2, 2 }, NFT_PAYLOAD_TRANSPORT_HEADER,
+		      { 2, 2 }, { DT_SERVICE, DT_SERVICE },
+		      { UD_DESC_TH, UD_DESC_TH }, { UD_FIELD_TH_DPORT, UD_FIELD_TH_DPORT },
+		      false, "th" },
+	/* The slot's typeof: the modulus does not matter to the kernel (only
+	 * the last field's type does), so one map serves every class chain. */
+	[F_SLOT] = { "numgen random mod 1", SX_NUMGEN, { 4, 4 }, 0, { 0, 0 },
+		     { DT_INTEGER, DT_INTEGER }, { 0, 0 }, { 0, 0 }, false, NULL },
+};
+
+/* ---- sets ------------------------------------------------------------- */
+
+static const uint8_t key_fe[] = { F_DADDR, F_L4PROTO, F_DPORT };
+static const uint8_t key_slot[] = { F_DADDR, F_L4PROTO, F_DPORT, F_SLOT };
+static const uint8_t data_be[] = { F_DADDR, F_DPORT };
+
+static const struct spec_set sets[] = {
+	{ SET_BACKENDS, "service slot -> backend address . port", 1, NFT_SET_MAP,
+	  key_slot, N(key_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL },
+	{ SET_SERVICES, "service VIP . l4proto . port -> goto its class chain", 2, NFT_SET_MAP,
+	  key_fe, N(key_fe), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL },
+	{ SET_NOEP, "services without a ready endpoint: rejected", 3, 0,
+	  key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL },
+};
+
+/* ---- rules ------------------------------------------------------------ */
+
+/* daddr . l4proto . dport into the registers the sets' keys lay out */
+#define X_KEY \
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_ADDR }, \
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_PROTO }, \
+	{ .kind = SX_PAYLOAD, .field = F_DPORT, .dreg = R_PORT }
+
+static const struct spec_expr x_vmap[] = {
+	X_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_VERDICT, .set = SET_SERVICES },
+};
+
+static const struct spec_expr x_reject_tcp[] = {
+	X_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NOEP },
+	{ .kind = SX_CMP, .field = F_L4PROTO, .sreg = R_PROTO, .value = IPPROTO_TCP },
+	{ .kind = SX_REJECT, .value = REJ_TCP_RST },
+};
+
+static const struct spec_expr x_reject[] = {
+	X_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NOEP },
+	{ .kind = SX_REJECT, .value = REJ_PORT_UNREACH },
+};
+
+/* The slot joins the key, the backends map turns it into address . port
+ * in place, and dnat takes both from there. */
+#define X_DNAT \
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_ADDR, .set = SET_BACKENDS }, \
+	{ .kind = SX_DNAT, .sreg = R_ADDR }
+
+static const struct spec_expr x_lb[] = {
+	X_KEY,
+	{ .kind = SX_NUMGEN, .ng = NFT_NG_RANDOM, .dreg = R_SLOT },
+	X_DNAT,
+};
+
+static const struct spec_expr x_rr[] = {
+	X_KEY,
+	{ .kind = SX_NUMGEN, .ng = NFT_NG_INCREMENTAL, .dreg = R_SLOT },
+	X_DNAT,
+};
+
+static const struct spec_expr x_sh[] = {
+	X_KEY,
+	{ .kind = SX_PAYLOAD, .field = F_SADDR, .dreg = R_SRC },
+	{ .kind = SX_JHASH, .field = F_SADDR, .sreg = R_SRC, .dreg = R_SLOT, .seed = SH_SEED },
+	X_DNAT,
+};
+
+#define RULE(c, x) { c, x, N(x) }
+
+static const struct spec_rule r_vmap[] = {
+	RULE("to the service's class chain", x_vmap),
+};
+
+static const struct spec_rule r_reject[] = {
+	RULE("no endpoint: TCP reset", x_reject_tcp),
+	RULE("no endpoint: port unreachable", x_reject),
+};
+
+/* ---- chains ----------------------------------------------------------- */
+
+static const struct spec_chain chains[] = {
+	{ CHAIN_PRE, "VIPs reached from other hosts", "nat", NF_INET_PRE_ROUTING,
+	  NF_IP_PRI_NAT_DST, NF_ACCEPT, r_vmap, N(r_vmap) },
+	{ CHAIN_OUT, "VIPs reached from this host", "nat", NF_INET_LOCAL_OUT,
+	  NF_IP_PRI_NAT_DST, NF_ACCEPT, r_vmap, N(r_vmap) },
+	{ CHAIN_FWD, "reject VIPs without endpoints", "filter", NF_INET_FORWARD,
+	  NF_IP_PRI_FILTER, NF_ACCEPT, r_reject, N(r_reject) },
+	{ CHAIN_FOUT, "reject VIPs without endpoints (local clients)", "filter",
+	  NF_INET_LOCAL_OUT, NF_IP_PRI_FILTER, NF_ACCEPT, r_reject, N(r_reject) },
+};
+
+#define CLASS_RULE "slot -> backend"
+
+static const struct spec_class classes[] = {
+	[CLASS_LB] = { "lb", "random", RULE(CLASS_RULE, x_lb) },
+	[CLASS_RR] = { "rr", "round robin", RULE(CLASS_RULE, x_rr) },
+	[CLASS_SH] = { "sh", "source address hash", RULE(CLASS_RULE, x_sh) },
+};
+
+const struct spec_table spec_table = {
+	.comment = "vipd: service VIPs to backends; managed by vipd, edits are reverted",
+	.sets = sets, .n_sets = N(sets),
+	.chains = chains, .n_chains = N(chains),
+	.classes = classes, .n_classes = N(classes),
+};
+
+/* ---- lookups ---------------------------------------------------------- */
+
+const struct spec_field_desc *spec_field(uint8_t field)
+{
+	return &fields[field < F_MAX ? field : F_DADDR];
+}
+
+unsigned spec_fam(uint8_t family)
+{
+	return family == AF_INET6;
+}
+
+const char *family_name(uint8_t family)
+{
+	return family == AF_INET6 ? "ip6" : "ip";
+}
+
+unsigned spec_field_len(uint8_t field, uint8_t family)
+{
+	return (spec_field(field)->len[spec_fam(family)] + 3u) & ~3u;
+}
+
+unsigned spec_fields_len(const uint8_t *f, size_t n, uint8_t family)
+{
+	unsigned len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += spec_field_len(f[i], family);
+	return len;
+}
+
+unsigned spec_reg_word(uint8_t reg, uint8_t family)
+{
+	unsigned w = spec_field_len(F_DADDR, family) / 4;
+
+	switch (reg) {
+	case R_PROTO: return w;
+	case R_PORT: return w + 1;
+	case R_SLOT: return w + 2;
+	case R_SRC: return w + 3;
+	default: return 0;
+	}
+}
+
+const struct spec_set *spec_set_by_name(const char *name)
+{
+	for (size_t i = 0; i < N(sets); i++)
+		if (!strcmp(sets[i].name, name))
+			return &sets[i];
+	return NULL;
+}
+
+const struct spec_set *spec_set_of(uint8_t op)
+{
+	for (size_t i = 0; i < N(sets); i++)
+		if (sets[i].add_op == op || sets[i].del_op == op)
+			return &sets[i];
+	return NULL;
+}
+
+const struct spec_class *spec_class(uint8_t kind)
+{
+	return kind < N(classes) ? &classes[kind] : NULL;
+}
+
+const char *class_comment(const struct class_key *cls, char *buf, size_t len)
+{
+	const struct spec_class *c = spec_class(cls->kind);
+
+	snprintf(buf, len, "%s over %u slots", c ? c->how : "?", cls->n);
+	return buf;
+}
+
+int class_chain_name(const struct class_key *cls, char *buf, size_t len)
+{
+	const struct spec_class *c = spec_class(cls->kind);
+	int n;
+
+	if (!c || !cls->n)
+		return -EINVAL;
+	n = snprintf(buf, len, "%s-%u", c->prefix, cls->n);
+	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
+{
+	for (uint8_t k = 0; k < N(classes); k++) {
+		size_t p = strlen(classes[k].prefix);
+		char *end;
+		unsigned long n;
+
+		if (strncmp(name, classes[k].prefix, p) || name[p] != '-')
+			continue;
+		n = strtoul(name + p + 1, &end, 10);
+		/* digits only, no sign, space or leading zero: one name per N */
+		if (name[p + 1] < '1' || name[p + 1] > '9' || *end || n > UINT16_MAX)
+			return false;
+		out->family = family;
+		out->kind = k;
+		out->n = (uint16_t)n;
+		return true;
+	}
+	return false;
+}

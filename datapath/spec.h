@@ -1,0 +1,160 @@
+/* spec.h: private to datapath/: the one description of vipd's ruleset.
+ *
+ * Every table, set, chain and rule vipd makes, and every name and comment
+ * they carry, is a const table in spec.c. The netlink builder (nft.c,
+ * udata.c) and the --dry-run printer (print.c) both walk it; neither spells
+ * an object of its own. Expressions are nft's (payload, meta, cmp, lookup,
+ * numgen, jhash, nat, reject), with registers named by what they hold so
+ * that one rule serves both families.
+ */
+#ifndef VIPD_DATAPATH_SPEC_H
+#define VIPD_DATAPATH_SPEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "datapath.h"
+
+#define SET_BACKENDS	"backends"
+#define SET_SERVICES	"services"
+#define SET_NOEP	"noendpoints"
+
+#define CHAIN_PRE	"prerouting"
+#define CHAIN_OUT	"output"
+#define CHAIN_FWD	"filter-forward"
+#define CHAIN_FOUT	"filter-output"
+
+/* Fixed so that every node and every rebuild sends a client to the same
+ * slot (DESIGN.md: a random seed per rebuild would reshuffle clients). */
+#define SH_SEED		0x76697064	/* "vipd" */
+
+/* What a key or data field holds. */
+enum spec_field {
+	F_DADDR,	/* ip daddr / ip6 daddr */
+	F_SADDR,	/* ip saddr / ip6 saddr */
+	F_L4PROTO,	/* meta l4proto */
+	F_DPORT,	/* th dport */
+	F_SLOT,		/* numgen random mod 1: the slot number */
+	F_MAX
+};
+
+/* Registers by what they hold: the key's words, in the sets' key order
+ * (addr . l4proto . dport . slot), then the hash input. The word number
+ * depends on the family's address length (spec_reg_word). */
+enum spec_reg {
+	R_NONE,
+	R_ADDR,		/* word 0: address, and the lookup's source */
+	R_PROTO,	/* the word after the address */
+	R_PORT,
+	R_SLOT,
+	R_SRC,		/* jhash input */
+	R_VERDICT,
+};
+
+enum spec_expr_kind {
+	SX_PAYLOAD,	/* field -> dreg */
+	SX_META,	/* field -> dreg */
+	SX_CMP,		/* sreg == value (field says how to print it) */
+	SX_LOOKUP,	/* sreg in @set [-> dreg] */
+	SX_NUMGEN,	/* numgen ng mod N -> dreg */
+	SX_JHASH,	/* jhash sreg (an address) mod N seed -> dreg */
+	SX_DNAT,	/* dnat to sreg (address) . sreg+1 (port) */
+	SX_REJECT,	/* reject: value is enum spec_reject */
+};
+
+enum spec_reject { REJ_TCP_RST, REJ_PORT_UNREACH };
+
+/* One expression. A modulus of 0 is the class chain's slot count. */
+struct spec_expr {
+	uint8_t kind;		/* enum spec_expr_kind */
+	uint8_t field;		/* enum spec_field: loaded, compared, hashed */
+	uint8_t sreg, dreg;	/* enum spec_reg */
+	uint8_t ng;		/* NFT_NG_RANDOM, NFT_NG_INCREMENTAL */
+	uint8_t value;		/* cmp: the byte compared; reject: enum spec_reject */
+	uint32_t mod, seed;
+	const char *set;	/* lookup */
+};
+
+struct spec_rule {
+	const char *comment;
+	const struct spec_expr *x;
+	size_t n;
+};
+
+enum spec_data { DATA_NONE, DATA_VERDICT, DATA_FIELDS };
+
+struct spec_set {
+	const char *name, *comment;
+	uint32_t id;			/* NFTNL_SET_ID within the transaction */
+	uint32_t flags;			/* NFT_SET_MAP or 0 */
+	const uint8_t *key;		/* enum spec_field */
+	size_t n_key;
+	uint8_t data;			/* enum spec_data */
+	const uint8_t *data_fields;
+	size_t n_data;
+	uint8_t add_op, del_op;		/* the changes that fill it (enum change_op) */
+};
+
+struct spec_chain {
+	const char *name, *comment;
+	const char *type;		/* "nat", "filter" */
+	uint32_t hook;			/* NF_INET_* */
+	int32_t prio;
+	uint32_t policy;		/* NF_ACCEPT */
+	const struct spec_rule *rules;
+	size_t n_rules;
+};
+
+/* A family of class chains: <prefix>-<N>, one rule over N slots. */
+struct spec_class {
+	const char *prefix;		/* "lb" */
+	const char *how;		/* "random": the comment says "random over N slots" */
+	struct spec_rule rule;
+};
+
+struct spec_table {
+	const char *comment;
+	const struct spec_set *sets;	/* created in this order */
+	size_t n_sets;
+	const struct spec_chain *chains;	/* base chains, after the sets */
+	size_t n_chains;
+	const struct spec_class *classes;	/* indexed by enum class_kind */
+	size_t n_classes;
+};
+
+extern const struct spec_table spec_table;
+
+/* How a field is loaded, typed and spelled in each family. */
+struct spec_field_desc {
+	const char *name;		/* "daddr", "l4proto", "dport", "numgen random mod 1" */
+	uint8_t expr;			/* SX_PAYLOAD, SX_META, SX_NUMGEN */
+	uint8_t len[2];			/* bytes, [0] ip, [1] ip6 */
+	uint32_t base;			/* NFT_PAYLOAD_*_HEADER; meta: NFT_META_* key */
+	uint32_t offset[2];
+	uint32_t dtype[2];		/* nft's datatype id */
+	uint32_t ud_desc[2], ud_field[2];	/* typeof: protocol and field ids */
+	bool net;			/* named by the family: "ip daddr" */
+	const char *proto;		/* otherwise "meta", "th" */
+};
+
+const struct spec_field_desc *spec_field(uint8_t field);
+unsigned spec_fam(uint8_t family);		/* 0 ip, 1 ip6 */
+const char *family_name(uint8_t family);	/* "ip", "ip6" */
+
+/* A field's bytes in a concatenation: rounded up to a 32-bit register. */
+unsigned spec_field_len(uint8_t field, uint8_t family);
+unsigned spec_fields_len(const uint8_t *fields, size_t n, uint8_t family);
+
+/* The 32-bit register word a named register stands for. */
+unsigned spec_reg_word(uint8_t reg, uint8_t family);
+
+const struct spec_set *spec_set_by_name(const char *name);
+/* The set a change's elements go to, NULL for chain changes. */
+const struct spec_set *spec_set_of(uint8_t op);
+const struct spec_class *spec_class(uint8_t kind);
+
+/* "random over 3 slots": a class chain's comment. */
+const char *class_comment(const struct class_key *cls, char *buf, size_t len);
+
+#endif
