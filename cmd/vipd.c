@@ -50,14 +50,20 @@ struct daemon {
 	int claim_fd;		/* holds this table in this network namespace */
 };
 
+/* The one failure that no retry mends: say what is missing. */
+static const char *needs_cap(int err)
+{
+	return err == -EPERM || err == -EACCES ? " (vipd needs CAP_NET_ADMIN)" : "";
+}
+
 /* Reads the kernel state back, logging a failure (the datapath does not). */
 static int read_back(struct daemon *d, bool rewrite_rules)
 {
 	int ret = rec_load(d->rec, d->dp, rewrite_rules);
 
 	if (ret < 0)
-		log_err("reading back table %s: %s%s%s", d->cfg.table, strerror(-ret),
-			*dp_error(d->dp) ? ": " : "", dp_error(d->dp));
+		log_err("reading back table %s: %s%s%s%s", d->cfg.table, strerror(-ret),
+			*dp_error(d->dp) ? ": " : "", dp_error(d->dp), needs_cap(ret));
 	return ret;
 }
 
@@ -148,6 +154,7 @@ static void oneshot(struct daemon *d)
 static void before_sleep(struct loop *l, void *arg)
 {
 	struct daemon *d = arg;
+	int ret;
 
 	/* Until every source has its full state, the kernel keeps what it
 	 * has: a plan from half the registry would delete the other half. */
@@ -159,8 +166,15 @@ static void before_sleep(struct loop *l, void *arg)
 	}
 	if (d->failed || (!d->full && !model_dirty(d->model)))
 		return;
-	if (reconcile(d) < 0)
+	ret = reconcile(d);
+	if (ret == -EPERM || ret == -EACCES) {
+		log_err("programming table %s: %s%s; exiting", d->cfg.table, strerror(-ret),
+			needs_cap(ret));
+		d->exit_code = 1;
+		loop_stop(l);
+	} else if (ret < 0) {
 		recover(d);
+	}
 }
 
 static void oneshot_timeout(struct loop *l, void *arg)
@@ -242,9 +256,9 @@ static int cleanup(struct daemon *d)
 		log_info("removed %d table%s named %s", ret, ret > 1 ? "s" : "", d->cfg.table);
 	else if (ret == 0)
 		log_info("no table named %s to remove", d->cfg.table);
-	else if (*dp_error(d->dp))
-		log_err("removing table %s: %s: %s", d->cfg.table, strerror(-ret),
-			dp_error(d->dp));
+	else
+		log_err("removing table %s: %s%s%s%s", d->cfg.table, strerror(-ret),
+			*dp_error(d->dp) ? ": " : "", dp_error(d->dp), needs_cap(ret));
 	return ret < 0 ? ret : 0;
 }
 
