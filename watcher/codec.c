@@ -497,20 +497,26 @@ json_t *codec_endpoint_json(const struct endpoint *ep)
 			      "weight", (json_int_t)ep->weight, "ready", ep->ready,
 			      "terminating", ep->terminating);
 	json_t *ports = ep->n_ports ? json_object() : NULL;
+	int lost = 0;	/* a field dropped would be written to etcd as absent */
 
 	if (!o || (ep->n_ports && !ports)) {
 		json_decref(o);
+		json_decref(ports);
 		return NULL;
 	}
 	if (ep->port)
-		json_object_set_new(o, "port", json_integer(ep->port));
+		lost |= json_object_set_new(o, "port", json_integer(ep->port));
 	for (unsigned i = 0; i < ep->n_ports; i++)
-		json_object_set_new(ports, ep->ports[i].name, json_integer(ep->ports[i].port));
+		lost |= json_object_set_new(ports, ep->ports[i].name, json_integer(ep->ports[i].port));
 	if (ports)
-		json_object_set_new(o, "ports", ports);
+		lost |= json_object_set_new(o, "ports", ports);
 	if (ep->node)
-		json_object_set_new(o, "node", json_string(ep->node));
+		lost |= json_object_set_new(o, "node", json_string(ep->node));
 	if (ep->zone)
-		json_object_set_new(o, "zone", json_string(ep->zone));
+		lost |= json_object_set_new(o, "zone", json_string(ep->zone));
+	if (lost) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }

@@ -162,8 +162,8 @@ static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	if (ours && !fs->timer)
-		fs->timer = loop_timer_add(l, SETTLE_MS, settled, src);
+	if (ours && !fs->timer && !(fs->timer = loop_timer_add(l, SETTLE_MS, settled, src)))
+		file_read(src, false);	/* no timer: read now rather than never */
 }
 
 static int file_start(struct source *src)

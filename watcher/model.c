@@ -22,6 +22,11 @@ struct model {
 	struct hmap *entries;		/* name -> struct entry */
 	struct name_list dirty;
 	size_t dirty_cap;
+	/* A name that could not be recorded as dirty (out of memory): the
+	 * next take asks for a full plan instead. Simpler than failing every
+	 * put and delete (their callers could not undo the change anyway),
+	 * and no change is ever lost. */
+	bool dirty_lost;
 };
 
 void service_free(struct service *svc)
@@ -142,14 +147,18 @@ static void mark_dirty(struct model *m, struct entry *e)
 		size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
 		char **names = realloc(m->dirty.names, cap * sizeof(*names));
 
-		if (!names)
-			return;	/* the next full resync repairs what is lost */
+		if (!names) {
+			m->dirty_lost = true;
+			return;
+		}
 		m->dirty.names = names;
 		m->dirty_cap = cap;
 	}
 	copy = strdup(e->name);
-	if (!copy)
+	if (!copy) {
+		m->dirty_lost = true;
 		return;
+	}
 	m->dirty.names[m->dirty.n++] = copy;
 	e->dirty = true;
 }
@@ -410,11 +419,13 @@ size_t model_service_count(const struct model *m)
 
 bool model_dirty(const struct model *m)
 {
-	return m->dirty.n > 0;
+	return m->dirty.n > 0 || m->dirty_lost;
 }
 
-void model_dirty_take(struct model *m, struct name_list *out)
+bool model_dirty_take(struct model *m, struct name_list *out)
 {
+	bool lost = m->dirty_lost;
+
 	for (size_t i = 0; i < m->dirty.n; i++) {
 		struct entry *e = hmap_get_str(m->entries, m->dirty.names[i]);
 
@@ -424,6 +435,8 @@ void model_dirty_take(struct model *m, struct name_list *out)
 	*out = m->dirty;
 	memset(&m->dirty, 0, sizeof(m->dirty));
 	m->dirty_cap = 0;
+	m->dirty_lost = false;
+	return lost;
 }
 
 void model_names_free(struct name_list *l)
