@@ -29,7 +29,7 @@ endif
 # tests and the fuzz targets link the parts they use.
 BUILD    := build
 LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c
-WATCHER  := watcher/model.c watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
+WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/file.c watcher/etcd.c watcher/etcd_api.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_ctrs.c watcher/register.c
 DATAPATH := datapath/nft.c datapath/keys.c datapath/txn.c datapath/batch.c datapath/readback.c \
@@ -38,7 +38,7 @@ VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
-            watcher/model.c watcher/codec.c watcher/etcd_api.c
+            watcher/model.c watcher/model_log.c watcher/codec.c watcher/etcd_api.c
 CORE     := $(LIB) $(WATCHER) $(DATAPATH)
 
 CORE_O  := $(CORE:%.c=$(BUILD)/%.o)

@@ -42,7 +42,7 @@ struct fe_want {
 	/* "" when the slots hold the weights exactly; else what was asked and
 	 * what is programmed ("weights 1:1000:1000 programmed as 1:511:511
 	 * slots"), for the planner to log once per service. */
-	char weights_note[192];
+	char weights_note[384];
 };
 
 /* A comment's hash (0: none): compared instead of the text. */

@@ -81,7 +81,7 @@ static void ratio_append(char *buf, size_t len, const uint32_t *v, size_t n)
 /* Whether the slot counts hold the weights' ratios; if not, says how they
  * were programmed. all is the number of eligible backends, of which the
  * first n got rendered (SLOTS_MAX at most). */
-static void weights_check(const uint32_t *w, size_t n, size_t all,
+static void weights_check(const uint32_t *w, char **labels, size_t n, size_t all,
 			  const uint16_t *idx, size_t slots, char *note, size_t len)
 {
 	uint32_t count[SLOTS_MAX] = { 0 };
@@ -96,6 +96,14 @@ static void weights_check(const uint32_t *w, size_t n, size_t all,
 		return;
 	snprintf(note, len, "weights ");
 	ratio_append(note, len, w, n);
+	/* of backends (ids, from their "service/id" labels) */
+	for (size_t i = 0; i < n && i < NOTE_SHOWN; i++) {
+		const char *id = strchr(labels[i], '/');
+
+		snprintf(note + strlen(note), len - strlen(note), "%s%.32s",
+			 i ? ":" : " (", id ? id + 1 : labels[i]);
+	}
+	snprintf(note + strlen(note), len - strlen(note), "%s)", n > NOTE_SHOWN ? ":..." : "");
 	snprintf(note + strlen(note), len - strlen(note), " programmed as ");
 	ratio_append(note, len, count, n);
 	snprintf(note + strlen(note), len - strlen(note), " slots (at most %d per frontend",
@@ -139,7 +147,7 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 	if (slots < 0)
 		return (int)slots;
 	if (svc->algo != ALGO_MAGLEV)
-		weights_check(w, n, all, idx, (size_t)slots, want->weights_note,
+		weights_check(w, labels, n, all, idx, (size_t)slots, want->weights_note,
 			      sizeof(want->weights_note));
 	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))
 		keep_slots(old, be, tags, n, idx, (size_t)slots);
