@@ -90,7 +90,7 @@ void change_log_service(struct change_log *cl, const char *name,
 	 * vipctl service get away. */
 	rest = false;
 #define FIELD(cond, what) do { if (cond) { \
-		add(line, "%s%s", vip4 || vip6 || rest ? ", " : "changed: ", what); \
+		add(line, "%s%s", rest ? ", " : vip4 || vip6 ? "; changed: " : "changed: ", what); \
 		rest = true; } } while (0)
 	FIELD(old->n_ports != new->n_ports ||
 	      memcmp(old->ports, new->ports, old->n_ports * sizeof(*old->ports)), "ports");
