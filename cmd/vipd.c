@@ -83,8 +83,12 @@ static int reconcile(struct daemon *d)
 	bool full = d->full;
 	int ret;
 
-	model_dirty_take(d->model, &dirty);
+	if (model_dirty_take(d->model, &dirty))
+		full = true;
 	ret = rec_plan(d->rec, d->model, &dirty, full, &c);
+	if (ret < 0)
+		log_err("planning %s%zu services: %s", full ? "all " : "",
+			full ? model_service_count(d->model) : dirty.n, strerror(-ret));
 	if (ret == 0)
 		ret = dp_commit(d->dp, &c, d->base);
 	if (ret == 0) {
@@ -128,8 +132,11 @@ static void recover(struct daemon *d)
 		 (unsigned long long)d->retry_ms);
 	d->base = true;
 	load(d, true);
-	d->failed = true;
-	loop_timer_add(d->loop, d->retry_ms, retry, d);
+	/* Without the timer, failed would hold every reconcile for ever:
+	 * retry at the next pass of the loop instead (verify_tick wakes it). */
+	d->failed = loop_timer_add(d->loop, d->retry_ms, retry, d) != 0;
+	if (!d->failed)
+		log_err("out of memory arming the retry timer; retrying at the next event");
 }
 
 static bool sources_ready(const struct daemon *d)
@@ -213,7 +220,7 @@ static void verify_tick(struct loop *l, void *arg)
 	struct daemon *d = arg;
 	uint32_t id;
 
-	loop_timer_add(l, VERIFY_POLL_MS, verify_tick, d);
+	loop_timer_add(l, VERIFY_POLL_MS, verify_tick, d);	/* a re-arm: cannot fail */
 	if (d->failed || d->full || loop_now_ms() < d->verify_after ||
 	    dp_genid(d->dp, &id) < 0 || id == d->genid)
 		return;
@@ -334,16 +341,21 @@ static int run(struct daemon *d)
 		return ret;
 	loop_before_sleep(d->loop, before_sleep, d);
 	if (oneshot) {
-		loop_timer_add(d->loop, ONESHOT_WAIT_MS, oneshot_timeout, d);
+		if (!loop_timer_add(d->loop, ONESHOT_WAIT_MS, oneshot_timeout, d))
+			goto nomem;
 	} else {
 		if ((ret = signals_start(d)) < 0)
 			return ret;
-		loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d);
+		if (!loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d))
+			goto nomem;
 		if (!sources_ready(d))
 			log_info("waiting for every source's full state before touching the kernel");
 	}
 	ret = loop_run(d->loop);
 	return ret < 0 ? ret : -d->exit_code;
+nomem:
+	log_err("out of memory arming a timer");
+	return -ENOMEM;
 }
 
 int main(int argc, char **argv)

@@ -39,6 +39,10 @@ struct fe_want {
 	uint16_t n;
 	struct slot slots[SLOTS_MAX];
 	const char *ep_id[SLOTS_MAX];	/* comment of each slot's element */
+	/* "" when the slots hold the weights exactly; else what was asked and
+	 * what is programmed ("weights 1:1000:1000 programmed as 1:511:511
+	 * slots"), for the planner to log once per service. */
+	char weights_note[384];
 };
 
 /* A comment's hash (0: none): compared instead of the text. */
@@ -55,8 +59,9 @@ static inline uint32_t tag_of(const char *comment)
 
 /* Fills want from the eligible endpoints eps[0..n) (sorted with ep_cmp),
  * whose element comments are labels[]; old is what the kernel holds for
- * the frontend (NULL if nothing). */
-void fe_render(const struct service *svc, const struct svc_port *sp,
+ * the frontend (NULL if nothing). Returns 0 or a negative errno (want is
+ * then unusable: never program it as "no endpoints"). */
+int fe_render(const struct service *svc, const struct svc_port *sp,
 	       struct endpoint **eps, char **labels, size_t n,
 	       const struct fe_state *old, struct fe_want *want);
 int ep_cmp(const void *a, const void *b);

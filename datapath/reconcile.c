@@ -28,6 +28,12 @@ struct reconciler {
 	struct hmap *classes;	/* class_key -> struct class_state */
 	struct hmap *owned;	/* service name -> struct owned */
 	struct hmap *conflicts;	/* service name -> (void *)1 */
+	/* service name -> the weights note last logged for it (render.c), so
+	 * a service whose weights the slots cannot hold is told once, not at
+	 * every plan; kept across loads. */
+	struct hmap *noted;
+	bool note_seen;		/* the service being planned has a note */
+	int load_err;		/* first failure inside a read-back callback */
 	uint32_t gen;
 	unsigned conflict_hits;	/* grows with each refused claim */
 	bool reassert;		/* rewrite every class chain's rule once */
@@ -54,7 +60,9 @@ struct reconciler *rec_alloc(const char *node_name)
 	rec->classes = hmap_alloc();
 	rec->owned = hmap_alloc();
 	rec->conflicts = hmap_alloc();
-	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts) {
+	rec->noted = hmap_alloc();
+	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts ||
+	    !rec->noted) {
 		rec_free(rec);
 		return NULL;
 	}
@@ -75,6 +83,7 @@ void rec_free(struct reconciler *rec)
 	if (!rec)
 		return;
 	reset(rec);
+	hmap_free(rec->noted, free);
 	free(rec);
 }
 
@@ -128,12 +137,23 @@ static int fe_grow(struct fe_state *fe, uint16_t n)
 	return 0;
 }
 
+/* The read-back callbacks cannot fail the dump: they record the first
+ * failure, and rec_load returns it (a state learnt in part would make the
+ * planner delete or skip what it did not see). */
+static void load_fail(struct reconciler *rec, int err)
+{
+	if (!rec->load_err)
+		rec->load_err = err;
+}
+
 static void load_class(void *arg, const struct class_key *cls)
 {
 	struct class_state *cs = class_get(arg, cls, true);
 
 	if (cs)
 		cs->present = true;
+	else
+		load_fail(arg, -ENOMEM);
 }
 
 static void load_service(void *arg, const struct fe_key *k,
@@ -143,13 +163,16 @@ static void load_service(void *arg, const struct fe_key *k,
 	struct fe_state *fe = fe_get(rec, k, true);
 	struct class_state *cs = class_get(rec, cls, true);
 
-	if (!fe || !cs)
+	if (!fe || !cs) {
+		load_fail(rec, -ENOMEM);
 		return;
+	}
 	fe->cls = *cls;
 	fe->svc = true;
 	fe->tag = tag_of(comment);
 	cs->refs++;
-	fe_grow(fe, cls->n);
+	if (fe_grow(fe, cls->n) < 0)
+		load_fail(rec, -ENOMEM);
 }
 
 /* A backends element beyond the frontend's slot count is a leftover; keep
@@ -159,8 +182,12 @@ static void load_backend(void *arg, const struct fe_key *k, uint16_t slot,
 {
 	struct fe_state *fe = fe_get(arg, k, true);
 
-	if (!fe || slot >= SLOTS_MAX || fe_grow(fe, slot + 1) < 0)
+	if (slot >= SLOTS_MAX)
+		return;		/* not one of ours: no frontend has that slot */
+	if (!fe || fe_grow(fe, slot + 1) < 0) {
+		load_fail(arg, -ENOMEM);
 		return;
+	}
 	fe->slots[slot].be = *be;
 	fe->slots[slot].tag = tag_of(comment);
 }
@@ -172,6 +199,8 @@ static void load_noep(void *arg, const struct fe_key *k, const char *comment)
 	if (fe) {
 		fe->noep = true;
 		fe->tag = tag_of(comment);
+	} else {
+		load_fail(arg, -ENOMEM);
 	}
 }
 
@@ -199,6 +228,7 @@ int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 	for (int tries = 0; tries < 3 && ret == -EAGAIN; tries++) {
 		reset(rec);
 		rec->tables = 0;
+		rec->load_err = 0;
 		rec->fes = hmap_alloc();
 		rec->classes = hmap_alloc();
 		rec->owned = hmap_alloc();
@@ -207,6 +237,7 @@ int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 			return -ENOMEM;
 		ret = dp_read(dp, &r);
 	}
+	ret = ret ?: rec->load_err;
 	if (ret < 0)
 		return ret;
 	rec->reassert = rewrite_rules;
@@ -372,9 +403,10 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 			log_err("service \"%s\": field vip: value %s port %u/%s: already used by service \"%s\"; ignored",
 				name, addr_format(&a, vip), want->key.port,
 				model_proto_name(want->key.proto), fe->owner);
-		hmap_put_str(rec->conflicts, name, (void *)1);
 		rec->conflict_hits++;
-		return 0;
+		/* Unrecorded, the service would never be retried when the
+		 * holder lets go of the VIP. */
+		return hmap_put_str(rec->conflicts, name, (void *)1);
 	}
 	if (!fe->owner || strcmp(fe->owner, name)) {
 		free(fe->owner);
@@ -384,6 +416,26 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 	fe->gen = rec->gen;
 	now->keys[now->n++] = want->key;
 	return fe_diff(rec, fe, want, name, label, out);
+}
+
+/* Logs a service's weights note when it is new or differs from the one
+ * logged before. */
+static int note_weights(struct reconciler *rec, const char *name, const char *note)
+{
+	char *old = hmap_get_str(rec->noted, name), *copy;
+
+	rec->note_seen = true;
+	if (old && !strcmp(old, note))
+		return 0;
+	log_warn("%s: %s", name, note);
+	if (!(copy = strdup(note)))
+		return -ENOMEM;
+	if (hmap_put_str(rec->noted, name, copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	free(old);
+	return 0;
 }
 
 static int plan_family(struct reconciler *rec, const struct model *m,
@@ -414,10 +466,14 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		}
 	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
 		fe_key_of(&want->key, vip, &svc->ports[p]);
-		fe_render(svc, &svc->ports[p], eps, labels, n,
-			  fe_get(rec, &want->key, false), want);
+		ret = fe_render(svc, &svc->ports[p], eps, labels, n,
+				fe_get(rec, &want->key, false), want);
+		if (ret < 0)
+			break;
+		if (want->weights_note[0])
+			ret = note_weights(rec, svc->name, want->weights_note);
 		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
-		ret = claim(rec, svc->name, want, label, now, out);
+		ret = ret ?: claim(rec, svc->name, want, label, now, out);
 	}
 out:
 	for (size_t i = 0; labels && i < n; i++)
@@ -440,6 +496,7 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 	now = calloc(1, sizeof(*now) + cap * sizeof(now->keys[0]));
 	if (!now)
 		return -ENOMEM;
+	rec->note_seen = false;
 	if (svc && svc->vip4.family)
 		ret = plan_family(rec, m, svc, &svc->vip4, want, now, out);
 	if (svc && svc->vip6.family && !ret)
@@ -454,10 +511,19 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 	}
 	if (hits == rec->conflict_hits)
 		hmap_del_str(rec->conflicts, name);
+	if (!ret && !rec->note_seen)
+		free(hmap_del_str(rec->noted, name));
 	free(hmap_del_str(rec->owned, name));
-	if (now->n && hmap_put_str(rec->owned, name, now) == 0)
+	if (!now->n) {
+		free(now);
 		return ret;
-	free(now);
+	}
+	/* Unrecorded, the frontends it claimed would not be removed when the
+	 * service drops a port or goes. */
+	if (hmap_put_str(rec->owned, name, now) < 0) {
+		free(now);
+		return ret ?: -ENOMEM;
+	}
 	return ret;
 }
 
@@ -558,12 +624,14 @@ int rec_plan(struct reconciler *rec, const struct model *m,
 		size_t len;
 
 		retry.names = calloc(hmap_count(rec->conflicts), sizeof(char *));
-		for (size_t it = 0; retry.names &&
+		if (!retry.names)
+			ret = -ENOMEM;
+		for (size_t it = 0; !ret &&
 		     hmap_next(rec->conflicts, &it, &key, &len, NULL);)
-			retry.names[retry.n++] = strndup(key, len);
+			if (!(retry.names[retry.n++] = strndup(key, len)))
+				ret = -ENOMEM;
 		for (size_t i = 0; !ret && i < retry.n; i++)
-			if (retry.names[i])
-				ret = plan_service(rec, m, retry.names[i], want, out);
+			ret = plan_service(rec, m, retry.names[i], want, out);
 		model_names_free(&retry);
 	}
 	ret = ret ?: classes_settle(rec, out);

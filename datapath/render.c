@@ -66,18 +66,67 @@ static void keep_slots(const struct fe_state *old, const struct be_addr *be,
 	memcpy(idx, out, slots * sizeof(*idx));
 }
 
+/* Appends "a:b:c" (at most NOTE_SHOWN numbers, then ":...") to buf. */
+#define NOTE_SHOWN 8
+static void ratio_append(char *buf, size_t len, const uint32_t *v, size_t n)
+{
+	size_t at = strlen(buf);
+
+	for (size_t i = 0; i < n && i < NOTE_SHOWN && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%u", i ? ":" : "", v[i]);
+	if (n > NOTE_SHOWN && at < len)
+		snprintf(buf + at, len - at, ":...");
+}
+
+/* Whether the slot counts hold the weights' ratios; if not, says how they
+ * were programmed. all is the number of eligible backends, of which the
+ * first n got rendered (SLOTS_MAX at most). */
+static void weights_check(const uint32_t *w, char **labels, size_t n, size_t all,
+			  const uint16_t *idx, size_t slots, char *note, size_t len)
+{
+	uint32_t count[SLOTS_MAX] = { 0 };
+	bool exact = n == all;
+
+	for (size_t s = 0; s < slots; s++)
+		count[idx[s]]++;
+	for (size_t i = 1; i < n && exact; i++)
+		exact = (uint64_t)count[i] * w[0] == (uint64_t)count[0] * w[i];
+	note[0] = '\0';
+	if (exact)
+		return;
+	snprintf(note, len, "weights ");
+	ratio_append(note, len, w, n);
+	/* of backends (ids, from their "service/id" labels) */
+	for (size_t i = 0; i < n && i < NOTE_SHOWN; i++) {
+		const char *id = strchr(labels[i], '/');
+
+		snprintf(note + strlen(note), len - strlen(note), "%s%.32s",
+			 i ? ":" : " (", id ? id + 1 : labels[i]);
+	}
+	snprintf(note + strlen(note), len - strlen(note), "%s)", n > NOTE_SHOWN ? ":..." : "");
+	snprintf(note + strlen(note), len - strlen(note), " programmed as ");
+	ratio_append(note, len, count, n);
+	snprintf(note + strlen(note), len - strlen(note), " slots (at most %d per frontend",
+		 SLOTS_MAX);
+	if (all > n)
+		snprintf(note + strlen(note), len - strlen(note),
+			 "; %zu of %zu backends left out", all - n, all);
+	snprintf(note + strlen(note), len - strlen(note), ")");
+}
+
 /* Fills want for one VIP and service port from the eligible endpoints,
  * which are sorted so every node and every restart computes the same. */
-void fe_render(const struct service *svc, const struct svc_port *sp,
-		      struct endpoint **eps, char **labels, size_t n,
-		      const struct fe_state *old, struct fe_want *want)
+int fe_render(const struct service *svc, const struct svc_port *sp,
+	      struct endpoint **eps, char **labels, size_t n,
+	      const struct fe_state *old, struct fe_want *want)
 {
 	uint32_t tags[SLOTS_MAX];
 	uint32_t w[SLOTS_MAX];
 	uint64_t keys[SLOTS_MAX];
 	struct be_addr be[SLOTS_MAX];
 	uint16_t idx[SLOTS_MAX];
-	size_t slots;
+	size_t all = n;
+	ssize_t slots;
 
 	if (n > SLOTS_MAX)
 		n = SLOTS_MAX;
@@ -88,21 +137,30 @@ void fe_render(const struct service *svc, const struct svc_port *sp,
 		keys[i] = hash_bytes(&be[i], sizeof(be[i]));
 		tags[i] = tag_of(labels[i]);
 	}
+	want->weights_note[0] = '\0';
+	/* Maglev's table is a consistent hash, not a weight split: its
+	 * shares are near, never exact, by design. */
 	if (svc->algo == ALGO_MAGLEV)
 		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
 	else
 		slots = slots_fill(w, n, idx, SLOTS_MAX);
+	if (slots < 0)
+		return (int)slots;
+	if (svc->algo != ALGO_MAGLEV)
+		weights_check(w, labels, n, all, idx, (size_t)slots, want->weights_note,
+			      sizeof(want->weights_note));
 	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))
-		keep_slots(old, be, tags, n, idx, slots);
+		keep_slots(old, be, tags, n, idx, (size_t)slots);
 	want->n = (uint16_t)slots;
 	want->cls.n = (uint16_t)slots;
 	want->cls.kind = class_kind_of(svc->algo);
 	want->cls.family = want->key.family;
-	for (size_t s = 0; s < slots; s++) {
+	for (ssize_t s = 0; s < slots; s++) {
 		want->slots[s].be = be[idx[s]];
 		want->slots[s].tag = tags[idx[s]];
 		want->ep_id[s] = labels[idx[s]];
 	}
+	return 0;
 }
 
 void fe_key_of(struct fe_key *k, const struct vaddr *vip,

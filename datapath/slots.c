@@ -1,3 +1,4 @@
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,7 +43,7 @@ static void scale(uint32_t *count, size_t n, size_t cap)
 	}
 }
 
-size_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
+ssize_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 {
 	uint32_t *count, g = 0;
 	int64_t *cur;
@@ -50,12 +51,14 @@ size_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 
 	if (!n)
 		return 0;
+	if (!cap)
+		return -ENOSPC;
 	count = malloc(n * sizeof(*count));
 	cur = calloc(n, sizeof(*cur));
 	if (!count || !cur) {
 		free(count);
 		free(cur);
-		return 0;
+		return -ENOMEM;
 	}
 	memcpy(count, weights, n * sizeof(*count));
 	scale(count, n, cap);
@@ -64,6 +67,11 @@ size_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 	for (size_t i = 0; i < n; i++) {
 		count[i] /= g ? g : 1;
 		total += count[i];
+	}
+	if (!total) {		/* every weight 0: nothing to share by */
+		free(count);
+		free(cur);
+		return -EINVAL;
 	}
 	/* Smooth weighted round robin: every round the backend furthest
 	 * behind its share takes the slot, so a backend's slots are spread
@@ -81,7 +89,7 @@ size_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 	}
 	free(count);
 	free(cur);
-	return total;
+	return (ssize_t)total;
 }
 
 static uint64_t mix(uint64_t x)
@@ -94,18 +102,20 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-size_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap)
+ssize_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap)
 {
 	size_t m = n * 10 <= MAGLEV_SMALL ? MAGLEV_SMALL : MAGLEV_LARGE;
 	size_t *next, filled = 0;
 
-	if (!n || m > cap)
+	if (!n)
 		return 0;
+	if (m > cap)
+		return -ENOSPC;
 	if (n > m)
 		n = m;
 	next = calloc(n, sizeof(*next));
 	if (!next)
-		return 0;
+		return -ENOMEM;
 	for (size_t s = 0; s < m; s++)
 		out[s] = UINT16_MAX;
 	/* Each backend walks its own permutation of the table (offset and
@@ -125,5 +135,5 @@ size_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap)
 		}
 	}
 	free(next);
-	return m;
+	return (ssize_t)m;
 }

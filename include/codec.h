@@ -22,11 +22,41 @@
 bool codec_name_valid(const char *name);
 bool codec_id_valid(const char *id);
 
-/* *out is owned by the caller on success. */
+/* Keys the codec does not know are ignored, so that a newer writer's field
+ * does not get an object refused by an older vipd, but reported, since a
+ * typo ("wieght", "endpoint") would silently change behaviour. unknown is
+ * called once per such key of an accepted object, with its JSON path
+ * inside the object: "wieght", "ports[0].protcol", "health.intervall_ms"
+ * (non-printable bytes shown as '?'). The caller prefixes where the object
+ * came from and logs (or counts) it. */
+struct codec_report {
+	void (*unknown)(void *arg, const char *path);
+	void *arg;
+};
+
+/* *out is owned by the caller on success. rep NULL: each unknown key is
+ * logged as a warning naming the object ('service "web": field wieght:
+ * unknown key; ignored'), which is what the _parse and _parse_text forms
+ * do. */
+int codec_service_read(const char *name, const json_t *obj,
+		       const struct codec_report *rep, struct service **out,
+		       char err[CODEC_ERR_LEN]);
+int codec_endpoint_read(const char *id, const json_t *obj,
+			const struct codec_report *rep, struct endpoint **out,
+			char err[CODEC_ERR_LEN]);
 int codec_service_parse(const char *name, const json_t *obj,
 			struct service **out, char err[CODEC_ERR_LEN]);
 int codec_endpoint_parse(const char *id, const json_t *obj,
 			 struct endpoint **out, char err[CODEC_ERR_LEN]);
+
+/* The top level of a services file (DESIGN.md "Command line"): an object
+ * with a "services" object (required: a file without it is refused as a
+ * whole, since an empty or wrong file must not delete every VIP) and an
+ * optional "endpoints" object. Unknown top-level keys go to rep as above
+ * (NULL: not reported). Returns 0 with *services and *endpoints (NULL when
+ * absent) borrowed from root, or -EINVAL with err. */
+int codec_file_top(const json_t *root, const struct codec_report *rep,
+		   json_t **services, json_t **endpoints, char err[CODEC_ERR_LEN]);
 
 /* The same for a raw JSON text (an etcd value): also refuses bad JSON. */
 int codec_service_parse_text(const char *name, const char *text, size_t len,

@@ -7,6 +7,9 @@ enum vlog_level { VLOG_ERR, VLOG_WARN, VLOG_INFO, VLOG_DEBUG };
 /* Messages above this level are dropped; -v raises it. */
 extern enum vlog_level vlog_threshold;
 
+/* Tests capture lines here (NULL, the default: stderr). */
+extern void (*vlog_sink)(enum vlog_level level, const char *line);
+
 void vlog(enum vlog_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

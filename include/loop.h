@@ -19,7 +19,12 @@ int loop_fd_add(struct loop *l, int fd, uint32_t events, loop_fd_cb cb, void *ar
 int loop_fd_mod(struct loop *l, int fd, uint32_t events);
 void loop_fd_del(struct loop *l, int fd);
 
-/* One-shot timers; a callback re-arms its own. Returns an id > 0, or 0. */
+/* One-shot timers; a callback re-arms its own. Returns an id > 0, or 0
+ * when out of memory: then there is no timer, and the caller must handle
+ * that (log it and retry some other way), since a retry that never fires
+ * is a silent hang. A callback re-arming its own timer never gets 0, and
+ * nor does anyone while fewer than 64 timers are live (they are reserved
+ * with the loop). */
 uint64_t loop_timer_add(struct loop *l, uint64_t ms, loop_cb cb, void *arg);
 void loop_timer_del(struct loop *l, uint64_t id);
 

@@ -117,13 +117,15 @@ const char *model_service_next(const struct model *m, size_t *it);
 size_t model_service_count(const struct model *m);
 
 /* Names whose services or endpoints changed since the last take. The caller
- * owns the array and its strings (model_names_free). */
+ * owns the array and its strings (model_names_free). model_dirty_take
+ * returns true when some name could not be recorded (out of memory): the
+ * caller must then plan every service, not only those in out. */
 struct name_list {
 	char **names;
 	size_t n;
 };
 bool model_dirty(const struct model *m);
-void model_dirty_take(struct model *m, struct name_list *out);
+bool model_dirty_take(struct model *m, struct name_list *out);
 void model_names_free(struct name_list *l);
 
 #endif

@@ -115,6 +115,7 @@ int hmap_put(struct hmap *map, const void *key, size_t len, void *value)
 {
 	uint64_t hash = hash_key(key, len);
 	struct slot *s = find(map, key, len, hash);
+	void *copy;
 	size_t i;
 
 	if (s) {
@@ -127,11 +128,14 @@ int hmap_put(struct hmap *map, const void *key, size_t len, void *value)
 	     map->slots[i].key != TOMBSTONE; i = (i + 1) & (map->cap - 1))
 		;
 	s = &map->slots[i];
+	/* Allocated aside: a tombstone overwritten by NULL would cut the probe
+	 * chains that run through it, losing keys stored after it. */
+	copy = malloc(len ? len : 1);
+	if (!copy)
+		return -ENOMEM;
 	if (!s->key)
 		map->used++;
-	s->key = malloc(len ? len : 1);
-	if (!s->key)
-		return -ENOMEM;
+	s->key = copy;
 	memcpy(s->key, key, len);
 	s->len = len;
 	s->hash = hash;

@@ -87,7 +87,9 @@ static int timer_cb(CURLM *multi, long ms, void *hp)
 	if (h->timer)
 		loop_timer_del(h->loop, h->timer);
 	h->timer = ms < 0 ? 0 : loop_timer_add(h->loop, (uint64_t)ms, on_timer, h);
-	return 0;
+	/* Without the timer curl would wait for ever; -1 makes it fail the
+	 * transfers, whose owners retry. */
+	return ms >= 0 && !h->timer ? -1 : 0;
 }
 
 static void req_free(struct http_req *r)
@@ -275,6 +277,10 @@ struct http_req *http_request(struct http *h, const char *url, const char *body,
 		r->post = strdup(body);
 		r->headers = curl_slist_append(r->headers, "Content-Type: application/json");
 		curl_easy_setopt(r->easy, CURLOPT_POSTFIELDS, r->post);
+		if (!r->headers) {	/* refused below, not sent without its type */
+			free(r->post);
+			r->post = NULL;
+		}
 	}
 	curl_easy_setopt(r->easy, CURLOPT_HTTPHEADER, r->headers);
 	if (h->depth && !(body && !r->post)) {

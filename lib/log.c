@@ -4,6 +4,7 @@
 #include "log.h"
 
 enum vlog_level vlog_threshold = VLOG_INFO;
+void (*vlog_sink)(enum vlog_level level, const char *line);
 
 static const char *const level_name[] = {
 	[VLOG_ERR] = "error", [VLOG_WARN] = "warning",
@@ -44,6 +45,10 @@ void vlog(enum vlog_level level, const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	escape(line, safe, sizeof(safe));
+	if (vlog_sink) {
+		vlog_sink(level, safe);
+		return;
+	}
 	/* One write per line so lines of concurrent writers never interleave. */
 	fprintf(stderr, "vipd: %s: %s\n", level_name[level], safe);
 }

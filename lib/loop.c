@@ -10,6 +10,12 @@
 
 #include "loop.h"
 
+/* Timer slots allocated with the loop. vipd holds a handful of timers at
+ * once (one per source state, one per HTTP client, the daemon's retry and
+ * verify ticks), so adding one never needs memory after loop_alloc in
+ * practice; growth past this is still tried. */
+#define TIMERS_RESERVED 64
+
 struct fd_reg {
 	int fd;
 	bool dead;		/* deleted during dispatch; freed after it */
@@ -49,11 +55,14 @@ struct loop *loop_alloc(void)
 
 	if (!l)
 		return NULL;
-	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->timers = calloc(TIMERS_RESERVED, sizeof(*l->timers));
+	l->epfd = l->timers ? epoll_create1(EPOLL_CLOEXEC) : -1;
 	if (l->epfd < 0) {
+		free(l->timers);
 		free(l);
 		return NULL;
 	}
+	l->cap_timers = TIMERS_RESERVED;
 	return l;
 }
 
@@ -185,7 +194,8 @@ static int next_timeout(const struct loop *l)
 	return first <= now ? 0 : (int)(first - now > 60000 ? 60000 : first - now);
 }
 
-/* Fires due timers; one removed before its callback may add others. */
+/* Fires due timers; one removed before its callback may add others. Its
+ * slot is free by then, so a callback re-arming itself cannot fail. */
 static void run_timers(struct loop *l)
 {
 	uint64_t now = loop_now_ms();

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "codec.h"
+#include "log.h"
 
 #define SVC_PORTS_MAX	64	/* kube-proxy users rarely pass a dozen */
 #define EP_PORTS_MAX	64
@@ -46,6 +47,94 @@ static int fail_str(char *err, const char *field, const char *value,
 
 	json_decref(v);
 	return ret;
+}
+
+/* ---- unknown keys --------------------------------------------------------- */
+
+static const char *const service_keys[] = {
+	"vip", "vip6", "ports", "algorithm", "traffic_policy", "affinity_timeout",
+	"slow_start", "drain_seconds", "health", NULL,
+};
+static const char *const port_keys[] = {
+	"name", "port", "protocol", "target_port", "node_port", NULL,
+};
+static const char *const health_keys[] = {
+	"type", "path", "port", "expect", "interval_ms", "timeout_ms", "rise", "fall", NULL,
+};
+static const char *const endpoint_keys[] = {
+	"ip", "port", "ports", "weight", "node", "zone", "ready", "terminating", NULL,
+};
+static const char *const file_keys[] = { "services", "endpoints", NULL };
+
+struct unknown_log {
+	const char *kind, *name;
+};
+
+static void unknown_log(void *arg, const char *path)
+{
+	const struct unknown_log *u = arg;
+
+	log_warn("%s \"%.64s\": field %s: unknown key; ignored", u->kind, u->name, path);
+}
+
+/* Reports each key of obj not in known, as prefix + key. */
+static void keys_check(const json_t *obj, const char *prefix,
+		       const char *const *known, const struct codec_report *rep)
+{
+	const char *key;
+	json_t *v;
+
+	if (!rep || !json_is_object(obj))
+		return;
+	json_object_foreach((json_t *)obj, key, v) {
+		char path[160];
+		size_t at, i;
+
+		for (i = 0; known[i] && strcmp(known[i], key); i++)
+			;
+		if (known[i])
+			continue;
+		at = (size_t)snprintf(path, sizeof(path), "%s%.*s%s", prefix, VALUE_SHOWN,
+				      key, strlen(key) > VALUE_SHOWN ? "..." : "");
+		for (i = strlen(prefix); i < at && i < sizeof(path) - 1; i++)
+			if (!isprint((unsigned char)path[i]))
+				path[i] = '?';
+		rep->unknown(rep->arg, path);
+	}
+}
+
+static void service_keys_check(const json_t *obj, const struct codec_report *rep)
+{
+	const json_t *ports = json_object_get(obj, "ports");
+	char prefix[32];
+
+	keys_check(obj, "", service_keys, rep);
+	for (size_t i = 0; i < json_array_size(ports); i++) {
+		snprintf(prefix, sizeof(prefix), "ports[%zu].", i);
+		keys_check(json_array_get(ports, i), prefix, port_keys, rep);
+	}
+	keys_check(json_object_get(obj, "health"), "health.", health_keys, rep);
+}
+
+int codec_file_top(const json_t *root, const struct codec_report *rep,
+		   json_t **services, json_t **endpoints, char err[CODEC_ERR_LEN])
+{
+	*services = json_object_get(root, "services");
+	*endpoints = json_object_get(root, "endpoints");
+	if (!json_is_object(root))
+		return fail(err, "(top level)", root, "must be an object with \"services\"");
+	if (!*services)
+		return fail(err, "services", NULL,
+			    "required (a file with no services says {\"services\":{}})");
+	if (!json_is_object(*services))
+		return fail(err, "services", *services, "must be an object keyed by service name");
+	if (*endpoints && json_is_null(*endpoints))
+		*endpoints = NULL;
+	if (*endpoints && !json_is_object(*endpoints))
+		return fail(err, "endpoints", *endpoints,
+			    "must be an object keyed by service name");
+	keys_check(root, "", file_keys, rep);
+	return 0;
 }
 
 static bool name_chars(const char *s, size_t max, const char *inner)
@@ -333,9 +422,12 @@ static int service_fields(const json_t *obj, struct service *svc, char *err)
 	return parse_health(obj, &svc->health, err);
 }
 
-int codec_service_parse(const char *name, const json_t *obj,
-			struct service **out, char err[CODEC_ERR_LEN])
+int codec_service_read(const char *name, const json_t *obj,
+		       const struct codec_report *rep, struct service **out,
+		       char err[CODEC_ERR_LEN])
 {
+	struct unknown_log ul = { "service", name };
+	struct codec_report dflt = { unknown_log, &ul };
 	struct service *svc;
 	int ret;
 
@@ -354,8 +446,15 @@ int codec_service_parse(const char *name, const json_t *obj,
 		service_free(svc);
 		return ret;
 	}
+	service_keys_check(obj, rep ? rep : &dflt);
 	*out = svc;
 	return 0;
+}
+
+int codec_service_parse(const char *name, const json_t *obj,
+			struct service **out, char err[CODEC_ERR_LEN])
+{
+	return codec_service_read(name, obj, NULL, out, err);
 }
 
 static int parse_ep_ports(const json_t *obj, struct endpoint *ep, char *err)
@@ -418,9 +517,12 @@ static int endpoint_fields(const json_t *obj, struct endpoint *ep, char *err)
 	return 0;
 }
 
-int codec_endpoint_parse(const char *id, const json_t *obj,
-			 struct endpoint **out, char err[CODEC_ERR_LEN])
+int codec_endpoint_read(const char *id, const json_t *obj,
+			const struct codec_report *rep, struct endpoint **out,
+			char err[CODEC_ERR_LEN])
 {
+	struct unknown_log ul = { "endpoint", id };
+	struct codec_report dflt = { unknown_log, &ul };
 	struct endpoint *ep;
 	int ret;
 
@@ -441,8 +543,15 @@ int codec_endpoint_parse(const char *id, const json_t *obj,
 		endpoint_free(ep);
 		return ret;
 	}
+	keys_check(obj, "", endpoint_keys, rep ? rep : &dflt);
 	*out = ep;
 	return 0;
+}
+
+int codec_endpoint_parse(const char *id, const json_t *obj,
+			 struct endpoint **out, char err[CODEC_ERR_LEN])
+{
+	return codec_endpoint_read(id, obj, NULL, out, err);
 }
 
 static json_t *load_text(const char *text, size_t len, char *err)
@@ -497,20 +606,26 @@ json_t *codec_endpoint_json(const struct endpoint *ep)
 			      "weight", (json_int_t)ep->weight, "ready", ep->ready,
 			      "terminating", ep->terminating);
 	json_t *ports = ep->n_ports ? json_object() : NULL;
+	int lost = 0;	/* a field dropped would be written to etcd as absent */
 
 	if (!o || (ep->n_ports && !ports)) {
 		json_decref(o);
+		json_decref(ports);
 		return NULL;
 	}
 	if (ep->port)
-		json_object_set_new(o, "port", json_integer(ep->port));
+		lost |= json_object_set_new(o, "port", json_integer(ep->port));
 	for (unsigned i = 0; i < ep->n_ports; i++)
-		json_object_set_new(ports, ep->ports[i].name, json_integer(ep->ports[i].port));
+		lost |= json_object_set_new(ports, ep->ports[i].name, json_integer(ep->ports[i].port));
 	if (ports)
-		json_object_set_new(o, "ports", ports);
+		lost |= json_object_set_new(o, "ports", ports);
 	if (ep->node)
-		json_object_set_new(o, "node", json_string(ep->node));
+		lost |= json_object_set_new(o, "node", json_string(ep->node));
 	if (ep->zone)
-		json_object_set_new(o, "zone", json_string(ep->zone));
+		lost |= json_object_set_new(o, "zone", json_string(ep->zone));
+	if (lost) {
+		json_decref(o);
+		return NULL;
+	}
 	return o;
 }

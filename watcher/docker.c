@@ -135,8 +135,10 @@ static void inspect_later(struct ctr *c, const char *why)
 	if (!c->retry)
 		log_warn("docker: inspect of container %.12s failed (%s); trying again", c->id, why);
 	c->retry = true;
-	if (!d->retry_timer)
-		d->retry_timer = loop_timer_add(d->src->loop, INSPECT_RETRY_MS, on_retry, d);
+	if (!d->retry_timer &&
+	    !(d->retry_timer = loop_timer_add(d->src->loop, INSPECT_RETRY_MS, on_retry, d)))
+		log_err("docker: out of memory arming the inspect retry of %.12s; the next event or SIGHUP retries",
+			c->id);
 }
 
 static void inspect(struct ctr *c)
@@ -199,6 +201,8 @@ static void fail(struct docker *d, const char *why)
 	d->state = ST_WAIT;
 	d->timer = loop_timer_add(d->src->loop, backoff_next(&d->backoff_ms, BACKOFF_MIN_MS, BACKOFF_MAX_MS),
 				  on_backoff, d);
+	if (!d->timer)
+		log_err("docker: out of memory arming the reconnect timer; SIGHUP reconnects");
 }
 
 /* GET url (taken over; NULL: out of memory) as the request of a state. */

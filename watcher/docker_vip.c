@@ -66,13 +66,18 @@ static int vip_one(struct dk_ctx *x, const char *key, const char *tok, json_t *s
 	if (old && strcmp(json_string_value(old), ip))
 		return dk_refuse(x, "label", key, tok, "a service has one %s VIP, not %s and %s",
 			      a.family == AF_INET ? "IPv4" : "IPv6", json_string_value(old), ip);
-	json_object_set_new(svc, field, json_string(ip));
+	/* A field lost to ENOMEM would be refused as missing, or worse,
+	 * routed to the wrong port: fail the whole container instead. */
+	if (json_object_set_new(svc, field, json_string(ip)) < 0)
+		return -ENOMEM;
 	if (port_listed(ports, port, proto))
 		return 0;
 	p = json_pack("{s:s, s:I, s:s}", "name", pname, "port", (json_int_t)port, "protocol", proto);
-	if (p && target)
-		json_object_set_new(p, "target_port", json_integer(target));
-	return p ? json_array_append_new(ports, p) : -ENOMEM;
+	if (p && target && json_object_set_new(p, "target_port", json_integer(target)) < 0) {
+		json_decref(p);
+		return -ENOMEM;
+	}
+	return p && json_array_append_new(ports, p) == 0 ? 0 : -ENOMEM;
 }
 
 static int vip_label(struct dk_ctx *x, const char *key, const char *value, json_t *svc,
@@ -134,22 +139,23 @@ static int service_fields(const struct dk_ctx *x, json_t *svc)
 	char key[KEY_MAX], suffix[32];
 	json_t *h = json_object();
 	const char *v;
+	int lost = 0;	/* a field dropped for want of memory: fail, never guess */
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(*strs); i++)
 		if ((v = dk_plabel(x, strs[i], key)))
-			json_object_set_new(svc, strs[i], json_string(v));
+			lost |= json_object_set_new(svc, strs[i], json_string(v));
 	for (size_t i = 0; i < sizeof(nums) / sizeof(*nums); i++)
 		if ((v = dk_plabel(x, nums[i], key)))
-			json_object_set_new(svc, nums[i], number_or_string(v));
+			lost |= json_object_set_new(svc, nums[i], number_or_string(v));
 	for (size_t i = 0; h && i < sizeof(health) / sizeof(*health); i++) {
 		snprintf(suffix, sizeof(suffix), "health.%s", health[i]);
 		if ((v = dk_plabel(x, suffix, key)))
-			json_object_set_new(h, health[i], i < 2 ? json_string(v) : number_or_string(v));
+			lost |= json_object_set_new(h, health[i], i < 2 ? json_string(v) : number_or_string(v));
 	}
 	if (json_object_size(h))
-		json_object_set(svc, "health", h);
+		lost |= json_object_set(svc, "health", h);
 	json_decref(h);
-	return h ? 0 : -ENOMEM;
+	return h && !lost ? 0 : -ENOMEM;
 }
 
 /* The codec's "field F: value V: why" names the label that fed F. */

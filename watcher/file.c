@@ -32,15 +32,34 @@ struct counts {
 	unsigned services, endpoints, refused;
 };
 
+/* Unknown keys, named by their path from the top of the file. */
+struct unknown_ctx {
+	const char *file;
+	char prefix[2 * NAME_MAX_LEN + 16];	/* "services.web." */
+};
+
+static void unknown_key(void *arg, const char *path)
+{
+	const struct unknown_ctx *u = arg;
+
+	log_warn("services-file %s: field %s%s: unknown key; ignored", u->file,
+		 u->prefix, path);
+}
+
 static void load_services(struct source *src, json_t *services, struct counts *n)
 {
 	const char *path = src->conf.file->path, *name;
+	struct unknown_ctx u = { .file = path };
+	struct codec_report rep = { unknown_key, &u };
 	char err[CODEC_ERR_LEN];
 	json_t *v;
 
 	json_object_foreach(services, name, v) {
 		struct service *svc;
-		int ret = codec_service_parse(name, v, &svc, err);
+		int ret;
+
+		snprintf(u.prefix, sizeof(u.prefix), "services.%.64s.", name);
+		ret = codec_service_read(name, v, &rep, &svc, err);
 
 		if (ret == 0 && model_service_put(src->model, SRC_FILE, svc) == 0) {
 			n->services++;
@@ -58,12 +77,17 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 			   struct counts *n)
 {
 	const char *path = src->conf.file->path, *id;
+	struct unknown_ctx u = { .file = path };
+	struct codec_report rep = { unknown_key, &u };
 	char err[CODEC_ERR_LEN];
 	json_t *v;
 
 	json_object_foreach(eps, id, v) {
 		struct endpoint *ep;
-		int ret = codec_endpoint_parse(id, v, &ep, err);
+		int ret;
+
+		snprintf(u.prefix, sizeof(u.prefix), "endpoints.%.64s.%.64s.", svc_name, id);
+		ret = codec_endpoint_read(id, v, &rep, &ep, err);
 
 		if (ret == 0 && model_endpoint_put(src->model, SRC_FILE, svc_name, ep) == 0) {
 			n->endpoints++;
@@ -77,21 +101,24 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 	}
 }
 
-static int load_all(struct source *src, json_t *root, struct counts *n)
+/* A file without its "services" object is refused whole, keeping what
+ * was read before: "{}", a truncated write or a wrong file must not delete
+ * every VIP ("{"services":{}}" does that, on purpose). */
+static int load_all(struct source *src, json_t *root, bool initial, struct counts *n)
 {
 	const char *path = src->conf.file->path, *name;
-	json_t *services = json_object_get(root, "services");
-	json_t *endpoints = json_object_get(root, "endpoints"), *v;
+	struct unknown_ctx u = { .file = path };
+	struct codec_report rep = { unknown_key, &u };
+	json_t *services, *endpoints, *v;
+	char err[CODEC_ERR_LEN];
 
-	if (!json_is_object(root) || (services && !json_is_object(services)) ||
-	    (endpoints && !json_is_object(endpoints))) {
-		log_err("services-file %s: field services/endpoints: must be objects keyed by name; keeping the previous state",
-			path);
+	if (codec_file_top(root, &rep, &services, &endpoints, err) < 0) {
+		log_err("services-file %s: %s; %s", path, err,
+			initial ? "nothing read" : "keeping the previous state");
 		return -EINVAL;
 	}
 	model_source_mark(src->model, SRC_FILE);
-	if (services)
-		load_services(src, services, n);
+	load_services(src, services, n);
 	json_object_foreach(endpoints, name, v) {
 		if (!codec_name_valid(name) || !json_is_object(v)) {
 			n->refused++;
@@ -124,7 +151,7 @@ static int file_read(struct source *src, bool initial)
 			initial ? "" : "; keeping the previous state");
 		return -EINVAL;
 	}
-	ret = load_all(src, root, &n);
+	ret = load_all(src, root, initial, &n);
 	json_decref(root);
 	/* The tree of a large file is freed in many small blocks that glibc
 	 * keeps (110 MB of RSS at 10,000 x 10): give them back. */
@@ -162,8 +189,8 @@ static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 			p += sizeof(*ev) + ev->len;
 		}
 	}
-	if (ours && !fs->timer)
-		fs->timer = loop_timer_add(l, SETTLE_MS, settled, src);
+	if (ours && !fs->timer && !(fs->timer = loop_timer_add(l, SETTLE_MS, settled, src)))
+		file_read(src, false);	/* no timer: read now rather than never */
 }
 
 static int file_start(struct source *src)

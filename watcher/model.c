@@ -5,7 +5,9 @@
 #include <netinet/in.h>
 
 #include "hmap.h"
+#include "log.h"
 #include "model.h"
+#include "model_log.h"
 
 /* Everything known under one service name: its definition from each source
  * and the endpoints every source reported. */
@@ -22,6 +24,15 @@ struct model {
 	struct hmap *entries;		/* name -> struct entry */
 	struct name_list dirty;
 	size_t dirty_cap;
+	/* A name that could not be recorded as dirty (out of memory): the
+	 * next take asks for a full plan instead. Simpler than failing every
+	 * put and delete (their callers could not undo the change anyway),
+	 * and no change is ever lost. */
+	bool dirty_lost;
+	/* Each applied change is logged here, where the previous version is
+	 * known, so that etcd, file and Docker say it alike, and a source
+	 * re-putting an identical object (a resync) logs nothing. */
+	struct change_log log;
 };
 
 void service_free(struct service *svc)
@@ -120,6 +131,8 @@ struct model *model_alloc(void)
 		free(m);
 		return NULL;
 	}
+	if (m)
+		m->log.budget = CHANGE_LINES_MAX;
 	return m;
 }
 
@@ -142,14 +155,18 @@ static void mark_dirty(struct model *m, struct entry *e)
 		size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
 		char **names = realloc(m->dirty.names, cap * sizeof(*names));
 
-		if (!names)
-			return;	/* the next full resync repairs what is lost */
+		if (!names) {
+			m->dirty_lost = true;
+			return;
+		}
 		m->dirty.names = names;
 		m->dirty_cap = cap;
 	}
 	copy = strdup(e->name);
-	if (!copy)
+	if (!copy) {
+		m->dirty_lost = true;
 		return;
+	}
 	m->dirty.names[m->dirty.n++] = copy;
 	e->dirty = true;
 }
@@ -226,6 +243,7 @@ int model_service_put(struct model *m, enum source_id src, struct service *svc)
 		return -ENOMEM;
 	}
 	same = service_equal(e->def[src], svc);
+	change_log_service(&m->log, svc->name, e->def[src], svc);
 	service_free(e->def[src]);
 	e->def[src] = svc;
 	e->def_stale &= ~(1u << src);
@@ -240,6 +258,7 @@ void model_service_del(struct model *m, enum source_id src, const char *name)
 
 	if (!e || !e->def[src])
 		return;
+	change_log_service(&m->log, name, e->def[src], NULL);
 	service_free(e->def[src]);
 	e->def[src] = NULL;
 	mark_dirty(m, e);
@@ -270,6 +289,8 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 	if (i >= 0) {
 		bool same = endpoint_equal(e->eps[i], ep);
 
+		if (!same)
+			change_log_endpoint(&m->log, service, e->eps[i], ep);
 		endpoint_free(e->eps[i]);
 		e->eps[i] = ep;
 		if (same)
@@ -288,6 +309,7 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 			e->cap_eps = cap;
 		}
 		e->eps[e->n_eps++] = ep;
+		change_log_endpoint(&m->log, service, NULL, ep);
 	}
 	mark_dirty(m, e);
 	return 0;
@@ -295,6 +317,7 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 
 static void ep_remove_at(struct model *m, struct entry *e, size_t i)
 {
+	change_log_endpoint(&m->log, e->name, e->eps[i], NULL);
 	endpoint_free(e->eps[i]);
 	e->eps[i] = e->eps[--e->n_eps];
 	mark_dirty(m, e);
@@ -331,6 +354,7 @@ void model_source_sweep(struct model *m, enum source_id src)
 
 	for (size_t it = 0; hmap_next(m->entries, &it, NULL, NULL, (void **)&e);) {
 		if (e->def_stale & (1u << src)) {
+			change_log_service(&m->log, e->name, e->def[src], NULL);
 			service_free(e->def[src]);
 			e->def[src] = NULL;
 			e->def_stale &= ~(1u << src);
@@ -410,11 +434,18 @@ size_t model_service_count(const struct model *m)
 
 bool model_dirty(const struct model *m)
 {
-	return m->dirty.n > 0;
+	return m->dirty.n > 0 || m->dirty_lost;
 }
 
-void model_dirty_take(struct model *m, struct name_list *out)
+bool model_dirty_take(struct model *m, struct name_list *out)
 {
+	bool lost = m->dirty_lost;
+
+	if (m->log.hidden)
+		log_info("... and %u more changes (-v shows each)", m->log.hidden);
+	m->log.hidden = 0;
+	m->log.budget = CHANGE_LINES_MAX;
+
 	for (size_t i = 0; i < m->dirty.n; i++) {
 		struct entry *e = hmap_get_str(m->entries, m->dirty.names[i]);
 
@@ -424,6 +455,8 @@ void model_dirty_take(struct model *m, struct name_list *out)
 	*out = m->dirty;
 	memset(&m->dirty, 0, sizeof(m->dirty));
 	m->dirty_cap = 0;
+	m->dirty_lost = false;
+	return lost;
 }
 
 void model_names_free(struct name_list *l)

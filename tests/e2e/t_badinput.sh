@@ -80,3 +80,32 @@ web_json random "$(ep 2)" | put_file "$f"
 only_b2() { local o; o=$(count_backends 10.96.0.10 80 10); [[ $(hits b2 "$o") -eq 10 ]]; }
 since_ms=$t0 within 1 only_b2 || fail "web does not go to b2 1 s after the file was fixed"
 assert_alive "$vipd_pid" vipd
+
+say "an endpoint added is logged as +bN with its address and weight"
+lines=$(wc -l <"$vipd_log")
+web_json random "$(ep 2)" "$(ep 1)" | put_file "$f"
+new_lines() { tail -n +$((lines + 1)) "$vipd_log"; }
+added() { new_lines | grep -qF "info: web: +b1 $(backend_ip 1):8080 weight 100"; }
+within 2 added || { new_lines; fail "no info line \"web: +b1 ...\" after b1 was added"; }
+assert_eq "$(new_lines | grep -c 'web: +b2')" 0 "lines about the unchanged b2"
+
+say "a typo'd key is warned about with its path, and the object still counts"
+lines=$(wc -l <"$vipd_log")
+web_json random "$(ep 2)" '"b1":{"ip":"'"$(backend_ip 1)"'","port":8080,"wieght":5}' | put_file "$f"
+typo() { new_lines | grep -qF "field endpoints.web.b1.wieght: unknown key; ignored"; }
+within 2 typo || { new_lines; fail "no warning naming endpoints.web.b1.wieght"; }
+assert_eq "$(new_lines | grep -c 'wieght')" 1 "warnings about the typo"
+
+say "a file without \"services\" is refused whole: web keeps routing, one line says so"
+lines=$(wc -l <"$vipd_log")
+echo '{}' | put_file "$f"
+refused_top() { new_lines | grep -qF "field services"; }
+within 2 refused_top || { new_lines; fail "no line saying the file lacks services"; }
+sleep 0.3
+new_lines
+assert_eq "$(new_lines | grep -c .)" 1 "log lines after the file became {}"
+assert_eq "$(new_lines | grep -c 'keeping the previous state')" 1 "lines keeping the previous state"
+out=$(count_backends 10.96.0.10 80 20)
+echo "$out"
+assert_eq "$(( $(hits b1 "$out") + $(hits b2 "$out") ))" 20 "requests answered after the file became {}"
+assert_alive "$vipd_pid" vipd
