@@ -12,6 +12,7 @@
 #define DEFAULT_TABLE		"vipd"
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
 #define DEFAULT_REGISTER_TTL	10
+#define DEFAULT_DOCKER_RELIST	60
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
@@ -23,6 +24,7 @@ struct vipd_config {
 	struct docker_conf docker_map;	/* how containers announce themselves */
 	char name_from[DOCKER_NAME_FROM_MAX][128];	/* docker_map.name_from */
 	long register_ttl;		/* seconds */
+	long docker_relist;		/* seconds, 0: never */
 	bool once, cleanup, dry_run;
 	int verbose;
 	/* What the sources are handed, filled from the flags above. */

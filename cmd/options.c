@@ -16,7 +16,8 @@ static const char usage[] =
 "            [--etcd-password-file F]\n"
 "            [--services-file PATH] [--docker off|local|register] [--docker-socket PATH]\n"
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
-"            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--table NAME]\n"
+"            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
+"            [--table NAME]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -37,6 +38,7 @@ static const char usage[] =
 "                        the container's only one, else the first by name)\n"
 "  --node-ip IP          endpoint address of host-network containers\n"
 "  --register-ttl S      register mode: lease TTL in seconds (default 10)\n"
+"  --docker-relist S     list containers this often to mend lost events (default 60, 0: never)\n"
 "  --table NAME          nftables table name, ip and ip6 (default " DEFAULT_TABLE ")\n"
 "  --node-name NAME      this node, for traffic_policy local and register keys\n"
 "                        (register mode default: the host name)\n"
@@ -164,6 +166,7 @@ static int sources_conf(struct vipd_config *cfg)
 		.socket = cfg->docker_socket,
 		.map = &cfg->docker_map,
 		.reg = { .etcd = &cfg->etcd, .node = cfg->node_name, .ttl = cfg->register_ttl },
+		.relist_ms = (uint32_t)cfg->docker_relist * 1000,
 	};
 	return 0;
 }
@@ -182,6 +185,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "docker-name-from", required_argument, NULL, 'N' },
 		{ "docker-network", required_argument, NULL, 'W' },
 		{ "register-ttl", required_argument, NULL, 'T' },
+		{ "docker-relist", required_argument, NULL, 'R' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -189,7 +193,8 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *mode = NULL, *ttl = NULL;
+	const char *mode = NULL, *ttl = NULL, *relist = NULL;
+	char *end;
 	int c;
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -197,6 +202,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->docker_socket = DOCKER_DEFAULT_SOCKET;
 	cfg->docker_map.prefix = DOCKER_DEFAULT_PREFIX;
 	cfg->register_ttl = DEFAULT_REGISTER_TTL;
+	cfg->docker_relist = DEFAULT_DOCKER_RELIST;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (etcd_flag(&cfg->etcd_flags, c, optarg))
@@ -211,6 +217,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		case 'L': cfg->docker_map.prefix = optarg; break;
 		case 'W': cfg->docker_map.network = optarg; break;
 		case 'T': ttl = optarg; break;
+		case 'R': relist = optarg; break;
 		case 'N':
 			if (name_from_add(cfg, optarg) < 0)
 				return -EINVAL;
@@ -242,6 +249,11 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	}
 	if (cfg->cleanup + cfg->dry_run + cfg->once > 1) {
 		fprintf(stderr, "vipd: error: --once, --cleanup and --dry-run exclude each other\n");
+		return -EINVAL;
+	}
+	if (relist && ((cfg->docker_relist = strtol(relist, &end, 10)) < 0 || *end || !*relist ||
+		       cfg->docker_relist > 86400)) {
+		fprintf(stderr, "vipd: error: --docker-relist %s: expected seconds, 0..86400 (0: never)\n", relist);
 		return -EINVAL;
 	}
 	if (docker_flags(cfg, mode, ttl) < 0)

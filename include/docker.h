@@ -87,6 +87,14 @@ enum docker_event_kind docker_event_parse(const json_t *ev, struct docker_event 
  * replayed after a relist start a second early). */
 bool docker_event_stops(const struct docker_event *e, const struct docker_view *v);
 
+/* What can change a container's endpoints (state, health, name, networks
+ * and addresses) as one number, from an entry of /containers/json and
+ * from an inspect: the two are equal for the same container at the same
+ * moment, so a list that disagrees with the last inspect shows an event
+ * that never arrived. Uptime text and the like do not count. */
+uint64_t docker_list_print(const json_t *item);
+uint64_t docker_inspect_print(const json_t *inspect);
+
 /* "SIGTERM", "TERM" or "15" -> 15; unknown -> -1. */
 int docker_signal_parse(const char *s);
 /* A template as --docker-name-from takes it; 0 or -EINVAL. */

@@ -8,6 +8,7 @@
 #define VIPD_SOURCE_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "docker.h"
 
@@ -42,6 +43,7 @@ struct docker_source_conf {
 	const char *socket;
 	const struct docker_conf *map;	/* how containers announce themselves */
 	struct register_conf reg;	/* DOCKER_REGISTER only */
+	uint32_t relist_ms;		/* list again this often (lost events); 0: never */
 };
 
 struct source {

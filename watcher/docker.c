@@ -95,6 +95,8 @@ static void inspect_done(struct http_req *req, int err, long status,
 		forget(c);
 		return;
 	}
+	if (root)
+		c->print = docker_inspect_print(root);
 	if (root && (ret = docker_view_parse(c->d->conf, root, &nv, why)) != -ENOMEM) {
 		dk_ctr_judged(c, &nv, ret, why);
 		dk_ctr_apply(c, &nv);
@@ -178,7 +180,8 @@ static void stop_requests(struct docker *d)
 	struct ctr *c;
 
 	http_cancel(d->req);
-	d->req = NULL;
+	http_cancel(d->relist);
+	d->req = d->relist = NULL;
 	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c)) {
 		http_cancel(c->req);
 		c->req = NULL;
@@ -325,6 +328,98 @@ static void list_done(struct http_req *req, int err, long status,
 		d->src->ready = true;
 }
 
+/* ---- the periodic list ---------------------------------------------------
+ * An event lost on a live stream (registrator's ghost registrations) would
+ * leave an endpoint stale for good. Every relist_ms the containers are
+ * listed beside the stream; a container whose list entry disagrees with
+ * its last inspect, one vipd does not know, and one missing from the list
+ * are inspected again (the inspect decides, as for any event). */
+
+static void relist_arm(struct docker *d);
+
+static void relist_check(struct docker *d, const json_t *list)
+{
+	const void *k;
+	size_t it = 0, i, klen, mended = 0;
+	struct ctr *c;
+	json_t *v;
+
+	while (hmap_next(d->ctrs, &it, &k, &klen, (void **)&c))
+		c->seen = false;
+	json_array_foreach(list, i, v) {
+		const char *id = json_string_value(json_object_get(v, "Id"));
+		const char *name = json_string_value(json_array_get(json_object_get(v, "Names"), 0));
+		bool known;
+
+		if (!id)
+			continue;
+		known = dk_ctr_get(d, id, false) != NULL;
+		if (!(c = dk_ctr_get(d, id, true)))
+			continue;
+		c->seen = true;
+		if (c->req || (known && docker_list_print(v) == c->print))
+			continue;
+		log_warn("docker: relist: container %s (%.12s) %s; inspecting it",
+			 name ? name + (*name == '/') : "?", id,
+			 known ? "differs from its last inspect: an event was lost" :
+				 "was never announced by an event");
+		inspect(c);
+		mended++;
+	}
+	for (it = 0; hmap_next(d->ctrs, &it, &k, &klen, (void **)&c);) {
+		if (c->seen || c->req)
+			continue;
+		log_warn("docker: relist: container %s (%.12s) is no longer listed: an event was lost; inspecting it",
+			 c->view.name ? c->view.name : "?", c->id);
+		inspect(c);
+		mended++;
+	}
+	if (!mended)
+		log_debug("docker: relist: %zu containers, each as its last inspect", json_array_size(list));
+}
+
+static void relist_done(struct http_req *req, int err, long status,
+			const char *body, size_t len, void *arg)
+{
+	struct docker *d = arg;
+	json_t *root = status == 200 && body ? json_loadb(body, len, 0, NULL) : NULL;
+
+	d->relist = NULL;
+	/* while the stream is down, the relist after its reconnect does this */
+	if (json_is_array(root) && d->state == ST_EVENTS)
+		relist_check(d, root);
+	else if (!json_is_array(root))
+		log_debug("docker: relist: %s", err ? http_strerror(err) : "unexpected reply");
+	json_decref(root);
+	relist_arm(d);
+}
+
+static void on_relist(struct loop *l, void *arg)
+{
+	struct docker *d = arg;
+	char *u;
+
+	d->relist_timer = 0;
+	if (d->state != ST_EVENTS || d->relist) {
+		relist_arm(d);
+		return;
+	}
+	if (asprintf(&u, "%s/containers/json?all=1", d->base) < 0)
+		u = NULL;
+	d->opts.timeout_ms = REQUEST_TIMEOUT_MS;
+	d->relist = u ? http_request(d->http, u, NULL, &d->opts, NULL, relist_done, d) : NULL;
+	free(u);
+	if (!d->relist)
+		relist_arm(d);
+}
+
+static void relist_arm(struct docker *d)
+{
+	if (d->relist_ms && !d->relist_timer &&
+	    !(d->relist_timer = loop_timer_add(d->src->loop, d->relist_ms, on_relist, d)))
+		log_err("docker: cannot arm the periodic relist: out of memory");
+}
+
 static void list_send(struct docker *d)
 {
 	char *u;
@@ -380,6 +475,8 @@ static int docker_start(struct source *src)
 	if (!(d->ctrs = hmap_alloc()) || !(d->http = http_alloc(src->loop)))
 		return -ENOMEM;
 	http_max_connections(d->http, CONNECTIONS);
+	d->relist_ms = conf->relist_ms;
+	relist_arm(d);
 	if (conf->mode == DOCKER_REGISTER && (ret = registrar_open(src->loop, &conf->reg, &d->reg)) < 0)
 		return ret;
 	src->ready = false;
@@ -407,6 +504,8 @@ static void docker_stop(struct source *src)
 		loop_timer_del(src->loop, d->timer);
 	if (d->retry_timer)
 		loop_timer_del(src->loop, d->retry_timer);
+	if (d->relist_timer)
+		loop_timer_del(src->loop, d->relist_timer);
 	http_free(d->http);	/* cancels every request */
 	d->http = NULL;
 	if (d->ctrs) {

@@ -27,6 +27,7 @@ struct ctr {
 	bool terminating;		/* stop signal sent, not dead yet */
 	bool retry;			/* the last inspect failed */
 	int64_t term_started_ns;	/* StartedAt of the run being stopped */
+	uint64_t print;			/* docker_inspect_print of the last inspect */
 	bool said_disagree, said_register;
 };
 
@@ -42,6 +43,8 @@ struct docker {
 	struct hmap *ctrs;		/* full id -> struct ctr */
 	enum state state;
 	struct http_req *req;		/* version, list or events */
+	struct http_req *relist;	/* the periodic list, beside the events */
+	uint64_t relist_ms, relist_timer;
 	struct jstream stream;
 	uint64_t timer, retry_timer, backoff_ms;
 	struct timespec list_time;	/* when the last list was asked for */

@@ -9,7 +9,8 @@
 # registrator style (SERVICE_NAME) join services of a services file; of
 # two networks, vipd.network (else the first by name) gives the IP. A
 # service whose containers are all stopped rejects at once; it goes with
-# the last of them (docker rm).
+# the last of them (docker rm). A periodic relist of steady containers
+# mends nothing.
 #
 #   ┌ $client ─────────┐    ┌ $node ──────────────────────────────────────┐
 #   │ 10.250.1.2       ├────┤ 10.250.1.1   br0 10.250.2.1 (= --node-ip)   │
@@ -36,7 +37,7 @@ source "$(dirname "$0")/lib_docker.sh"
 topo_up 0
 pn ip route add 10.96.0.0/16 via 10.250.2.99
 docker_up a
-vargs=(--docker local --docker-socket "$(dk_sock a)" --node-name node-a --node-ip 10.250.2.1
+vargs=(--docker local --docker-socket "$(dk_sock a)" --node-name node-a --node-ip 10.250.2.1 --docker-relist 1
 	--docker-name-from env:NAMESPACE --docker-name-from '{label:group}.{label:service}')
 WEB=(-l vipd.vip=10.96.0.10:80)
 
@@ -271,3 +272,9 @@ echo "web's VIP gone $(($(now_ms) - t0)) ms after docker rm h1 (bad1-3, vipd.ser
 s1_ok || fail "s1 does not answer via arch.task.http after web went"
 has_page 10.96.0.30 80 r1 || fail "r1 does not answer via api after web went"
 assert_alive "$vipd_pid" vipd
+
+say "10. the periodic relist (every 1 s here) finds every container as its last inspect"
+log_mark
+sleep 2.5
+log_since "docker: relist: [0-9]+ containers, each as its last inspect" || fail "no periodic relist in 2.5 s (--docker-relist 1)"
+! log_since "docker: relist: container" || fail "the relist of steady containers mended something: $(grep 'relist: container' "$vipd_log" | tail -n 3)"
