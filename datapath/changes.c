@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include "datapath.h"
+#include "hash.h"
 
 int changes_push(struct changes *c, const struct change *ch, const char *comment)
 {
@@ -34,4 +35,14 @@ void changes_free(struct changes *c)
 		free(c->v[i].comment);
 	free(c->v);
 	memset(c, 0, sizeof(*c));
+}
+
+void dp_comment_fit(char *comment)
+{
+	size_t len = strlen(comment);
+
+	if (len <= DP_COMMENT_MAX)
+		return;
+	snprintf(comment + DP_COMMENT_MAX - 9, 10, "~%08x",
+		 (uint32_t)hash_bytes(comment, len));
 }

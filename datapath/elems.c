@@ -14,14 +14,9 @@
  * and small enough that an error names a handful of elements. */
 #define ELEMS_PER_MSG	256
 
-/* Kernel 6.18 accepts an element's userdata up to NFT_USERDATA_MAXLEN
- * (256) but keeps it only up to 254 bytes (measured: a longer one is
- * silently gone from the dump): a 2-byte attribute header, 251 characters
- * and the NUL. A longer comment (a 253-character service name and an
- * endpoint id) is cut there, not refused: it only labels the element for
- * operators, and one long name must not keep every other service from
- * being programmed. */
-#define ELEM_COMMENT_MAX	251
+/* The planner fits comments (dp_comment_fit); the cut here only keeps a
+ * caller that did not from having its comment dropped silently. */
+#define ELEM_COMMENT_MAX	DP_COMMENT_MAX
 
 static bool is_add(const struct spec_set *s, uint8_t op)
 {

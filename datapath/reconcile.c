@@ -463,6 +463,8 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		if (asprintf(&labels[i], "%s/%s", svc->name, eps[i]->id) < 0) {
 			labels[i] = NULL;
 			ret = -ENOMEM;
+		} else {
+			dp_comment_fit(labels[i]);
 		}
 	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
 		fe_key_of(&want->key, vip, &svc->ports[p]);
@@ -473,6 +475,7 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		if (want->weights_note[0])
 			ret = note_weights(rec, svc->name, want->weights_note);
 		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
+		dp_comment_fit(label);
 		ret = ret ?: claim(rec, svc->name, want, label, now, out);
 	}
 out:

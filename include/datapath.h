@@ -65,6 +65,16 @@ struct changes {
 };
 
 int changes_push(struct changes *c, const struct change *ch, const char *comment);
+
+/* Kernel 6.18 accepts an element's userdata up to NFT_USERDATA_MAXLEN
+ * (256) but keeps it only up to 254 bytes (measured: a longer one is
+ * silently gone from the dump): a 2-byte attribute header, this many
+ * characters and the NUL. */
+#define DP_COMMENT_MAX 251
+/* Shortens a comment in place to DP_COMMENT_MAX, the same way every time:
+ * its head, "~" and a hash of the whole, so two long names stay apart and
+ * what is read back equals what was planned. */
+void dp_comment_fit(char *comment);
 void changes_free(struct changes *c);
 
 /* Class chain names, e.g. "lb-3": the one place they are spelled. */
