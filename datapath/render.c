@@ -78,8 +78,8 @@ static void ratio_append(char *buf, size_t len, const uint32_t *v, size_t n)
 		snprintf(buf + at, len - at, ":...");
 }
 
-/* Whether the slot counts hold the weights' ratios; if not, says how they
- * were programmed. all is the number of eligible backends, of which the
+/* Whether the slot counts hold the weights' ratios (within the slots'
+ * tolerance); if not, says how they were programmed. all is the number of eligible backends, of which the
  * first n got rendered (SLOTS_MAX at most). */
 static void weights_check(const uint32_t *w, char **labels, size_t n, size_t all,
 			  const uint16_t *idx, size_t slots, char *note, size_t len)
@@ -89,10 +89,8 @@ static void weights_check(const uint32_t *w, char **labels, size_t n, size_t all
 
 	for (size_t s = 0; s < slots; s++)
 		count[idx[s]]++;
-	for (size_t i = 1; i < n && exact; i++)
-		exact = (uint64_t)count[i] * w[0] == (uint64_t)count[0] * w[i];
 	note[0] = '\0';
-	if (exact)
+	if (exact && slots_close(w, count, n))
 		return;
 	snprintf(note, len, "weights ");
 	ratio_append(note, len, w, n);

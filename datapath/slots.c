@@ -1,4 +1,5 @@
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,9 +44,111 @@ static void scale(uint32_t *count, size_t n, size_t cap)
 	}
 }
 
+/* Whether count[i] of slots is within the tolerance of r[i] of rsum. */
+static bool shares_close(const uint32_t *r, const uint32_t *count, size_t n, uint64_t rsum,
+			 uint64_t slots)
+{
+	for (size_t i = 0; i < n; i++) {
+		uint64_t want = slots * r[i], have = (uint64_t)count[i] * rsum;
+		uint64_t err = want > have ? want - have : have - want;
+		uint64_t rel = want * SLOTS_TOLERANCE_PCT / 100;
+		uint64_t abs = slots * rsum * SLOTS_TOLERANCE_PERMILLE / 1000;
+
+		if (err > (rel > abs ? rel : abs))
+			return false;
+	}
+	return true;
+}
+
+bool slots_close(const uint32_t *weights, const uint32_t *count, size_t n)
+{
+	uint64_t wsum = 0, slots = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		wsum += weights[i];
+		slots += count[i];
+	}
+	return wsum && slots && shares_close(weights, count, n, wsum, slots);
+}
+
+/* N slots shared in proportion to r[] (sum rsum) by largest remainder,
+ * every backend keeping one. Returns whether each share is within
+ * SLOTS_TOLERANCE of its weight's. */
+static bool apportion(const uint32_t *r, size_t n, uint64_t rsum, size_t slots,
+		      uint32_t *count)
+{
+	size_t sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		uint64_t c = (uint64_t)slots * r[i] / rsum;
+
+		count[i] = c ? (uint32_t)c : 1;
+		sum += count[i];
+	}
+	while (sum < slots) {		/* the largest remainders take the rest */
+		size_t best = 0;
+		uint64_t best_rem = 0;
+
+		for (size_t i = 0; i < n; i++) {
+			uint64_t want = (uint64_t)slots * r[i], have = (uint64_t)count[i] * rsum;
+			uint64_t rem = want > have ? want - have : 0;
+
+			if (rem > best_rem)
+				best = i, best_rem = rem;
+		}
+		count[best]++;
+		sum++;
+	}
+	/* the ones kept at 1 may have taken too many */
+	return sum == slots && shares_close(r, count, n, rsum, slots);
+}
+
+/* The slot count of each backend: the reduced weights when they fit in
+ * cap (exact), else the fewest slots that hold every share within the
+ * tolerance, else cap slots as near as integers allow. Fewer slots are
+ * fewer kernel elements, and a weight change rewrites fewer of them.
+ * Returns the total. */
+static size_t counts(const uint32_t *weights, size_t n, size_t cap, uint32_t *count)
+{
+	uint32_t g = 0;
+	uint64_t rsum = 0;
+	size_t total = 0;
+
+	for (size_t i = 0; i < n; i++)
+		g = gcd(g, weights[i]);
+	for (size_t i = 0; i < n; i++) {
+		count[i] = weights[i] / (g ? g : 1);
+		rsum += count[i];
+	}
+	if (rsum > cap && n <= SLOTS_SEARCH_BACKENDS) {
+		uint32_t *r = malloc(n * sizeof(*r));
+
+		if (r) {
+			memcpy(r, count, n * sizeof(*r));
+			for (size_t slots = n; slots <= cap && slots <= SLOTS_SEARCH_MAX; slots++)
+				if (apportion(r, n, rsum, slots, count)) {
+					rsum = slots;
+					break;
+				}
+			if (rsum > cap)
+				memcpy(count, r, n * sizeof(*r));
+			free(r);
+		}
+	}
+	scale(count, n, cap);
+	g = 0;
+	for (size_t i = 0; i < n; i++)
+		g = gcd(g, count[i]);
+	for (size_t i = 0; i < n; i++) {
+		count[i] /= g ? g : 1;
+		total += count[i];
+	}
+	return total;
+}
+
 ssize_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 {
-	uint32_t *count, g = 0;
+	uint32_t *count;
 	int64_t *cur;
 	size_t total = 0;
 
@@ -60,14 +163,7 @@ ssize_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 		free(cur);
 		return -ENOMEM;
 	}
-	memcpy(count, weights, n * sizeof(*count));
-	scale(count, n, cap);
-	for (size_t i = 0; i < n; i++)
-		g = gcd(g, count[i]);
-	for (size_t i = 0; i < n; i++) {
-		count[i] /= g ? g : 1;
-		total += count[i];
-	}
+	total = counts(weights, n, cap, count);
 	if (!total) {		/* every weight 0: nothing to share by */
 		free(count);
 		free(cur);

@@ -295,27 +295,49 @@ static void change_lines_bounded(void **state)
 
 /* ---- weights the slots cannot hold --------------------------------------- */
 
+/* Few backends always fit within the slots' tolerance; 600 backends of
+ * weight 1 beside one of weight 5000 cannot: every backend keeps a slot,
+ * so the big one gets far less than its share. */
+static void put_many(struct model *m, int from, int to)
+{
+	char id[16], json[64];
+
+	for (int i = from; i <= to; i++) {
+		snprintf(id, sizeof(id), "b%d", i);
+		snprintf(json, sizeof(json), "{\"ip\":\"10.0.%d.%d\",\"weight\":1}", 3 + i / 250, 1 + i % 250);
+		model_endpoint_put(m, SRC_FILE, "web", ep_of(id, json));
+	}
+}
+
 static void weights_note_once(void **state)
 {
 	struct model *m = model_alloc();
 	struct reconciler *rec = rec_alloc(NULL);
 	struct changes c = { 0 };
+	char id[16];
 
 	model_service_put(m, SRC_FILE, svc_of("web", "{\"vip\":\"10.96.0.10\",\"ports\":[{\"port\":80},{\"port\":81}]}"));
-	model_endpoint_put(m, SRC_FILE, "web", ep_of("b1", "{\"ip\":\"10.0.2.1\",\"weight\":1}"));
-	model_endpoint_put(m, SRC_FILE, "web", ep_of("b2", "{\"ip\":\"10.0.2.2\",\"weight\":1000}"));
-	model_endpoint_put(m, SRC_FILE, "web", ep_of("b3", "{\"ip\":\"10.0.2.3\",\"weight\":1000}"));
+	model_endpoint_put(m, SRC_FILE, "web", ep_of("big", "{\"ip\":\"10.0.2.1\",\"weight\":5000}"));
+	put_many(m, 1, 600);
 	n_logged = 0;
 	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
-	assert_int_equal(lines_with(VLOG_WARN, "web: weights 1:1000:1000 (b1:b2:b3) programmed as 1:511:511 slots"), 1);
+	assert_int_equal(lines_with(VLOG_WARN, "web: weights 5000:1:1:"), 1);
+	assert_int_equal(lines_with(VLOG_WARN, "programmed as"), 1);
 	changes_free(&c);
 	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);	/* once */
 	assert_int_equal(lines_with(VLOG_WARN, "programmed as"), 1);
 	changes_free(&c);
 	/* Representable: nothing, and a later inexact split is told again. */
-	model_endpoint_del(m, SRC_FILE, "web", "b1");
+	for (int i = 3; i <= 600; i++) {
+		snprintf(id, sizeof(id), "b%d", i);
+		model_endpoint_del(m, SRC_FILE, "web", id);
+	}
 	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
 	assert_int_equal(lines_with(VLOG_WARN, "programmed as"), 1);
+	changes_free(&c);
+	put_many(m, 3, 600);
+	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
+	assert_int_equal(lines_with(VLOG_WARN, "programmed as"), 2);
 	changes_free(&c);
 	rec_free(rec);
 	model_free(m);

@@ -68,6 +68,43 @@ static void more_backends_than_slots(void **state)
 	assert_int_equal(n, SLOTS_MAX);
 }
 
+/* Weights are reduced before anything else: scaling first to the cap
+ * turned 1000:2000:3000 into 1,023 slots (170:341:512). */
+static void reduced_first(void **state)
+{
+	const uint32_t w[] = { 1000, 2000, 3000 };
+	size_t n = slots_fill(w, 3, out, SLOTS_MAX);
+
+	assert_int_equal(n, 6);
+	assert_int_equal(count(n, 0), 1);
+	assert_int_equal(count(n, 1), 2);
+	assert_int_equal(count(n, 2), 3);
+}
+
+/* Weights that do not reduce below the cap take the fewest slots that
+ * hold every share within the tolerance, not the cap. */
+static void fewest_slots_within_tolerance(void **state)
+{
+	uint32_t seed = 12345, w[10], c[10];
+	size_t worst = 0;
+
+	for (int round = 0; round < 200; round++) {
+		size_t k = 7 + (size_t)round % 4, n;
+
+		for (size_t i = 0; i < k; i++) {
+			seed = seed * 1103515245u + 12345u;
+			w[i] = 100 + (seed >> 16) % 451;	/* 100..550 */
+		}
+		n = (size_t)slots_fill(w, k, out, SLOTS_MAX);
+		assert_true(n >= k && n <= SLOTS_SEARCH_MAX);
+		for (size_t i = 0; i < k; i++)
+			c[i] = (uint32_t)count(n, (uint16_t)i);
+		assert_true(slots_close(w, c, k));
+		worst = n > worst ? n : worst;
+	}
+	print_message("weights 100..550 over 7..10 backends: at most %zu slots\n", worst);
+}
+
 static void maglev_stable(void **state)
 {
 	uint64_t keys[10];
@@ -100,6 +137,8 @@ int main(void)
 		cmocka_unit_test(ratios),
 		cmocka_unit_test(capped),
 		cmocka_unit_test(more_backends_than_slots),
+		cmocka_unit_test(reduced_first),
+		cmocka_unit_test(fewest_slots_within_tolerance),
 		cmocka_unit_test(maglev_stable),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
