@@ -22,11 +22,18 @@
  * within this; one read after it instead of one per event. */
 #define SETTLE_MS 20
 
+/* The path as given (dir, base) and, when it is a symbolic link, what it
+ * resolves to now (target_dir, target_base): editors replace the link's
+ * target, and a Kubernetes ConfigMap swaps a "..data" link beside it. */
 struct file_source {
+	const char *path;		/* borrowed from the conf */
 	char dir[PATH_MAX], base[NAME_MAX + 1];
-	int ino_fd;
+	char target[PATH_MAX], target_dir[PATH_MAX], target_base[NAME_MAX + 1];
+	int ino_fd, wd, target_wd;
 	uint64_t timer;
 };
+
+#define WATCH_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
 
 struct counts {
 	unsigned services, endpoints, refused;
@@ -172,6 +179,29 @@ static void settled(struct loop *l, void *arg)
 	file_read(src, false);
 }
 
+/* Follows where the path leads now: watches the target's directory too
+ * when that is elsewhere. Returns whether the target changed. */
+static bool follow(struct file_source *fs)
+{
+	char real[PATH_MAX], tmp[PATH_MAX];
+
+	if (!realpath(fs->path, real))
+		return false;	/* gone for now: the next event tells */
+	if (!strcmp(real, fs->target))
+		return false;
+	snprintf(fs->target, sizeof(fs->target), "%s", real);
+	snprintf(tmp, sizeof(tmp), "%s", real);
+	snprintf(fs->target_dir, sizeof(fs->target_dir), "%s", dirname(tmp));
+	snprintf(tmp, sizeof(tmp), "%s", real);
+	snprintf(fs->target_base, sizeof(fs->target_base), "%s", basename(tmp));
+	if (fs->target_wd >= 0 && fs->target_wd != fs->wd)
+		inotify_rm_watch(fs->ino_fd, fs->target_wd);
+	fs->target_wd = -1;
+	if (fs->ino_fd >= 0)
+		fs->target_wd = inotify_add_watch(fs->ino_fd, fs->target_dir, WATCH_EVENTS);
+	return true;
+}
+
 static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct source *src = arg;
@@ -184,11 +214,15 @@ static void on_inotify(struct loop *l, int fd, uint32_t events, void *arg)
 		for (char *p = buf; p < buf + len;) {
 			const struct inotify_event *ev = (const void *)p;
 
-			if (ev->len && !strcmp(ev->name, fs->base))
+			if (ev->len && ((ev->wd == fs->wd && !strcmp(ev->name, fs->base)) ||
+					(ev->wd == fs->target_wd && !strcmp(ev->name, fs->target_base))))
 				ours = true;
 			p += sizeof(*ev) + ev->len;
 		}
 	}
+	/* anything beside the link (a ConfigMap's "..data" swap) may move
+	 * where it leads */
+	ours = follow(fs) || ours;
 	if (ours && !fs->timer && !(fs->timer = loop_timer_add(l, SETTLE_MS, settled, src)))
 		file_read(src, false);	/* no timer: read now rather than never */
 }
@@ -202,7 +236,8 @@ static int file_start(struct source *src)
 	if (!fs)
 		return -ENOMEM;
 	src->priv = fs;
-	fs->ino_fd = -1;
+	fs->ino_fd = fs->wd = fs->target_wd = -1;
+	fs->path = src->conf.file->path;
 	snprintf(tmp, sizeof(tmp), "%s", src->conf.file->path);
 	snprintf(fs->dir, sizeof(fs->dir), "%s", dirname(tmp));
 	snprintf(tmp, sizeof(tmp), "%s", src->conf.file->path);
@@ -213,14 +248,14 @@ static int file_start(struct source *src)
 	/* Watch the directory, not the file: a rename replaces the inode. */
 	fs->ino_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (fs->ino_fd < 0 ||
-	    inotify_add_watch(fs->ino_fd, fs->dir, IN_CLOSE_WRITE | IN_MOVED_TO |
-			      IN_CREATE | IN_DELETE | IN_MOVED_FROM) < 0 ||
+	    (fs->wd = inotify_add_watch(fs->ino_fd, fs->dir, WATCH_EVENTS)) < 0 ||
 	    loop_fd_add(src->loop, fs->ino_fd, EPOLLIN, on_inotify, src) < 0) {
 		ret = -errno;
 		log_err("services-file %s: cannot watch %s: %s", src->conf.file->path,
 			fs->dir, strerror(errno));
 		return ret;
 	}
+	follow(fs);
 	return 0;
 }
 
