@@ -32,6 +32,7 @@ struct reconciler {
 	 * a service whose weights the slots cannot hold is told once, not at
 	 * every plan; kept across loads. */
 	struct hmap *noted;
+	struct hmap *family_noted;	/* service -> its family note, logged */
 	bool note_seen;		/* the service being planned has a note */
 	int load_err;		/* first failure inside a read-back callback */
 	uint32_t gen;
@@ -61,8 +62,9 @@ struct reconciler *rec_alloc(const char *node_name)
 	rec->owned = hmap_alloc();
 	rec->conflicts = hmap_alloc();
 	rec->noted = hmap_alloc();
+	rec->family_noted = hmap_alloc();
 	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts ||
-	    !rec->noted) {
+	    !rec->noted || !rec->family_noted) {
 		rec_free(rec);
 		return NULL;
 	}
@@ -84,6 +86,7 @@ void rec_free(struct reconciler *rec)
 		return;
 	reset(rec);
 	hmap_free(rec->noted, free);
+	hmap_free(rec->family_noted, free);
 	free(rec);
 }
 
@@ -486,6 +489,41 @@ out:
 	return ret;
 }
 
+/* Endpoints of a family the service has no VIP for reach nobody: say so,
+ * once for as long as it holds (else clients are refused with no word
+ * why). */
+static int note_family(struct reconciler *rec, const struct model *m,
+		       const struct service *svc, const char *name)
+{
+	struct endpoint *const *eps;
+	size_t n = svc ? model_endpoints_get(m, name, &eps) : 0, v4 = 0, v6 = 0;
+	char note[160] = "", *old = hmap_get_str(rec->family_noted, name), *copy;
+
+	for (size_t i = 0; i < n; i++) {
+		v4 += !svc->vip4.family && eligible(rec, svc, eps[i], AF_INET);
+		v6 += !svc->vip6.family && eligible(rec, svc, eps[i], AF_INET6);
+	}
+	if (v4 || v6)
+		snprintf(note, sizeof(note), "%zu %s endpoint%s left out: the service has no %s VIP (%s)",
+			 v4 ? v4 : v6, v4 ? "IPv4" : "IPv6", (v4 ? v4 : v6) > 1 ? "s" : "",
+			 v4 ? "IPv4" : "IPv6", v4 ? "vip" : "vip6");
+	if (!*note) {
+		free(hmap_del_str(rec->family_noted, name));
+		return 0;
+	}
+	if (old && !strcmp(old, note))
+		return 0;
+	log_warn("%s: %s", name, note);
+	if (!(copy = strdup(note)))
+		return -ENOMEM;
+	if (hmap_put_str(rec->family_noted, name, copy) < 0) {
+		free(copy);
+		return -ENOMEM;
+	}
+	free(old);
+	return 0;
+}
+
 static int plan_service(struct reconciler *rec, const struct model *m,
 			const char *name, struct fe_want *want,
 			struct changes *out)
@@ -516,6 +554,7 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 		hmap_del_str(rec->conflicts, name);
 	if (!ret && !rec->note_seen)
 		free(hmap_del_str(rec->noted, name));
+	ret = ret ?: note_family(rec, m, svc, name);
 	free(hmap_del_str(rec->owned, name));
 	if (!now->n) {
 		free(now);

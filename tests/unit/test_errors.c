@@ -343,6 +343,39 @@ static void weights_note_once(void **state)
 	model_free(m);
 }
 
+/* A vip6-only service with IPv4 endpoints: said once, again after it was
+ * mended and broke anew. */
+static void family_mismatch_said(void **state)
+{
+	struct model *m = model_alloc();
+	struct reconciler *rec = rec_alloc(NULL);
+	struct changes c = { 0 };
+	const char *want = "web: 2 IPv4 endpoints left out: the service has no IPv4 VIP (vip)";
+
+	model_service_put(m, SRC_FILE, svc_of("web", "{\"vip6\":\"fd00::10\",\"ports\":[{\"port\":80}]}"));
+	model_endpoint_put(m, SRC_FILE, "web", ep_of("b1", "{\"ip\":\"10.0.2.1\"}"));
+	model_endpoint_put(m, SRC_FILE, "web", ep_of("b2", "{\"ip\":\"10.0.2.2\"}"));
+	n_logged = 0;
+	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
+	assert_int_equal(lines_with(VLOG_WARN, want), 1);
+	changes_free(&c);
+	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
+	assert_int_equal(lines_with(VLOG_WARN, "left out"), 1);
+	changes_free(&c);
+	model_endpoint_del(m, SRC_FILE, "web", "b1");
+	model_endpoint_del(m, SRC_FILE, "web", "b2");
+	model_endpoint_put(m, SRC_FILE, "web", ep_of("b3", "{\"ip\":\"fd00::3\"}"));
+	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
+	assert_int_equal(lines_with(VLOG_WARN, "left out"), 1);
+	changes_free(&c);
+	model_endpoint_put(m, SRC_FILE, "web", ep_of("b1", "{\"ip\":\"10.0.2.1\"}"));
+	assert_int_equal(rec_plan(rec, m, NULL, true, &c), 0);
+	assert_int_equal(lines_with(VLOG_WARN, "web: 1 IPv4 endpoint left out"), 1);
+	changes_free(&c);
+	rec_free(rec);
+	model_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -353,6 +386,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(change_lines, capture, release),
 		cmocka_unit_test_setup_teardown(change_lines_bounded, capture, release),
 		cmocka_unit_test_setup_teardown(weights_note_once, capture, release),
+		cmocka_unit_test_setup_teardown(family_mismatch_said, capture, release),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
