@@ -25,6 +25,7 @@ struct vipd_config {
 	char name_from[DOCKER_NAME_FROM_MAX][128];	/* docker_map.name_from */
 	long register_ttl;		/* seconds */
 	long docker_relist;		/* seconds, 0: never */
+	long long services_file_max;	/* bytes */
 	bool once, cleanup, dry_run;
 	int verbose;
 	/* What the sources are handed, filled from the flags above. */

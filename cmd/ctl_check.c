@@ -26,7 +26,6 @@ int ctl_check(struct ctl *c, int argc, char **argv)
 {
 	struct unknown_ctx u = { .n = 0 };
 	struct codec_report rep = { unknown_key, &u };
-	json_error_t jerr;
 	json_t *root, *services, *endpoints, *v, *eps, *ev;
 	const char *name, *id;
 	char err[CODEC_ERR_LEN];
@@ -36,10 +35,8 @@ int ctl_check(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "usage: vipctl check FILE\n");
 		return CTL_USAGE;
 	}
-	root = json_load_file(argv[1], JSON_REJECT_DUPLICATES, &jerr);
-	if (!root) {
-		fprintf(stderr, "%s: line %d column %d: %s\n", argv[1], jerr.line,
-			jerr.column, jerr.text);
+	if (codec_file_load(argv[1], 0, &root, err) < 0) {
+		fprintf(stderr, "vipctl: %s: %s\n", argv[1], err);
 		return CTL_FAIL;
 	}
 	if (codec_file_top(root, &rep, &services, &endpoints, err) < 0) {

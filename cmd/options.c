@@ -26,6 +26,7 @@ static const char usage[] =
 "  --etcd-user U[:P]     etcd username (and password: visible in ps)\n"
 "  --etcd-password-file F   the password, first line of F (else $" ETCD_PASSWORD_ENV ")\n"
 "  --services-file PATH  services and endpoints as JSON, re-read when it changes\n"
+"  --services-file-max B refuse a larger file (default 64 MiB: 250,000 endpoints)\n"
 "                        (default without etcd or docker: " DEFAULT_SERVICES_FILE ")\n"
 "  --docker MODE         containers announce themselves by labels: local (into this\n"
 "                        node's routing) or register (into etcd, for every node)\n"
@@ -153,6 +154,7 @@ static int sources_conf(struct vipd_config *cfg)
 	char err[ETCD_ERR_LEN];
 
 	cfg->file_src.path = cfg->services_file;
+	cfg->file_src.max_bytes = (size_t)cfg->services_file_max;
 	if (cfg->etcd_flags.endpoints && etcd_conf_init(&cfg->etcd, &cfg->etcd_flags, err) < 0) {
 		fprintf(stderr, "vipd: error: %s\n", err);
 		return -EINVAL;
@@ -186,6 +188,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "docker-network", required_argument, NULL, 'W' },
 		{ "register-ttl", required_argument, NULL, 'T' },
 		{ "docker-relist", required_argument, NULL, 'R' },
+		{ "services-file-max", required_argument, NULL, 'M' },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -193,7 +196,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	const char *mode = NULL, *ttl = NULL, *relist = NULL;
+	const char *mode = NULL, *ttl = NULL, *relist = NULL, *file_max = NULL;
 	char *end;
 	int c;
 
@@ -203,6 +206,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->docker_map.prefix = DOCKER_DEFAULT_PREFIX;
 	cfg->register_ttl = DEFAULT_REGISTER_TTL;
 	cfg->docker_relist = DEFAULT_DOCKER_RELIST;
+	cfg->services_file_max = CODEC_FILE_MAX_DEFAULT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (etcd_flag(&cfg->etcd_flags, c, optarg))
@@ -218,6 +222,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		case 'W': cfg->docker_map.network = optarg; break;
 		case 'T': ttl = optarg; break;
 		case 'R': relist = optarg; break;
+		case 'M': file_max = optarg; break;
 		case 'N':
 			if (name_from_add(cfg, optarg) < 0)
 				return -EINVAL;
@@ -254,6 +259,11 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	if (relist && ((cfg->docker_relist = strtol(relist, &end, 10)) < 0 || *end || !*relist ||
 		       cfg->docker_relist > 86400)) {
 		fprintf(stderr, "vipd: error: --docker-relist %s: expected seconds, 0..86400 (0: never)\n", relist);
+		return -EINVAL;
+	}
+	if (file_max && ((cfg->services_file_max = strtoll(file_max, &end, 10)) < 1024 ||
+			 *end || cfg->services_file_max > (1LL << 40))) {
+		fprintf(stderr, "vipd: error: --services-file-max %s: expected bytes, 1024..2^40\n", file_max);
 		return -EINVAL;
 	}
 	if (docker_flags(cfg, mode, ttl) < 0)

@@ -67,4 +67,12 @@ int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
 /* The endpoint as DESIGN.md's JSON (what registrars write); NULL: ENOMEM. */
 json_t *codec_endpoint_json(const struct endpoint *ep);
 
+/* A services file is refused past this size unless told otherwise: room
+ * for 250,000 endpoints of ~100 bytes and their services. */
+#define CODEC_FILE_MAX_DEFAULT (64u << 20)
+/* Reads path as JSON (duplicate keys refused). *root is the caller's.
+ * Returns 0, or a negative errno with err saying why ("a directory, not a
+ * file", "line 3 column 7: ...", the size over max; max 0: no limit). */
+int codec_file_load(const char *path, size_t max, json_t **root, char err[CODEC_ERR_LEN]);
+
 #endif

@@ -20,6 +20,7 @@ struct model;
  * and borrowed for the source's life. */
 struct file_source_conf {
 	const char *path;
+	size_t max_bytes;		/* refused past this size; 0: no limit */
 };
 
 struct etcd_source_conf {

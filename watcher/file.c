@@ -35,13 +35,18 @@ struct file_source {
 
 #define WATCH_EVENTS (IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE | IN_DELETE | IN_MOVED_FROM)
 
+/* A file of a million bad objects must not log a million lines: the
+ * first ones show what is wrong, a count says how many more. */
+#define REFUSALS_SHOWN 20
+
 struct counts {
-	unsigned services, endpoints, refused;
+	unsigned services, endpoints, refused, unknown;
 };
 
 /* Unknown keys, named by their path from the top of the file. */
 struct unknown_ctx {
 	const char *file;
+	struct counts *n;
 	char prefix[2 * NAME_MAX_LEN + 16];	/* "services.web." */
 };
 
@@ -49,6 +54,8 @@ static void unknown_key(void *arg, const char *path)
 {
 	const struct unknown_ctx *u = arg;
 
+	if (++u->n->unknown > REFUSALS_SHOWN)
+		return;
 	log_warn("services-file %s: field %s%s: unknown key; ignored", u->file,
 		 u->prefix, path);
 }
@@ -56,7 +63,7 @@ static void unknown_key(void *arg, const char *path)
 static void load_services(struct source *src, json_t *services, struct counts *n)
 {
 	const char *path = src->conf.file->path, *name;
-	struct unknown_ctx u = { .file = path };
+	struct unknown_ctx u = { .file = path, .n = n };
 	struct codec_report rep = { unknown_key, &u };
 	char err[CODEC_ERR_LEN];
 	json_t *v;
@@ -72,7 +79,8 @@ static void load_services(struct source *src, json_t *services, struct counts *n
 			n->services++;
 			continue;
 		}
-		n->refused++;
+		if (++n->refused > REFUSALS_SHOWN)
+			continue;
 		log_err("services-file %s: service \"%.64s\": %s%s", path, name,
 			ret == -ENOMEM ? "out of memory" : err,
 			model_service_keep(src->model, SRC_FILE, name) ?
@@ -84,7 +92,7 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 			   struct counts *n)
 {
 	const char *path = src->conf.file->path, *id;
-	struct unknown_ctx u = { .file = path };
+	struct unknown_ctx u = { .file = path, .n = n };
 	struct codec_report rep = { unknown_key, &u };
 	char err[CODEC_ERR_LEN];
 	json_t *v;
@@ -100,7 +108,8 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 			n->endpoints++;
 			continue;
 		}
-		n->refused++;
+		if (++n->refused > REFUSALS_SHOWN)
+			continue;
 		log_err("services-file %s: endpoint \"%.64s/%.64s\": %s%s", path,
 			svc_name, id, ret == -ENOMEM ? "out of memory" : err,
 			model_endpoint_keep(src->model, SRC_FILE, svc_name, id) ?
@@ -114,7 +123,7 @@ static void load_endpoints(struct source *src, const char *svc_name, json_t *eps
 static int load_all(struct source *src, json_t *root, bool initial, struct counts *n)
 {
 	const char *path = src->conf.file->path, *name;
-	struct unknown_ctx u = { .file = path };
+	struct unknown_ctx u = { .file = path, .n = n };
 	struct codec_report rep = { unknown_key, &u };
 	json_t *services, *endpoints, *v;
 	char err[CODEC_ERR_LEN];
@@ -128,7 +137,8 @@ static int load_all(struct source *src, json_t *root, bool initial, struct count
 	load_services(src, services, n);
 	json_object_foreach(endpoints, name, v) {
 		if (!codec_name_valid(name) || !json_is_object(v)) {
-			n->refused++;
+			if (++n->refused > REFUSALS_SHOWN)
+				continue;
 			log_err("services-file %s: endpoints of \"%.64s\": field name: %s",
 				path, name, json_is_object(v) ? "bad service name"
 				: "must be an object keyed by endpoint id");
@@ -144,21 +154,22 @@ static int file_read(struct source *src, bool initial)
 {
 	const char *path = src->conf.file->path;
 	struct counts n = { 0 };
-	json_error_t jerr;
-	json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
-	int ret;
+	char err[CODEC_ERR_LEN];
+	json_t *root;
+	int ret = codec_file_load(path, src->conf.file->max_bytes, &root, err);
 
-	if (!root) {
-		char where[64] = "";
-
-		if (jerr.line > 0)
-			snprintf(where, sizeof(where), "line %d column %d: ", jerr.line,
-				 jerr.column);
-		log_err("services-file %s: %s%s%s", path, where, jerr.text,
+	if (ret < 0) {
+		log_err("services-file %s: %s%s", path, err,
 			initial ? "" : "; keeping the previous state");
-		return -EINVAL;
+		return ret;
 	}
 	ret = load_all(src, root, initial, &n);
+	if (n.unknown > REFUSALS_SHOWN)
+		log_warn("services-file %s: %u more unknown keys not shown (vipctl check %s lists them all)",
+			 path, n.unknown - REFUSALS_SHOWN, path);
+	if (n.refused > REFUSALS_SHOWN)
+		log_err("services-file %s: %u more refused objects not shown (vipctl check %s lists them all)",
+			path, n.refused - REFUSALS_SHOWN, path);
 	json_decref(root);
 	/* The tree of a large file is freed in many small blocks that glibc
 	 * keeps (110 MB of RSS at 10,000 x 10): give them back. */
