@@ -211,6 +211,22 @@ static int get_str(const json_t *obj, const char *key, const char *field,
 	return 0;
 }
 
+/* A name that ends up in log lines and keys (node, zone): printable and
+ * at most NAME_MAX_LEN bytes, so it cannot forge a line or a key. */
+static int get_label(const json_t *obj, const char *key, const char **out, char *err)
+{
+	int ret = get_str(obj, key, key, out, err);
+
+	if (ret < 0 || !*out)
+		return ret;
+	if (strlen(*out) > NAME_MAX_LEN)
+		return fail(err, key, json_object_get(obj, key), "longer than %d bytes", NAME_MAX_LEN);
+	for (const unsigned char *p = (const unsigned char *)*out; *p; p++)
+		if (*p < 0x20 || *p == 0x7f)
+			return fail(err, key, json_object_get(obj, key), "control characters are not allowed");
+	return 0;
+}
+
 static int get_bool(const json_t *obj, const char *key, bool *out, char *err)
 {
 	const json_t *v = json_object_get(obj, key);
@@ -503,8 +519,8 @@ static int endpoint_fields(const json_t *obj, struct endpoint *ep, char *err)
 	    (ret = get_uint(obj, "port", "port", 1, 65535, &port, err)) < 0 ||
 	    (ret = get_uint(obj, "weight", "weight", WEIGHT_MIN, WEIGHT_MAX,
 			    &ep->weight, err)) < 0 ||
-	    (ret = get_str(obj, "node", "node", &node, err)) < 0 ||
-	    (ret = get_str(obj, "zone", "zone", &zone, err)) < 0 ||
+	    (ret = get_label(obj, "node", &node, err)) < 0 ||
+	    (ret = get_label(obj, "zone", &zone, err)) < 0 ||
 	    (ret = get_bool(obj, "ready", &ep->ready, err)) < 0 ||
 	    (ret = get_bool(obj, "terminating", &ep->terminating, err)) < 0 ||
 	    (ret = parse_ep_ports(obj, ep, err)) < 0)

@@ -494,11 +494,13 @@ static void etcd_resync(struct source *src)
 {
 	struct etcd *e = src->priv;
 
-	if (!e || e->state == ST_WAIT || e->state == ST_RANGE)
-		return;	/* a range is coming anyway, or under way */
+	if (!e || e->state == ST_RANGE)
+		return;	/* a range is under way */
+	e->need_range = true;
+	if (e->state == ST_WAIT)
+		return;	/* the retry after the backoff reads everything */
 	etcd_call_cancel(e->req);
 	e->req = NULL;
-	e->need_range = true;
 	kick(e);
 }
 

@@ -127,6 +127,11 @@ static void endpoint_refused(void **state)
 	REFUSED(ep("e 1", "{\"ip\":\"10.0.0.3\"}", err), "field id");
 	REFUSED(ep("e;1", "{\"ip\":\"10.0.0.3\"}", err), "field id");
 	REFUSED(ep("e1", "{\"ip\":\"10.0.0.3\",\"ports\":{\"http\":0}}", err), "field ports.http");
+	/* node and zone reach log lines and registry keys: no control bytes */
+	REFUSED(ep("e1", "{\"ip\":\"10.0.0.3\",\"node\":\"a\\nvipd: info: forged\"}", err),
+		"field node: value \"a\\nvipd: info: forged\": control characters are not allowed");
+	REFUSED(ep("e1", "{\"ip\":\"10.0.0.3\",\"zone\":\"z\\u001b[2J\"}", err),
+		"field zone");
 }
 
 int main(void)
