@@ -45,6 +45,7 @@ struct daemon {
 	bool verifying;		/* this reconcile repairs foreign edits */
 	uint64_t retry_ms;
 	uint32_t genid;		/* ruleset generation after our last commit */
+	uint64_t shape;		/* dp_struct_digest after our last commit */
 	uint64_t verify_after;
 	int sig_fd;
 	int claim_fd;		/* holds this table in this network namespace */
@@ -70,9 +71,28 @@ static int read_back(struct daemon *d, bool rewrite_rules)
 /* Reads the kernel state back; without both tables, recreate them. */
 static void load(struct daemon *d, bool rewrite_rules)
 {
+	char names[256];
+
 	read_back(d, rewrite_rules);
 	d->full = true;
 	d->base = d->base || rewrite_rules || !rec_tables_present(d->rec);
+	if (dp_foreign_chains(d->dp, names, sizeof(names))) {
+		log_warn("table %s holds chains vipd does not make (%s); removing them",
+			 d->cfg.table, names);
+		d->base = true;
+	}
+}
+
+/* Chains and rules change only with a base commit or a class chain added
+ * or removed: learn their shape then, to tell a foreign edit later. */
+static void learn_shape(struct daemon *d, const struct changes *c, bool base)
+{
+	bool moved = base;
+
+	for (size_t i = 0; i < c->n && !moved; i++)
+		moved = c->v[i].op == CH_CLASS_ADD || c->v[i].op == CH_CLASS_DEL;
+	if (moved && dp_struct_digest(d->dp, &d->shape) < 0)
+		d->shape = 0;	/* unknown: the next check repairs */
 }
 
 static int reconcile(struct daemon *d)
@@ -105,6 +125,7 @@ static int reconcile(struct daemon *d)
 		     full ? "all " : "", full ? model_service_count(d->model) : dirty.n,
 		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
 		     st.slots, st.classes);
+		learn_shape(d, &c, d->base);
 		d->full = d->base = d->verifying = false;
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
@@ -220,9 +241,21 @@ static void verify_tick(struct loop *l, void *arg)
 	struct daemon *d = arg;
 	uint32_t id;
 
+	uint64_t shape;
+
 	loop_timer_add(l, VERIFY_POLL_MS, verify_tick, d);	/* a re-arm: cannot fail */
-	if (d->failed || d->full || loop_now_ms() < d->verify_after ||
-	    dp_genid(d->dp, &id) < 0 || id == d->genid)
+	if (d->failed || d->full || dp_genid(d->dp, &id) < 0 || id == d->genid)
+		return;
+	/* chains and rules at every move (a few dozen rules: cheap); the
+	 * elements at most every VERIFY_QUIET_MS when nothing of ours moved */
+	if (dp_struct_digest(d->dp, &shape) == 0 && shape != d->shape) {
+		log_warn("table %s: its chains or rules were changed by another writer; rewriting them",
+			 d->cfg.table);
+		load(d, true);
+		d->verifying = true;
+		return;
+	}
+	if (loop_now_ms() < d->verify_after)
 		return;
 	load(d, false);
 	d->verifying = true;

@@ -210,12 +210,16 @@ static bool op_is_elem_add(uint8_t op)
  * element deletions (so a slot can be deleted and re-added), additions,
  * and last the chains nothing jumps to any more. Stops at the first
  * builder that fails: a transaction missing a message is never sent. */
-static int build(struct txn *t, const struct changes *c, bool ensure_base)
+static int build(const struct dp *dp, struct txn *t, const struct changes *c, bool ensure_base)
 {
 	int ret = txn_begin(t);
 
 	if (ret == 0 && ensure_base)
 		ret = nft_base_build(t, AF_INET) ?: nft_base_build(t, AF_INET6);
+	/* after the base chains' rules are rewritten: nothing of ours jumps
+	 * to a foreign chain any more */
+	for (size_t i = 0; ret == 0 && ensure_base && i < dp->n_foreign; i++)
+		ret = nft_chain_del_build(t, dp->foreign[i].family, dp->foreign[i].name);
 	for (size_t i = 0; ret == 0 && i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_ADD)
 			ret = nft_class_build(t, &c->v[i].cls);
@@ -277,9 +281,11 @@ int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 	ret = txn_init(&t, dp->table, dp->seq);
 	if (ret < 0)
 		return ret;
-	build(&t, c, ensure_base);	/* a failure is in t.err: dp_transact reports it */
+	build(dp, &t, c, ensure_base);	/* a failure is in t.err: dp_transact reports it */
 	ret = dp_transact(dp, &t);
 	txn_fini(&t);
+	if (ret == 0 && ensure_base)
+		dp->n_foreign = 0;
 	return ret;
 }
 

@@ -9,6 +9,8 @@
 
 struct mnl_socket;
 
+#define DP_FOREIGN_MAX 16	/* more are deleted by the commits after */
+
 struct dp {
 	struct mnl_socket *nl;
 	uint32_t portid;
@@ -16,6 +18,13 @@ struct dp {
 	uint32_t genid;		/* ruleset generation after our last talk */
 	char table[64];
 	char err[160];		/* dp_error(): what the last failed read was reading */
+	/* Chains in our tables that neither the spec nor a class names, as
+	 * the last dp_read found them: the next base commit deletes them. */
+	struct {
+		uint8_t family;
+		char name[64];
+	} foreign[DP_FOREIGN_MAX];
+	size_t n_foreign;
 };
 
 int dp_transact(struct dp *dp, struct txn *t);

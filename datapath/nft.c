@@ -306,26 +306,31 @@ int nft_class_build(struct txn *t, const struct class_key *cls)
 	return ret ?: rule_build(t, cls->family, name, &sc->rule, cls->n);
 }
 
-int nft_class_del_build(struct txn *t, const struct class_key *cls)
+int nft_chain_del_build(struct txn *t, uint8_t family, const char *name)
 {
-	struct nftnl_chain *c;
+	struct nftnl_chain *c = nftnl_chain_alloc();
 	struct nlmsghdr *nlh;
-	char name[32];
 	int ret = -ENOMEM;
 
-	if (class_chain_name(cls, name, sizeof(name)) < 0)
-		return txn_fail(t, -EINVAL);
-	c = nftnl_chain_alloc();
 	if (!c || nftnl_chain_set_str(c, NFTNL_CHAIN_TABLE, t->table) < 0 ||
 	    nftnl_chain_set_str(c, NFTNL_CHAIN_NAME, name) < 0 ||
-	    /* the chain's rule goes with it */
-	    !(nlh = msg_start(t, NFT_MSG_DELCHAIN, cls->family, 0, NULL, name)))
+	    /* the chain's rules go with it */
+	    !(nlh = msg_start(t, NFT_MSG_DELCHAIN, family, 0, NULL, name)))
 		goto out;
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	ret = msg_done(t);
 out:
 	nftnl_chain_free(c);
 	return ret < 0 ? txn_fail(t, ret) : 0;
+}
+
+int nft_class_del_build(struct txn *t, const struct class_key *cls)
+{
+	char name[32];
+
+	if (class_chain_name(cls, name, sizeof(name)) < 0)
+		return txn_fail(t, -EINVAL);
+	return nft_chain_del_build(t, cls->family, name);
 }
 
 int nft_table_del_build(struct txn *t, uint8_t family)

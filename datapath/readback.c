@@ -1,9 +1,11 @@
 /* Reading vipd's own tables back: at start, on SIGHUP and after a failed
  * commit, so vipd converges from what the kernel really holds. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <linux/netfilter/nfnetlink.h>
 #include <linux/netfilter/nf_tables.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
@@ -13,6 +15,7 @@
 #include <libnftnl/udata.h>
 
 #include "dp_internal.h"
+#include "hash.h"
 #include "log.h"
 
 /* Large enough that the kernel fills each dump message fully (it sizes
@@ -105,10 +108,19 @@ static int chain_cb(const struct nlmsghdr *nlh, void *arg)
 		nftnl_chain_free(c);
 		return MNL_CB_OK;
 	}
-	if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->dp->table) &&
-	    class_chain_parse(nftnl_chain_get_str(c, NFTNL_CHAIN_NAME), d->family, &cls) &&
-	    d->r->class_chain)
-		d->r->class_chain(d->r->arg, &cls);
+	if (!strcmp(nftnl_chain_get_str(c, NFTNL_CHAIN_TABLE), d->dp->table)) {
+		const char *name = nftnl_chain_get_str(c, NFTNL_CHAIN_NAME);
+
+		if (class_chain_parse(name, d->family, &cls)) {
+			if (d->r->class_chain)
+				d->r->class_chain(d->r->arg, &cls);
+		} else if (!spec_chain_by_name(name) && d->dp->n_foreign < DP_FOREIGN_MAX) {
+			d->dp->foreign[d->dp->n_foreign].family = d->family;
+			snprintf(d->dp->foreign[d->dp->n_foreign].name,
+				 sizeof(d->dp->foreign[0].name), "%s", name);
+			d->dp->n_foreign++;
+		}
+	}
 	nftnl_chain_free(c);
 	return MNL_CB_OK;
 }
@@ -261,6 +273,7 @@ int dp_read(struct dp *dp, const struct dp_reader *r)
 	static const uint8_t families[] = { AF_INET, AF_INET6 };
 
 	dp->err[0] = '\0';
+	dp->n_foreign = 0;
 	for (size_t i = 0; i < sizeof(families); i++) {
 		struct dump d = { .dp = dp, .r = r, .family = families[i] };
 		int ret = dp_table_exists(dp, families[i]);
@@ -284,4 +297,94 @@ int dp_read(struct dp *dp, const struct dp_reader *r)
 		}
 	}
 	return 0;
+}
+
+/* ---- the tables' structure ------------------------------------------------
+ * Chains and rules, not elements: what a foreign "nft flush chain", an
+ * inserted rule or an added chain changes. Hashed in dump order, which
+ * only our own commits and foreign edits change. */
+
+struct digest {
+	const char *table;
+	uint64_t h;
+	bool intr;
+};
+
+static void mix_in(struct digest *g, uint16_t type, const void *data, size_t len)
+{
+	g->h = (g->h ^ hash_bytes(data, len)) * 0x100000001b3ULL + type;
+}
+
+/* Hashes the attributes of a chain or rule message that describe it (not
+ * its handle, use count or counters, which move by themselves). */
+static int struct_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct digest *g = arg;
+	bool rule = NFNL_MSG_TYPE(nlh->nlmsg_type) == NFT_MSG_NEWRULE, ours = false;
+	uint16_t table_attr = rule ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE;
+	const struct nlattr *a;
+
+	if (nlh->nlmsg_flags & NLM_F_DUMP_INTR)
+		g->intr = true;
+	/* a dump may hold every table of the family: only ours counts */
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg))
+		if (mnl_attr_get_type(a) == table_attr)
+			ours = !strcmp(mnl_attr_get_str(a), g->table);
+	if (!ours)
+		return MNL_CB_OK;
+	mix_in(g, rule, "", 0);
+	mnl_attr_for_each(a, nlh, sizeof(struct nfgenmsg)) {
+		uint16_t t = mnl_attr_get_type(a);
+
+		if (rule ? t == NFTA_RULE_CHAIN || t == NFTA_RULE_EXPRESSIONS ||
+			   t == NFTA_RULE_USERDATA :
+			   t == NFTA_CHAIN_NAME || t == NFTA_CHAIN_HOOK ||
+			   t == NFTA_CHAIN_POLICY || t == NFTA_CHAIN_TYPE)
+			mix_in(g, t, mnl_attr_get_payload(a), mnl_attr_get_payload_len(a));
+	}
+	return MNL_CB_OK;
+}
+
+static int dump_struct(struct dp *dp, uint8_t family, uint16_t type, struct digest *g)
+{
+	char buf[REQ_BUF] = { 0 };
+	struct nlmsghdr *nlh = nftnl_nlmsg_build_hdr(buf, type, family, NLM_F_DUMP, dp->seq++);
+
+	mnl_attr_put_strz(nlh, type == NFT_MSG_GETRULE ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE,
+			  dp->table);
+	return talk(dp, nlh, struct_cb, g);
+}
+
+int dp_struct_digest(struct dp *dp, uint64_t *out)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+	struct digest g = { .table = dp->table, .h = 0xcbf29ce484222325ULL };
+	int ret = 0;
+
+	for (size_t i = 0; i < sizeof(families) && ret >= 0; i++) {
+		int exists = dp_table_exists(dp, families[i]);
+
+		if (exists < 0)
+			return exists;
+		mix_in(&g, (uint16_t)exists, &families[i], 1);
+		if (exists)
+			ret = dump_struct(dp, families[i], NFT_MSG_GETCHAIN, &g) ?:
+			      dump_struct(dp, families[i], NFT_MSG_GETRULE, &g);
+	}
+	if (ret == 0 && g.intr)
+		ret = -EAGAIN;
+	*out = g.h;
+	return ret;
+}
+
+size_t dp_foreign_chains(const struct dp *dp, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	if (len)
+		buf[0] = '\0';
+	for (size_t i = 0; i < dp->n_foreign && o < len; i++)
+		o += (size_t)snprintf(buf + o, len - o, "%s%s %s", i ? ", " : "",
+				      family_name(dp->foreign[i].family), dp->foreign[i].name);
+	return dp->n_foreign;
 }

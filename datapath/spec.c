@@ -197,6 +197,14 @@ const struct spec_set *spec_set_by_name(const char *name)
 	return NULL;
 }
 
+const struct spec_chain *spec_chain_by_name(const char *name)
+{
+	for (size_t i = 0; i < N(chains); i++)
+		if (!strcmp(chains[i].name, name))
+			return &chains[i];
+	return NULL;
+}
+
 const struct spec_set *spec_set_of(uint8_t op)
 {
 	for (size_t i = 0; i < N(sets); i++)

@@ -152,6 +152,8 @@ unsigned spec_reg_word(uint8_t reg, uint8_t family);
 const struct spec_set *spec_set_by_name(const char *name);
 /* The set a change's elements go to, NULL for chain changes. */
 const struct spec_set *spec_set_of(uint8_t op);
+/* A base chain of the spec by name, or NULL. */
+const struct spec_chain *spec_chain_by_name(const char *name);
 const struct spec_class *spec_class(uint8_t kind);
 
 /* "random over 3 slots": a class chain's comment. */

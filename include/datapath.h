@@ -118,6 +118,15 @@ int dp_cleanup(struct dp *dp);
  * if the failure was logged already (a refused transaction). Borrowed. */
 const char *dp_error(const struct dp *dp);
 
+/* A digest of vipd's chains and rules (not their elements): it moves when
+ * a chain or rule of its tables is added, deleted or changed, by vipd or
+ * anyone. Returns 0 or a negative errno (-EAGAIN: changed while read). */
+int dp_struct_digest(struct dp *dp, uint64_t *out);
+/* Chains in vipd's tables that vipd does not make, as the last dp_read
+ * found them (the next commit with ensure_base deletes them): how many,
+ * and their names ("ip evil, ip6 x") in buf. */
+size_t dp_foreign_chains(const struct dp *dp, char *buf, size_t len);
+
 /* The ruleset's generation id: it moves with every transaction in this
  * network namespace, ours included (dp_commit records the id after ours).
  * Returns 0 or a negative errno. */
