@@ -43,8 +43,10 @@ pn nft list map ip vipd services | grep -qE 'comment "a+~[0-9a-f]{8}"' || fail "
 assert_eq "$(pc curl -s --max-time 2 http://10.96.0.10/ | grep -c '^b[12]$')" 1 "client through the long-named service"
 
 say "SIGHUP of a daemon on the long names: as many changes as the --once"
+log_lines=$(wc -l <"$vipd_log")
 start_vipd "$tmp/long.json"
-within 5 grep -q 'reconciled all' "$vipd_log"
+started() { tail -n +$((log_lines + 1)) "$vipd_log" | grep -q 'reconciled all'; }
+within 5 started || fail "the daemon did not reconcile"
 log_lines=$(wc -l <"$vipd_log")
 kill -HUP "$vipd_pid"
 hup() { tail -n +$((log_lines + 1)) "$vipd_log" | grep -q 'reconciled all'; }
