@@ -271,6 +271,111 @@ int dp_genid(struct dp *dp, uint32_t *id)
 	return ret > 0 ? -ret : ret;
 }
 
+/* ---- commits too large for one transaction ------------------------------
+ * sendmsg takes at most UIO_MAXIOV (1024) iovecs, one per batch page
+ * (128 KiB): past ~126 MB (a cold start of a million services) a batch
+ * cannot be sent at all. Such a commit goes in consecutive transactions of
+ * whole frontends: the class chains first, then frontend by frontend its
+ * deletions and additions together (so no packet finds a service without
+ * its backends, or a slot between its deletion and re-addition), and last
+ * the class chains nothing jumps to any more. */
+#define TXN_PAGES_MAX	512
+
+static const struct changes *sort_changes;
+
+static int fe_order(const void *a, const void *b)
+{
+	const size_t *x = a, *y = b;
+	int r = memcmp(&sort_changes->v[*x].fe, &sort_changes->v[*y].fe,
+		       sizeof(sort_changes->v[0].fe));
+
+	return r ? r : (*x > *y) - (*x < *y);
+}
+
+/* The element changes of c, frontend by frontend, in their order within a
+ * frontend. The copy shares the comments (freed with free(out->v) only). */
+static int by_frontend(const struct changes *c, struct changes *out)
+{
+	size_t *idx = malloc((c->n + 1) * sizeof(*idx)), n = 0;
+
+	out->v = malloc((c->n + 1) * sizeof(*out->v));
+	if (!idx || !out->v) {
+		free(idx);
+		free(out->v);
+		out->v = NULL;
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < c->n; i++)
+		if (c->v[i].op != CH_CLASS_ADD && c->v[i].op != CH_CLASS_DEL)
+			idx[n++] = i;
+	sort_changes = c;
+	qsort(idx, n, sizeof(*idx), fe_order);
+	for (size_t i = 0; i < n; i++)
+		out->v[i] = c->v[idx[i]];
+	out->n = out->cap = n;
+	free(idx);
+	return 0;
+}
+
+/* Deletions, then additions, of the frontend at s->v[*i]; *i moves past it. */
+static int build_frontend(struct txn *t, const struct changes *s, size_t *i)
+{
+	size_t end = *i;
+	int ret = 0;
+
+	while (end < s->n && !memcmp(&s->v[end].fe, &s->v[*i].fe, sizeof(s->v[0].fe)))
+		end++;
+	for (size_t j = *i; ret == 0 && j < end;)
+		if (op_is_delete(s->v[j].op))
+			ret = nft_elems_build(t, s, &j);
+		else
+			j++;
+	for (size_t j = *i; ret == 0 && j < end;)
+		if (op_is_elem_add(s->v[j].op))
+			ret = nft_elems_build(t, s, &j);
+		else
+			j++;
+	*i = end;
+	return ret;
+}
+
+static int commit_split(struct dp *dp, const struct changes *c, bool ensure_base)
+{
+	struct changes s = { 0 };
+	size_t i = 0, txns = 0;
+	int ret = by_frontend(c, &s);
+
+	while (ret == 0 && (txns == 0 || i < s.n)) {
+		struct txn t;
+
+		if ((ret = txn_init(&t, dp->table, dp->seq)) < 0)
+			break;
+		ret = txn_begin(&t);
+		if (ret == 0 && txns == 0 && ensure_base)
+			ret = nft_base_build(&t, AF_INET) ?: nft_base_build(&t, AF_INET6);
+		for (size_t k = 0; ret == 0 && txns == 0 && ensure_base && k < dp->n_foreign; k++)
+			ret = nft_chain_del_build(&t, dp->foreign[k].family, dp->foreign[k].name);
+		for (size_t k = 0; ret == 0 && txns == 0 && k < c->n; k++)
+			if (c->v[k].op == CH_CLASS_ADD)
+				ret = nft_class_build(&t, &c->v[k].cls);
+		while (ret == 0 && i < s.n && nftnl_batch_iovec_len(t.batch) < TXN_PAGES_MAX)
+			ret = build_frontend(&t, &s, &i);
+		for (size_t k = 0; ret == 0 && i == s.n && k < c->n; k++)
+			if (c->v[k].op == CH_CLASS_DEL)
+				ret = nft_class_del_build(&t, &c->v[k].cls);
+		if (ret == 0)
+			txn_end(&t);
+		ret = dp_transact(dp, &t);
+		txn_fini(&t);
+		txns++;
+	}
+	free(s.v);
+	if (ret == 0)
+		log_info("committed %zu changes in %zu transactions (one would pass the kernel's %d-page limit), frontend by frontend",
+			 c->n, txns, 1024);
+	return ret;
+}
+
 int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 {
 	struct txn t;
@@ -282,8 +387,13 @@ int dp_commit(struct dp *dp, const struct changes *c, bool ensure_base)
 	if (ret < 0)
 		return ret;
 	build(dp, &t, c, ensure_base);	/* a failure is in t.err: dp_transact reports it */
-	ret = dp_transact(dp, &t);
-	txn_fini(&t);
+	if (!t.err && nftnl_batch_iovec_len(t.batch) > TXN_PAGES_MAX) {
+		txn_fini(&t);
+		ret = commit_split(dp, c, ensure_base);
+	} else {
+		ret = dp_transact(dp, &t);
+		txn_fini(&t);
+	}
 	if (ret == 0 && ensure_base)
 		dp->n_foreign = 0;
 	return ret;
