@@ -62,6 +62,12 @@ void etcd_client_token_drop(struct etcd_client *c);
  * is over when done runs: do not cancel it there. */
 struct etcd_call *etcd_call(struct etcd_client *c, const char *path, char *body,
 			    long timeout_ms, etcd_done_cb done, void *arg);
+/* The same, but the reply is framed as it arrives (lib/jstream.c): a
+ * string longer than max_string is cut to a marker (jstream_cut) and never
+ * held, so a range over huge values costs their size once, not a copy. */
+struct etcd_call *etcd_call_framed(struct etcd_client *c, const char *path, char *body,
+				   long timeout_ms, size_t max_string, etcd_done_cb done,
+				   void *arg);
 /* The same, streaming the answer to on_data (etcd's watch), no timeout. */
 struct etcd_call *etcd_stream(struct etcd_client *c, const char *path, char *body,
 			      etcd_data_cb on_data, etcd_done_cb done, void *arg);

@@ -98,8 +98,11 @@ static void send_req(struct etcd *e, enum state st, const char *path, char *body
 	const char *at = url(e);
 
 	e->state = st;
+	/* a range is framed like the watch: a huge value costs its size
+	 * once and is not held */
 	e->req = on_data ? etcd_stream(e->client, path, body, on_data, on_done, e) :
-			   etcd_call(e->client, path, body, REQUEST_TIMEOUT_MS, on_done, e);
+			   etcd_call_framed(e->client, path, body, REQUEST_TIMEOUT_MS,
+					    VALUE_B64_MAX, on_done, e);
 	if (!e->req)
 		fail(e, at, "cannot start a request");
 }
@@ -258,7 +261,9 @@ static void range_send(struct etcd *e)
 		 NULL, range_done);
 }
 
-static void range_apply(struct etcd *e, const json_t *kvs)
+/* Returns false when the page's last key is unreadable: the next page
+ * would start nowhere. */
+static bool range_apply(struct etcd *e, const json_t *kvs)
 {
 	json_t *v;
 	size_t i;
@@ -266,8 +271,13 @@ static void range_apply(struct etcd *e, const json_t *kvs)
 	json_array_foreach(kvs, i, v) {
 		struct etcd_kv kv;
 
-		if (etcd_kv_decode(v, &kv) < 0)
+		if (etcd_kv_decode(v, &kv) < 0) {
+			log_err("etcd: a key under %s at revision %lld is missing, too long or no base64; ignored",
+				e->prefix, (long long)kv.mod_revision);
+			if (i + 1 == json_array_size(kvs))
+				return false;
 			continue;
+		}
 		apply(e, &kv, false);
 		if (i + 1 == json_array_size(kvs)) {
 			/* next page: right after the last key */
@@ -279,6 +289,7 @@ static void range_apply(struct etcd *e, const json_t *kvs)
 		etcd_kv_fini(&kv);
 		e->loaded++;
 	}
+	return true;
 }
 
 static void range_done(const struct etcd_reply *r, void *arg)
@@ -315,7 +326,10 @@ static void range_done(const struct etcd_reply *r, void *arg)
 		e->loaded = 0;
 		model_source_mark(e->src->model, SRC_ETCD);
 	}
-	range_apply(e, json_object_get(root, "kvs"));
+	if (!range_apply(e, json_object_get(root, "kvs"))) {
+		fail(e, r->endpoint, "a range page ends with an unreadable key");
+		return;
+	}
 	if (json_is_true(json_object_get(root, "more")) && e->page_key) {
 		/* long reads show progress: a line every PROGRESS_PAGES pages */
 		if (e->loaded % (RANGE_PAGE * PROGRESS_PAGES) < RANGE_PAGE)

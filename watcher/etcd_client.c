@@ -11,6 +11,7 @@
 #include "etcd.h"
 #include "etcd_client.h"
 #include "http.h"
+#include "jstream.h"
 #include "log.h"
 #include "loop.h"
 
@@ -43,6 +44,11 @@ struct etcd_call {
 	size_t endpoint;		/* where req went */
 	size_t tried;			/* endpoints tried (every_endpoint) */
 	bool authing, renewed, streaming;
+	/* etcd_call_framed: the reply framed as it arrives, its long strings
+	 * cut (never held whole), instead of collected and parsed at the end */
+	bool framed;
+	struct jstream frame;
+	json_t *framed_reply;
 	/* the result, for etcd_client_run */
 	bool over;
 	int err;
@@ -82,6 +88,8 @@ static void call_free(struct etcd_call *call)
 {
 	unlink_call(call);
 	json_decref(call->reply);
+	json_decref(call->framed_reply);
+	jstream_fini(&call->frame);
 	free(call->path);
 	free(call->body);
 	free(call);
@@ -177,6 +185,22 @@ static int stream_data(struct http_req *req, const char *data, size_t len, void 
 	return call->on_data(data, len, call->arg);
 }
 
+static bool framed_value(json_t *v, void *arg)
+{
+	struct etcd_call *call = arg;
+
+	if (!call->framed_reply)
+		call->framed_reply = json_incref(v);
+	return true;
+}
+
+static int framed_data(struct http_req *req, const char *data, size_t len, void *arg)
+{
+	struct etcd_call *call = arg;
+
+	return jstream_feed(&call->frame, data, len, framed_value, call) < 0;
+}
+
 /* Sends the call, or the authentication it needs first. */
 static int send_call(struct etcd_call *call)
 {
@@ -192,8 +216,12 @@ static int send_call(struct etcd_call *call)
 	if (body && asprintf(&u, "%s/v3/%s", c->conf->endpoints[c->cur],
 			     auth ? "auth/authenticate" : call->path) < 0)
 		u = NULL;
+	jstream_reset(&call->frame);
+	json_decref(call->framed_reply);
+	call->framed_reply = NULL;
 	call->req = u ? http_request(c->http, u, body, &c->opts,
-				     call->on_data && !auth ? stream_data : NULL, http_done, call) : NULL;
+				     auth ? NULL : call->on_data ? stream_data :
+				     call->framed ? framed_data : NULL, http_done, call) : NULL;
 	free(u);
 	if (auth)
 		free(body);
@@ -248,6 +276,10 @@ static void http_done(struct http_req *req, int err, long status, const char *bo
 	bool unauth;
 
 	call->req = NULL;
+	if (call->framed && !call->authing) {
+		root = call->framed_reply;	/* taken over */
+		call->framed_reply = NULL;
+	}
 	if (call->authing) {
 		auth_done(call, err, status, root);
 		return;
@@ -268,9 +300,10 @@ static void http_done(struct http_req *req, int err, long status, const char *bo
 		finish(call, -EIO, NULL, why);
 }
 
+/* frame_max: frame the reply, cutting strings past it (NULL: collect it). */
 static struct etcd_call *start(struct etcd_client *c, const char *path, char *body,
-			       long timeout_ms, etcd_data_cb on_data, etcd_done_cb done,
-			       void *arg)
+			       long timeout_ms, etcd_data_cb on_data, const size_t *frame_max,
+			       etcd_done_cb done, void *arg)
 {
 	struct etcd_call *call = body ? calloc(1, sizeof(*call)) : NULL;
 
@@ -282,6 +315,7 @@ static struct etcd_call *start(struct etcd_client *c, const char *path, char *bo
 	*call = (struct etcd_call){
 		.c = c, .path = call->path, .body = body, .timeout_ms = timeout_ms,
 		.on_data = on_data, .on_done = done, .arg = arg, .next = c->calls,
+		.framed = frame_max != NULL, .frame = { .max_string = frame_max ? *frame_max : 0 },
 	};
 	c->calls = call;
 	if (send_call(call) < 0) {
@@ -294,13 +328,20 @@ static struct etcd_call *start(struct etcd_client *c, const char *path, char *bo
 struct etcd_call *etcd_call(struct etcd_client *c, const char *path, char *body,
 			    long timeout_ms, etcd_done_cb done, void *arg)
 {
-	return start(c, path, body, timeout_ms, NULL, done, arg);
+	return start(c, path, body, timeout_ms, NULL, NULL, done, arg);
+}
+
+struct etcd_call *etcd_call_framed(struct etcd_client *c, const char *path, char *body,
+				   long timeout_ms, size_t max_string, etcd_done_cb done,
+				   void *arg)
+{
+	return start(c, path, body, timeout_ms, NULL, &max_string, done, arg);
 }
 
 struct etcd_call *etcd_stream(struct etcd_client *c, const char *path, char *body,
 			      etcd_data_cb on_data, etcd_done_cb done, void *arg)
 {
-	return start(c, path, body, 0, on_data, done, arg);
+	return start(c, path, body, 0, on_data, NULL, done, arg);
 }
 
 void etcd_call_cancel(struct etcd_call *call)

@@ -4,7 +4,8 @@
 # stopped: an endpoint written after them reaches the kernel within 2 s, the
 # 20 MB value is refused with one line naming its key, and SIGTERM is
 # answered at once. An empty value is refused (keeping the previous
-# version), not taken as a delete: the key is still in etcd.
+# version), not taken as a delete: the key is still in etcd. A restart
+# reads the same values in its range without holding them.
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 # shellcheck source-path=SCRIPTDIR source=lib_etcd.sh
@@ -59,6 +60,18 @@ bigput "$p/services/huge" 20
 kill -CONT "$vipd_pid"
 after_big 3 "queued"
 assert_alive "$vipd_pid" vipd
+
+say "a restart reads them in its range: the 20 MB value is refused, never held"
+stop_vipd TERM
+log_mark
+start_vipd_etcd
+wait_watching "$url"
+within 2 log_since "etcd $(re "$p/services/huge"): field value: [0-9]+ bytes: over the limit" ||
+	fail "the range did not refuse $p/services/huge"
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$vipd_pid/status")
+echo "vipd's peak RSS after a range over 34 MB of values: $hwm kB"
+assert_le "$hwm" 40000 "vipd's peak RSS in kB (the values are framed, not held)"
+within 2 answers 10.96.0.10 || fail "web does not answer after the restart"
 
 say "an empty value is refused, not a delete"
 log_mark
