@@ -421,24 +421,30 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 	return fe_diff(rec, fe, want, name, label, out);
 }
 
-/* Logs a service's weights note when it is new or differs from the one
- * logged before. */
-static int note_weights(struct reconciler *rec, const char *name, const char *note)
+/* Logs "name: note" unless notes already holds that note for name, and
+ * remembers it: a warning once for as long as it holds. */
+static int note_once(struct hmap *notes, const char *name, const char *note)
 {
-	char *old = hmap_get_str(rec->noted, name), *copy;
+	char *old = hmap_get_str(notes, name), *copy;
 
-	rec->note_seen = true;
 	if (old && !strcmp(old, note))
 		return 0;
 	log_warn("%s: %s", name, note);
 	if (!(copy = strdup(note)))
 		return -ENOMEM;
-	if (hmap_put_str(rec->noted, name, copy) < 0) {
+	if (hmap_put_str(notes, name, copy) < 0) {
 		free(copy);
 		return -ENOMEM;
 	}
 	free(old);
 	return 0;
+}
+
+/* A service's weights note, logged when new or different. */
+static int note_weights(struct reconciler *rec, const char *name, const char *note)
+{
+	rec->note_seen = true;
+	return note_once(rec->noted, name, note);
 }
 
 static int plan_family(struct reconciler *rec, const struct model *m,
@@ -497,7 +503,7 @@ static int note_family(struct reconciler *rec, const struct model *m,
 {
 	struct endpoint *const *eps;
 	size_t n = svc ? model_endpoints_get(m, name, &eps) : 0, v4 = 0, v6 = 0;
-	char note[160] = "", *old = hmap_get_str(rec->family_noted, name), *copy;
+	char note[160] = "";
 
 	for (size_t i = 0; i < n; i++) {
 		v4 += !svc->vip4.family && eligible(rec, svc, eps[i], AF_INET);
@@ -511,17 +517,7 @@ static int note_family(struct reconciler *rec, const struct model *m,
 		free(hmap_del_str(rec->family_noted, name));
 		return 0;
 	}
-	if (old && !strcmp(old, note))
-		return 0;
-	log_warn("%s: %s", name, note);
-	if (!(copy = strdup(note)))
-		return -ENOMEM;
-	if (hmap_put_str(rec->family_noted, name, copy) < 0) {
-		free(copy);
-		return -ENOMEM;
-	}
-	free(old);
-	return 0;
+	return note_once(rec->family_noted, name, note);
 }
 
 static int plan_service(struct reconciler *rec, const struct model *m,
