@@ -1,5 +1,6 @@
 /* What each applied change did, one line an operator can act on. */
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -18,6 +19,16 @@ static void emit(struct change_log *cl, const char *line)
 	}
 	cl->hidden++;
 	log_debug("%s", line);
+}
+
+/* A line past the budget that debug would not show: counted, not written
+ * (a cold start of 100,000 endpoints spent 7% of its time formatting them). */
+static bool unseen(struct change_log *cl)
+{
+	if (cl->budget || vlog_threshold >= VLOG_DEBUG)
+		return false;
+	cl->hidden++;
+	return true;
 }
 
 /* Appends printf output to buf, as far as it fits. */
@@ -65,10 +76,12 @@ void change_log_service(struct change_log *cl, const char *name,
 	struct service health;
 	bool vip4, vip6, rest;
 
+	if (!old && !new)
+		return;
+	if ((!old || !new) && unseen(cl))
+		return;
 	snprintf(line, sizeof(line), "%s: ", name);
 	if (!old || !new) {
-		if (!old && !new)
-			return;
 		add(line, "%s", new ? "added (" : "deleted");
 		if (new) {
 			frontends(line, new);
@@ -132,7 +145,7 @@ void change_log_endpoint(struct change_log *cl, const char *service,
 	char line[LINE_MAX_LEN];
 	const struct endpoint *ep = new ? new : old;
 
-	if (!ep)
+	if (!ep || ((!old || !new) && unseen(cl)))
 		return;
 	snprintf(line, sizeof(line), "%s: ", service);
 	if (!old) {
