@@ -70,9 +70,24 @@ json_t *codec_endpoint_json(const struct endpoint *ep);
 /* A services file is refused past this size unless told otherwise: room
  * for 250,000 endpoints of ~100 bytes and their services. */
 #define CODEC_FILE_MAX_DEFAULT (64u << 20)
-/* Reads path as JSON (duplicate keys refused). *root is the caller's.
- * Returns 0, or a negative errno with err saying why ("a directory, not a
- * file", "line 3 column 7: ...", the size over max; max 0: no limit). */
-int codec_file_load(const char *path, size_t max, json_t **root, char err[CODEC_ERR_LEN]);
+/* What a services file holds, member by member: the file is framed and
+ * each service (and each service's endpoints object) is parsed alone, so
+ * a file costs its size, not a tree of it. Objects are borrowed for the
+ * call; a non-zero return stops the walk and is returned. rep: unknown
+ * top-level keys. */
+struct file_walk {
+	int (*service)(void *arg, const char *name, json_t *obj);
+	int (*endpoints)(void *arg, const char *service, json_t *obj);
+	const struct codec_report *rep;
+	void *arg;
+};
+/* Reads path (at most max bytes; 0: no limit) and walks it. Returns 0, a
+ * callback's return, or a negative errno with err saying why the file as
+ * a whole is refused: -EINVAL for its content (not JSON, and where; a key
+ * listed twice; no "services" object: codec_file_top), the file's own
+ * errno when it cannot be read (-ENOENT, -EISDIR, ...), -EFBIG past max. The callbacks may have
+ * run before such a refusal: apply what they gave only after a 0. */
+int codec_file_walk(const char *path, size_t max, const struct file_walk *w,
+		    char err[CODEC_ERR_LEN]);
 
 #endif

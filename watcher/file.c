@@ -60,125 +60,222 @@ static void unknown_key(void *arg, const char *path)
 		 u->prefix, path);
 }
 
-static void load_services(struct source *src, json_t *services, struct counts *n)
+/* What one read of the file brings, held until the whole file is known
+ * to be good: a truncated or malformed file changes nothing. */
+struct pending {
+	struct source *src;
+	struct counts *n;
+	struct unknown_ctx u;
+	struct codec_report rep;
+	struct service **svcs;
+	size_t n_svcs, cap_svcs;
+	struct pending_ep {
+		char *service;
+		struct endpoint *ep;	/* NULL: refused, keep the previous one */
+		char *id;		/* of a refused one */
+		int line;		/* its refusal's line, -1: not shown */
+	} *eps;
+	size_t n_eps, cap_eps;
+	struct refused_svc {
+		char *name;		/* its previous definition stays */
+		int line;
+	} *refused_svcs;
+	size_t n_refused_svcs, cap_refused_svcs;
+	struct {
+		char text[CODEC_ERR_LEN + 160];
+		const char *kept;	/* "; keeping its previous ..." or "" */
+	} *lines;			/* the refusals shown */
+	size_t n_lines;
+};
+
+static int grow(void **v, size_t *cap, size_t n, size_t size)
 {
-	const char *path = src->conf.file->path, *name;
-	struct unknown_ctx u = { .file = path, .n = n };
-	struct codec_report rep = { unknown_key, &u };
-	char err[CODEC_ERR_LEN];
-	json_t *v;
+	void *nv;
 
-	json_object_foreach(services, name, v) {
-		struct service *svc;
-		int ret;
-
-		snprintf(u.prefix, sizeof(u.prefix), "services.%.64s.", name);
-		ret = codec_service_read(name, v, &rep, &svc, err);
-
-		if (ret == 0 && model_service_put(src->model, SRC_FILE, svc) == 0) {
-			n->services++;
-			continue;
-		}
-		if (++n->refused > REFUSALS_SHOWN)
-			continue;
-		log_err("services-file %s: service \"%.64s\": %s%s", path, name,
-			ret == -ENOMEM ? "out of memory" : err,
-			model_service_keep(src->model, SRC_FILE, name) ?
-			"; keeping its previous definition" : "");
-	}
-}
-
-static void load_endpoints(struct source *src, const char *svc_name, json_t *eps,
-			   struct counts *n)
-{
-	const char *path = src->conf.file->path, *id;
-	struct unknown_ctx u = { .file = path, .n = n };
-	struct codec_report rep = { unknown_key, &u };
-	char err[CODEC_ERR_LEN];
-	json_t *v;
-
-	json_object_foreach(eps, id, v) {
-		struct endpoint *ep;
-		int ret;
-
-		snprintf(u.prefix, sizeof(u.prefix), "endpoints.%.64s.%.64s.", svc_name, id);
-		ret = codec_endpoint_read(id, v, &rep, &ep, err);
-
-		if (ret == 0 && model_endpoint_put(src->model, SRC_FILE, svc_name, ep) == 0) {
-			n->endpoints++;
-			continue;
-		}
-		if (++n->refused > REFUSALS_SHOWN)
-			continue;
-		log_err("services-file %s: endpoint \"%.64s/%.64s\": %s%s", path,
-			svc_name, id, ret == -ENOMEM ? "out of memory" : err,
-			model_endpoint_keep(src->model, SRC_FILE, svc_name, id) ?
-			"; keeping its previous version" : "");
-	}
-}
-
-/* A file without its "services" object is refused whole, keeping what
- * was read before: "{}", a truncated write or a wrong file must not delete
- * every VIP ("{"services":{}}" does that, on purpose). */
-static int load_all(struct source *src, json_t *root, bool initial, struct counts *n)
-{
-	const char *path = src->conf.file->path, *name;
-	struct unknown_ctx u = { .file = path, .n = n };
-	struct codec_report rep = { unknown_key, &u };
-	json_t *services, *endpoints, *v;
-	char err[CODEC_ERR_LEN];
-
-	if (codec_file_top(root, &rep, &services, &endpoints, err) < 0) {
-		log_err("services-file %s: %s; %s", path, err,
-			initial ? "nothing read" : "keeping the previous state");
-		return -EINVAL;
-	}
-	model_source_mark(src->model, SRC_FILE);
-	load_services(src, services, n);
-	json_object_foreach(endpoints, name, v) {
-		if (!codec_name_valid(name) || !json_is_object(v)) {
-			if (++n->refused > REFUSALS_SHOWN)
-				continue;
-			log_err("services-file %s: endpoints of \"%.64s\": field name: %s",
-				path, name, json_is_object(v) ? "bad service name"
-				: "must be an object keyed by endpoint id");
-			continue;
-		}
-		load_endpoints(src, name, v, n);
-	}
-	model_source_sweep(src->model, SRC_FILE);
+	if (n < *cap)
+		return 0;
+	if (!(nv = realloc(*v, (*cap ? *cap * 2 : 64) * size)))
+		return -ENOMEM;
+	*v = nv;
+	*cap = *cap ? *cap * 2 : 64;
 	return 0;
 }
 
+/* A refusal: counted, and its line kept while REFUSALS_SHOWN allows (it is
+ * logged once the previous version's fate is known). Returns the line's
+ * index, or -1 when it is not shown. */
+static int refusal(struct pending *p, const char *fmt, const char *a, const char *b,
+		   const char *why)
+{
+	if (++p->n->refused > REFUSALS_SHOWN)
+		return -1;
+	if (!p->lines && !(p->lines = calloc(REFUSALS_SHOWN, sizeof(*p->lines))))
+		return -1;
+	snprintf(p->lines[p->n_lines].text, sizeof(p->lines[0].text), fmt, a, b, why);
+	p->lines[p->n_lines].kept = "";
+	return (int)p->n_lines++;
+}
+
+static int take_service(void *arg, const char *name, json_t *v)
+{
+	struct pending *p = arg;
+	char err[CODEC_ERR_LEN];
+	struct service *svc;
+	int ret;
+
+	snprintf(p->u.prefix, sizeof(p->u.prefix), "services.%.64s.", name);
+	ret = codec_service_read(name, v, &p->rep, &svc, err);
+	if (ret == -ENOMEM)
+		return ret;
+	if (ret < 0) {
+		int line = refusal(p, "service \"%.64s\"%s: %s", name, "", err);
+
+		if (grow((void **)&p->refused_svcs, &p->cap_refused_svcs, p->n_refused_svcs,
+			 sizeof(*p->refused_svcs)) < 0)
+			return -ENOMEM;
+		p->refused_svcs[p->n_refused_svcs] = (struct refused_svc){ strdup(name), line };
+		return p->refused_svcs[p->n_refused_svcs++].name ? 0 : -ENOMEM;
+	}
+	if (grow((void **)&p->svcs, &p->cap_svcs, p->n_svcs, sizeof(*p->svcs)) < 0) {
+		service_free(svc);
+		return -ENOMEM;
+	}
+	p->svcs[p->n_svcs++] = svc;
+	return 0;
+}
+
+static int add_ep(struct pending *p, const char *service, struct endpoint *ep, const char *id,
+		  int line)
+{
+	struct pending_ep *e;
+
+	if (grow((void **)&p->eps, &p->cap_eps, p->n_eps, sizeof(*p->eps)) < 0) {
+		endpoint_free(ep);
+		return -ENOMEM;
+	}
+	e = &p->eps[p->n_eps];
+	*e = (struct pending_ep){ .service = strdup(service), .ep = ep,
+				  .id = id ? strdup(id) : NULL, .line = line };
+	p->n_eps++;
+	return e->service && (ep || e->id) ? 0 : -ENOMEM;
+}
+
+static int take_endpoints(void *arg, const char *service, json_t *eps)
+{
+	struct pending *p = arg;
+	char err[CODEC_ERR_LEN];
+	const char *id;
+	json_t *v;
+	int ret = 0;
+
+	if (!codec_name_valid(service) || !json_is_object(eps)) {
+		refusal(p, "endpoints of \"%.64s\"%s: field name: %s", service, "",
+			json_is_object(eps) ? "bad service name" :
+			"must be an object keyed by endpoint id");
+		return 0;
+	}
+	json_object_foreach(eps, id, v) {
+		struct endpoint *ep;
+		int line = -1;
+
+		snprintf(p->u.prefix, sizeof(p->u.prefix), "endpoints.%.64s.%.64s.", service, id);
+		ret = codec_endpoint_read(id, v, &p->rep, &ep, err);
+		if (ret == -ENOMEM)
+			return ret;
+		if (ret < 0) {
+			line = refusal(p, "endpoint \"%.64s/%.64s\": %s", service, id, err);
+			ep = NULL;
+		}
+		if ((ret = add_ep(p, service, ep, ret < 0 ? id : NULL, line)) < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* The whole file was good: it is the file source's state now. */
+static void apply(struct pending *p)
+{
+	struct model *m = p->src->model;
+
+	model_source_mark(m, SRC_FILE);
+	for (size_t i = 0; i < p->n_svcs; i++) {
+		if (model_service_put(m, SRC_FILE, p->svcs[i]) == 0)
+			p->n->services++;
+		p->svcs[i] = NULL;	/* the model's, also after a failure */
+	}
+	for (size_t i = 0; i < p->n_refused_svcs; i++) {
+		const struct refused_svc *r = &p->refused_svcs[i];
+
+		if (model_service_keep(m, SRC_FILE, r->name) && r->line >= 0)
+			p->lines[r->line].kept = "; keeping its previous definition";
+	}
+	for (size_t i = 0; i < p->n_eps; i++) {
+		struct pending_ep *e = &p->eps[i];
+
+		if (!e->ep) {
+			if (model_endpoint_keep(m, SRC_FILE, e->service, e->id) && e->line >= 0)
+				p->lines[e->line].kept = "; keeping its previous version";
+		} else if (model_endpoint_put(m, SRC_FILE, e->service, e->ep) == 0)
+			p->n->endpoints++;
+		e->ep = NULL;
+	}
+	model_source_sweep(m, SRC_FILE);
+	for (size_t i = 0; i < p->n_lines; i++)
+		log_err("services-file %s: %s%s", p->u.file, p->lines[i].text, p->lines[i].kept);
+}
+
+static void pending_fini(struct pending *p)
+{
+	for (size_t i = 0; i < p->n_svcs; i++)
+		service_free(p->svcs[i]);
+	for (size_t i = 0; i < p->n_eps; i++) {
+		endpoint_free(p->eps[i].ep);
+		free(p->eps[i].service);
+		free(p->eps[i].id);
+	}
+	for (size_t i = 0; i < p->n_refused_svcs; i++)
+		free(p->refused_svcs[i].name);
+	free(p->svcs);
+	free(p->eps);
+	free(p->refused_svcs);
+	free(p->lines);
+}
+
+/* A file that cannot be read whole (unreadable, too big, not JSON, a key
+ * listed twice, no "services" object) is refused whole, keeping what was
+ * read before: "{}", a truncated write or a wrong file must not delete
+ * every VIP ("{"services":{}}" does that, on purpose). */
 static int file_read(struct source *src, bool initial)
 {
 	const char *path = src->conf.file->path;
 	struct counts n = { 0 };
+	struct pending p = { .src = src, .n = &n, .u = { .file = path, .n = &n } };
+	struct file_walk w = { take_service, take_endpoints, &p.rep, &p };
 	char err[CODEC_ERR_LEN];
-	json_t *root;
-	int ret = codec_file_load(path, src->conf.file->max_bytes, &root, err);
+	int ret;
 
-	if (ret < 0) {
-		log_err("services-file %s: %s%s", path, err,
-			initial ? "" : "; keeping the previous state");
-		return ret;
-	}
-	ret = load_all(src, root, initial, &n);
+	p.rep = (struct codec_report){ unknown_key, &p.u };
+	ret = codec_file_walk(path, src->conf.file->max_bytes, &w, err);
+	if (ret == 0)
+		apply(&p);
+	else
+		log_err("services-file %s: %s; %s", path, ret == -ENOMEM ? "out of memory" : err,
+			initial ? "nothing read" : "keeping the previous state");
+	pending_fini(&p);
 	if (n.unknown > REFUSALS_SHOWN)
 		log_warn("services-file %s: %u more unknown keys not shown (vipctl check %s lists them all)",
 			 path, n.unknown - REFUSALS_SHOWN, path);
-	if (n.refused > REFUSALS_SHOWN)
+	if (ret == 0 && n.refused > REFUSALS_SHOWN)
 		log_err("services-file %s: %u more refused objects not shown (vipctl check %s lists them all)",
 			path, n.refused - REFUSALS_SHOWN, path);
-	json_decref(root);
-	/* The tree of a large file is freed in many small blocks that glibc
-	 * keeps (110 MB of RSS at 10,000 x 10): give them back. */
+	/* parsed objects are freed in many small blocks that glibc keeps:
+	 * give them back */
 	malloc_trim(0);
 	if (ret == 0)
 		log_info("services-file %s: %u services, %u endpoints%s%.0u%s", path,
 			 n.services, n.endpoints, n.refused ? ", refused " : "",
 			 n.refused, n.refused ? " (see above)" : "");
-	return ret;
+	return ret < 0 ? ret : 0;
 }
 
 static void settled(struct loop *l, void *arg)
