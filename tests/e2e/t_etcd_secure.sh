@@ -140,6 +140,12 @@ within 2 answers 10.96.0.20 || fail "api does not answer 2 s after vipd --etcd-u
 within 2 pairs_match || { pairs_diff; fail "backends map is not the registry's state (web of the TLS part left?)"; }
 spread 10.96.0.20 80 - b3
 vctl --etcd-user root:rootpw service list | grep -qw api || fail "vipctl --etcd-user root:rootpw service list does not show api"
+# the password kept out of ps: from a file, or the environment
+echo rootpw >"$tmp/pw"
+vctl --etcd-user root --etcd-password-file "$tmp/pw" service list | grep -qw api ||
+	fail "vipctl --etcd-user root --etcd-password-file: no api"
+VIPD_ETCD_PASSWORD=rootpw vctl --etcd-user root service list | grep -qw api ||
+	fail "vipctl --etcd-user root with VIPD_ETCD_PASSWORD: no api"
 
 # etcd_restart: kill -9 the member, 3 s down, restart it on its data dir.
 etcd_restart() {
