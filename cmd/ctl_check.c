@@ -53,8 +53,9 @@ static int check_endpoints(void *arg, const char *name, json_t *eps)
 	const char *id;
 	json_t *ev;
 
-	if (!json_is_object(eps)) {
-		printf("endpoints of \"%s\": must be an object keyed by endpoint id\n", name);
+	if (!codec_name_valid(name) || !json_is_object(eps)) {
+		printf("endpoints of \"%s\": %s\n", name, json_is_object(eps) ? "bad service name" :
+		       "must be an object keyed by endpoint id");
 		k->bad++;
 		return 0;
 	}

@@ -142,8 +142,9 @@ static void retry(struct loop *l, void *arg)
 	d->failed = false;
 }
 
-/* A refused commit left the kernel as it was: learn it again and plan
- * everything at the next attempt. */
+/* A refused commit left the kernel as it was (a split one: as its last
+ * good transaction left it): learn it again and plan everything at the
+ * next attempt. */
 static void recover(struct daemon *d)
 {
 	d->retry_ms = d->retry_ms ? d->retry_ms * 2 : RETRY_MIN_MS;

@@ -206,6 +206,21 @@ static bool op_is_elem_add(uint8_t op)
 	return op == CH_SVC_ADD || op == CH_BE_ADD || op == CH_NOEP_ADD;
 }
 
+/* Chains in our tables that vipd does not make go after the base chains'
+ * rules are rewritten (nothing of ours jumps to them any more); their own
+ * rules go first, since a foreign chain may jump to another one and the
+ * kernel refuses to delete a chain something still jumps to. */
+static int foreign_del_build(const struct dp *dp, struct txn *t)
+{
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i < dp->n_foreign; i++)
+		ret = nft_chain_flush_build(t, dp->foreign[i].family, dp->foreign[i].name);
+	for (size_t i = 0; ret == 0 && i < dp->n_foreign; i++)
+		ret = nft_chain_del_build(t, dp->foreign[i].family, dp->foreign[i].name);
+	return ret;
+}
+
 /* Order inside the transaction: chains the new elements jump to, then
  * element deletions (so a slot can be deleted and re-added), additions,
  * and last the chains nothing jumps to any more. Stops at the first
@@ -216,10 +231,8 @@ static int build(const struct dp *dp, struct txn *t, const struct changes *c, bo
 
 	if (ret == 0 && ensure_base)
 		ret = nft_base_build(t, AF_INET) ?: nft_base_build(t, AF_INET6);
-	/* after the base chains' rules are rewritten: nothing of ours jumps
-	 * to a foreign chain any more */
-	for (size_t i = 0; ret == 0 && ensure_base && i < dp->n_foreign; i++)
-		ret = nft_chain_del_build(t, dp->foreign[i].family, dp->foreign[i].name);
+	if (ret == 0 && ensure_base)
+		ret = foreign_del_build(dp, t);
 	for (size_t i = 0; ret == 0 && i < c->n; i++)
 		if (c->v[i].op == CH_CLASS_ADD)
 			ret = nft_class_build(t, &c->v[i].cls);
@@ -353,8 +366,8 @@ static int commit_split(struct dp *dp, const struct changes *c, bool ensure_base
 		ret = txn_begin(&t);
 		if (ret == 0 && txns == 0 && ensure_base)
 			ret = nft_base_build(&t, AF_INET) ?: nft_base_build(&t, AF_INET6);
-		for (size_t k = 0; ret == 0 && txns == 0 && ensure_base && k < dp->n_foreign; k++)
-			ret = nft_chain_del_build(&t, dp->foreign[k].family, dp->foreign[k].name);
+		if (ret == 0 && txns == 0 && ensure_base)
+			ret = foreign_del_build(dp, &t);
 		for (size_t k = 0; ret == 0 && txns == 0 && k < c->n; k++)
 			if (c->v[k].op == CH_CLASS_ADD)
 				ret = nft_class_build(&t, &c->v[k].cls);

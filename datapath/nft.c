@@ -222,7 +222,7 @@ out:
 
 /* Deletes every rule of the chain; the new ones follow in this same
  * transaction, so packets see the old rules or the new, never none. */
-static int rules_flush_build(struct txn *t, uint8_t family, const char *chain)
+int nft_chain_flush_build(struct txn *t, uint8_t family, const char *chain)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nlmsghdr *nlh;
@@ -269,7 +269,7 @@ static int chain_build(struct txn *t, uint8_t family, const char *name,
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	ret = msg_done(t);
 	if (ret == 0)
-		ret = rules_flush_build(t, family, name);
+		ret = nft_chain_flush_build(t, family, name);
 out:
 	nftnl_udata_buf_free(ud);
 	nftnl_chain_free(c);

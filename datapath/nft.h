@@ -77,6 +77,8 @@ int nft_base_build(struct txn *t, uint8_t family);
 int nft_class_build(struct txn *t, const struct class_key *cls);
 int nft_class_del_build(struct txn *t, const struct class_key *cls);
 int nft_chain_del_build(struct txn *t, uint8_t family, const char *name);
+/* Deletes every rule of a chain. */
+int nft_chain_flush_build(struct txn *t, uint8_t family, const char *chain);
 /* Builds messages for changes[*i..j) (same op, set and frontend), at most
  * ELEMS_PER_MSG elements each, and sets *i to j. */
 int nft_elems_build(struct txn *t, const struct changes *c, size_t *i);

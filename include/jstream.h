@@ -4,9 +4,10 @@
  * Framing is one pass: every byte is looked at once, when it arrives, and
  * every value is parsed once, when its last byte arrives. So a value of
  * many megabytes costs its size, not its size times the number of chunks
- * it came in. A string longer than max_string is not kept: the value is
- * handed over with that string replaced by a marker (jstream_cut), so the
- * rest of the value (an etcd event's key and revision) still counts.
+ * it came in. A string value longer than max_string is not kept: the value
+ * is handed over with that string replaced by a marker (jstream_cut), so
+ * the rest of the value (an etcd event's key and revision) still counts.
+ * Member names are never cut, nor values of the member named whole.
  */
 #ifndef VIPD_JSTREAM_H
 #define VIPD_JSTREAM_H
@@ -22,11 +23,17 @@
 
 struct jstream {
 	size_t max_string;	/* 0: keep strings whole; set by the owner */
+	const char *whole;	/* values of members of this name are never cut
+				 * (etcd's "key"); set by the owner, may be NULL */
 	/* the value being framed; private to jstream.c */
 	char *buf;
 	size_t len, cap;
 	uint32_t depth;
+	uint64_t objects;	/* bit d: the container at depth d+1 is an object */
 	bool in_value, in_string, escaped, scalar, cutting;
+	bool want_key, key;	/* the next string, this string, is a member name */
+	bool keep_whole;	/* this string is the value of a "whole" member */
+	char name[16];		/* the last member name, if short */
 	size_t string_start, string_len;
 };
 

@@ -94,8 +94,10 @@ int jscan_object(const char *t, size_t len, jscan_cb cb, void *arg, size_t *wher
 		}
 		ret = cb(json_string_value(key), t + i, end - i, arg);
 		json_decref(key);
-		if (ret)
+		if (ret) {
+			*where = i;
 			return ret;
+		}
 		first = false;
 		i = blanks(t, end, len);
 		if (i < len && t[i] == ',')

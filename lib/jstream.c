@@ -40,6 +40,9 @@ static bool blank(char c)
 static void start_string(struct jstream *s)
 {
 	s->in_string = true;
+	s->key = s->want_key;
+	s->keep_whole = !s->key && s->whole && !strcmp(s->name, s->whole);
+	s->want_key = false;
 	s->escaped = s->cutting = false;
 	s->string_start = s->len;
 	s->string_len = 0;
@@ -50,7 +53,8 @@ static void start_string(struct jstream *s)
 static int string_bytes(struct jstream *s, const char *p, size_t n)
 {
 	s->string_len += n;
-	if (!s->cutting && s->max_string && s->string_len > s->max_string) {
+	if (!s->cutting && !s->key && !s->keep_whole && s->max_string &&
+	    s->string_len > s->max_string) {
 		s->cutting = true;
 		s->len = s->string_start;
 	}
@@ -74,6 +78,14 @@ static int end_string(struct jstream *s)
 	char mark[48];
 
 	s->in_string = false;
+	if (s->key) {	/* remembered, for the value that follows */
+		size_t n = s->len - s->string_start;
+
+		if (n >= sizeof(s->name))
+			n = 0;	/* long names match no "whole" */
+		memcpy(s->name, s->buf + s->string_start, n);
+		s->name[n] = '\0';
+	}
 	if (!s->cutting)
 		return keep(s, "\"", 1);
 	snprintf(mark, sizeof(mark), CUT_PREFIX "%zu bytes)\"", s->string_len);
@@ -97,21 +109,43 @@ static int emit(struct jstream *s, jstream_cb cb, void *arg)
 	return ret;
 }
 
+/* Objects deeper than 64 count as arrays: their names may then be cut,
+ * which only refuses what no registry sends. */
+static bool in_object(const struct jstream *s)
+{
+	return s->depth && s->depth <= 64 && (s->objects >> (s->depth - 1) & 1);
+}
+
+static void open_container(struct jstream *s, char c)
+{
+	s->depth++;
+	if (s->depth <= 64) {
+		uint64_t bit = 1ULL << (s->depth - 1);
+
+		s->objects = c == '{' ? s->objects | bit : s->objects & ~bit;
+	}
+	s->want_key = c == '{';
+}
+
 /* The first byte of a value. */
 static int begin(struct jstream *s, char c)
 {
+	int ret;
+
 	s->in_value = true;
 	s->depth = 0;
 	s->len = 0;
+	s->want_key = false;
 	if (c == '}' || c == ']' || c == ',' || c == ':')
 		return -EINVAL;
+	ret = keep(s, &c, 1);	/* before start_string: the quote is kept */
 	if (c == '{' || c == '[')
-		s->depth = 1;
+		open_container(s, c);
 	else if (c == '"')
 		start_string(s);
 	else
 		s->scalar = true;
-	return keep(s, &c, 1);
+	return ret;
 }
 
 /* One structural byte inside an object or array. */
@@ -122,9 +156,13 @@ static int inside(struct jstream *s, char c, bool *done)
 	if (c == '"')
 		start_string(s);
 	else if (c == '{' || c == '[')
-		s->depth++;
+		open_container(s, c);
 	else if ((c == '}' || c == ']') && --s->depth == 0)
 		*done = true;
+	else if (c == ',')
+		s->want_key = in_object(s);
+	else if (c == ':')
+		s->want_key = false;
 	return ret;
 }
 

@@ -50,6 +50,7 @@
 	"\"connect\",\"disconnect\"]}"
 
 static void kick(struct docker *d);
+static void relist_arm(struct docker *d);
 static void inspect(struct ctr *c);
 static void inspect_later(struct ctr *c, const char *why);
 
@@ -180,8 +181,12 @@ static void stop_requests(struct docker *d)
 	struct ctr *c;
 
 	http_cancel(d->req);
-	http_cancel(d->relist);
-	d->req = d->relist = NULL;
+	if (d->relist) {	/* cancelled, its callback will not re-arm */
+		http_cancel(d->relist);
+		d->relist = NULL;
+		relist_arm(d);
+	}
+	d->req = NULL;
 	while (hmap_next(d->ctrs, &it, &k, &len, (void **)&c)) {
 		http_cancel(c->req);
 		c->req = NULL;
@@ -334,8 +339,6 @@ static void list_done(struct http_req *req, int err, long status,
  * listed beside the stream; a container whose list entry disagrees with
  * its last inspect, one vipd does not know, and one missing from the list
  * are inspected again (the inspect decides, as for any event). */
-
-static void relist_arm(struct docker *d);
 
 static void relist_check(struct docker *d, const json_t *list)
 {

@@ -9,7 +9,6 @@
 #include "hash.h"
 
 #define PRINT_MAX 2048
-#define NETWORKS_MAX 16
 
 /* The list says "Up 5 minutes (healthy)", inspect says "healthy". */
 static const char *list_health(const char *status)
@@ -30,17 +29,19 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
-/* Networks by name (not in reply order), each with its addresses. */
+/* Networks by name (not in reply order), each with its addresses; all
+ * names are sorted before any is left out for want of room. */
 static size_t put_networks(char *buf, size_t o, const json_t *networks)
 {
-	const char *names[NETWORKS_MAX];
-	size_t n = 0;
+	size_t total = json_object_size(networks), n = 0;
+	const char **names = malloc((total + 1) * sizeof(*names));
 	const char *k;
 	json_t *v;
 
+	if (!names)
+		return o;	/* a print that differs: one inspect too many */
 	json_object_foreach((json_t *)networks, k, v)
-		if (n < NETWORKS_MAX)
-			names[n++] = k;
+		names[n++] = k;
 	qsort(names, n, sizeof(names[0]), cmp_str);
 	for (size_t i = 0; i < n && o < PRINT_MAX; i++) {
 		const json_t *net = json_object_get(networks, names[i]);
@@ -50,6 +51,7 @@ static size_t put_networks(char *buf, size_t o, const json_t *networks)
 		o += (size_t)snprintf(buf + o, PRINT_MAX - o, "|%s=%s,%s", names[i],
 				      ip ? ip : "", ip6 ? ip6 : "");
 	}
+	free(names);
 	return o;
 }
 

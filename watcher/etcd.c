@@ -326,7 +326,8 @@ static void range_done(const struct etcd_reply *r, void *arg)
 		e->loaded = 0;
 		model_source_mark(e->src->model, SRC_ETCD);
 	}
-	if (!range_apply(e, json_object_get(root, "kvs"))) {
+	if (!range_apply(e, json_object_get(root, "kvs")) &&
+	    json_is_true(json_object_get(root, "more"))) {
 		fail(e, r->endpoint, "a range page ends with an unreadable key");
 		return;
 	}
@@ -498,6 +499,7 @@ static int etcd_start(struct source *src)
 	    !(e->client = etcd_client_alloc(src->loop, conf)))
 		return -ENOMEM;
 	e->stream.max_string = VALUE_B64_MAX;
+	e->stream.whole = "key";	/* an etcd key is never cut: it is named */
 	e->need_range = true;
 	src->ready = false;
 	kick(e);

@@ -315,7 +315,9 @@ static struct etcd_call *start(struct etcd_client *c, const char *path, char *bo
 	*call = (struct etcd_call){
 		.c = c, .path = call->path, .body = body, .timeout_ms = timeout_ms,
 		.on_data = on_data, .on_done = done, .arg = arg, .next = c->calls,
-		.framed = frame_max != NULL, .frame = { .max_string = frame_max ? *frame_max : 0 },
+		/* etcd's keys ("key") are never cut: a refusal must name one */
+		.framed = frame_max != NULL,
+		.frame = { .max_string = frame_max ? *frame_max : 0, .whole = "key" },
 	};
 	c->calls = call;
 	if (send_call(call) < 0) {

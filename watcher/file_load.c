@@ -20,7 +20,12 @@ struct walk {
 	struct hmap *seen;		/* keys of the member being walked */
 	const char *section;		/* "services", "endpoints" */
 	bool in_services;
+	/* the sections' text, walked once the top level is known good */
+	const char *sections[2];
+	size_t section_len[2];
 };
+
+static const char *const section_names[2] = { "services", "endpoints" };
 
 /* "line L column C" of an offset into the file. */
 static void where(const struct walk *k, size_t off, char *buf, size_t len)
@@ -82,7 +87,7 @@ static int section_member(const char *key, const char *v, size_t len, void *arg)
 static int walk_section(struct walk *k, const char *name, const char *v, size_t len)
 {
 	struct hmap *outer = k->seen;
-	size_t at;
+	size_t at = 0;
 	int ret;
 
 	if (!(k->seen = hmap_alloc())) {
@@ -100,8 +105,7 @@ static int walk_section(struct walk *k, const char *name, const char *v, size_t 
 	}
 	hmap_free(k->seen, NULL);
 	k->seen = outer;
-	/* the section's place in the top level, for codec_file_top */
-	return ret ?: json_object_set_new(k->top, name, json_object()) ? -ENOMEM : 0;
+	return ret;
 }
 
 static int top_member(const char *key, const char *v, size_t len, void *arg)
@@ -112,8 +116,13 @@ static int top_member(const char *key, const char *v, size_t len, void *arg)
 
 	if (ret < 0)
 		return ret;
-	if ((!strcmp(key, "services") || !strcmp(key, "endpoints")) && *v == '{')
-		return walk_section(k, key, v, len);
+	for (int i = 0; i < 2; i++)
+		if (!strcmp(key, section_names[i]) && *v == '{') {
+			/* its place in the top level, for codec_file_top */
+			k->sections[i] = v;
+			k->section_len[i] = len;
+			return json_object_set_new(k->top, key, json_object()) ? -ENOMEM : 0;
+		}
 	/* anything else is small, or refused by codec_file_top */
 	if (!(o = parse(k, key, v, len)))
 		return -EINVAL;
@@ -179,8 +188,12 @@ int codec_file_walk(const char *path, size_t max, const struct file_walk *w,
 		where(&k, at, pos, sizeof(pos));
 		snprintf(err, CODEC_ERR_LEN, "%s: not a JSON object", pos);
 	}
+	/* the top level first: a file refused whole costs no object */
 	if (ret == 0)
 		ret = codec_file_top(k.top, w->rep, &services, &endpoints, err);
+	for (int i = 0; i < 2 && ret == 0; i++)
+		if (k.sections[i])
+			ret = walk_section(&k, section_names[i], k.sections[i], k.section_len[i]);
 	if (ret == -ENOMEM)
 		snprintf(err, CODEC_ERR_LEN, "out of memory");
 	hmap_free(k.seen, NULL);

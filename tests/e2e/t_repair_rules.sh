@@ -41,6 +41,9 @@ edit "inserted drop" insert rule ip vipd prerouting drop
 edit "rule added to lb-2" insert rule ip vipd lb-2 counter drop
 edit "flush table" flush table ip vipd
 edit "foreign chain inside table vipd" add chain ip vipd evil '{ type filter hook input priority 0; policy drop; }'
+pn nft add chain ip vipd aa
+pn nft add chain ip vipd bb
+edit "foreign chain jumping to another" add rule ip vipd bb jump aa
 assert_alive "$vipd_pid" vipd
 
 say "a foreign chain present when vipd starts is removed"

@@ -134,6 +134,50 @@ static void cut_escapes_count_as_sent(void **state)
 	jstream_fini(&s);
 }
 
+static bool keep_first(json_t *v, void *arg)
+{
+	json_t **out = arg;
+
+	if (!*out)
+		*out = json_incref(v);
+	return true;
+}
+
+/* Member names are never cut (an etcd key must stay readable); a string
+ * value at the top level is cut like any other. */
+static void names_stay_whole(void **state)
+{
+	char text[5000];
+	struct jstream s = { .max_string = 100 };
+	json_t *v = NULL;
+	size_t n;
+
+	snprintf(text, sizeof(text), "{\"%0*d\":[\"%0*d\",{\"k\":1}],\"b\":2}", 2000, 7, 2000, 8);
+	assert_int_equal(jstream_feed(&s, text, strlen(text), keep_first, &v), 0);
+	assert_non_null(v);
+	assert_int_equal(json_object_size(v), 2);
+	json_t *arr = json_object_iter_value(json_object_iter(v));
+	assert_true(jstream_cut(json_string_value(json_array_get(arr, 0)), &n));
+	assert_int_equal(n, 2000);
+	assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 1), "k")), 1);
+	json_decref(v);
+	v = NULL;
+	assert_int_equal(jstream_feed(&s, "\"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz\" ", 107,
+				      keep_first, &v), 0);
+	assert_non_null(v);
+	assert_true(jstream_cut(json_string_value(v), &n));
+	json_decref(v);
+	v = NULL;
+	/* the value of a member named "whole" stays too: an etcd key */
+	s.whole = "key";
+	snprintf(text, sizeof(text), "{\"kv\":{\"key\":\"%0*d\",\"value\":\"%0*d\"}}", 2000, 1, 2000, 2);
+	assert_int_equal(jstream_feed(&s, text, strlen(text), keep_first, &v), 0);
+	assert_int_equal(strlen(json_string_value(json_object_get(json_object_get(v, "kv"), "key"))), 2000);
+	assert_true(jstream_cut(json_string_value(json_object_get(json_object_get(v, "kv"), "value")), &n));
+	json_decref(v);
+	jstream_fini(&s);
+}
+
 static void scalars_and_malformed(void **state)
 {
 	struct jstream s = { 0 };
@@ -151,6 +195,7 @@ int main(void)
 		cmocka_unit_test(long_string_is_cut_and_the_value_still_arrives),
 		cmocka_unit_test(short_strings_and_escapes_stay_whole),
 		cmocka_unit_test(cut_escapes_count_as_sent),
+		cmocka_unit_test(names_stay_whole),
 		cmocka_unit_test(scalars_and_malformed),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
