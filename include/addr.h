@@ -23,4 +23,16 @@ static inline unsigned addr_len(uint8_t family)
 }
 bool addr_equal(const struct vaddr *a, const struct vaddr *b);
 
+/* An address range: addr/len with the host bits zero. */
+struct cidr {
+	struct vaddr addr;
+	uint8_t len;		/* 0..32, 0..128 */
+};
+/* "10.0.0.0/8", "fd00::/64", or a plain address (a /32 or /128). Returns 0,
+ * or -EINVAL for a malformed text or host bits set (10.0.0.1/8). */
+int cidr_parse(struct cidr *out, const char *text);
+/* "10.0.0.0/8" into buf (ADDR_STRLEN + 4 bytes). */
+const char *cidr_format(const struct cidr *c, char *buf);
+#define CIDR_STRLEN (ADDR_STRLEN + 4)
+
 #endif

@@ -52,6 +52,12 @@ struct service {
 	enum traffic_policy policy;
 	struct health_spec health;
 	uint32_t slow_start, drain_seconds;
+	/* Extra addresses that route like the VIPs, and the sources allowed
+	 * to reach them (none: every source). */
+	unsigned n_external;
+	struct vaddr *external_ips;
+	unsigned n_ranges;
+	struct cidr *source_ranges;
 };
 
 struct ep_port {

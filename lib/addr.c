@@ -1,5 +1,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -29,4 +31,44 @@ bool addr_equal(const struct vaddr *a, const struct vaddr *b)
 {
 	return a->family == b->family &&
 	       !memcmp(a->bytes, b->bytes, addr_len(a->family));
+}
+
+int cidr_parse(struct cidr *out, const char *text)
+{
+	char buf[ADDR_STRLEN], *end;
+	const char *slash = strchr(text, '/');
+	size_t alen = slash ? (size_t)(slash - text) : strlen(text);
+	unsigned long len;
+	unsigned max;
+
+	memset(out, 0, sizeof(*out));
+	if (alen >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, text, alen);
+	buf[alen] = '\0';
+	if (addr_parse(&out->addr, buf) < 0)
+		return -EINVAL;
+	max = out->addr.family == AF_INET6 ? 128 : 32;
+	len = max;
+	if (slash) {
+		/* digits only: no sign, space or empty length */
+		if (slash[1] < '0' || slash[1] > '9')
+			return -EINVAL;
+		len = strtoul(slash + 1, &end, 10);
+		if (*end || len > max || (slash[1] == '0' && slash[2]))
+			return -EINVAL;
+	}
+	out->len = (uint8_t)len;
+	for (unsigned bit = out->len; bit < max; bit++)
+		if (out->addr.bytes[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;
+	return 0;
+}
+
+const char *cidr_format(const struct cidr *c, char *buf)
+{
+	char a[ADDR_STRLEN];
+
+	snprintf(buf, CIDR_STRLEN, "%s/%u", addr_format(&c->addr, a), c->len);
+	return buf;
 }

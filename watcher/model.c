@@ -42,6 +42,8 @@ void service_free(struct service *svc)
 	free(svc->name);
 	free(svc->ports);
 	free(svc->health.path);
+	free(svc->external_ips);
+	free(svc->source_ranges);
 	free(svc);
 }
 
@@ -56,6 +58,16 @@ void endpoint_free(struct endpoint *ep)
 	free(ep);
 }
 
+/* A copy of n bytes (NULL for none, or when out of memory). */
+static void *mem_dup(const void *p, size_t n)
+{
+	void *d = n ? malloc(n) : NULL;
+
+	if (d)
+		memcpy(d, p, n);
+	return d;
+}
+
 struct service *service_dup(const struct service *svc)
 {
 	struct service *d = malloc(sizeof(*d));
@@ -66,9 +78,12 @@ struct service *service_dup(const struct service *svc)
 	d->name = strdup(svc->name);
 	d->ports = malloc(svc->n_ports * sizeof(*d->ports));
 	d->health.path = svc->health.path ? strdup(svc->health.path) : NULL;
+	d->external_ips = mem_dup(svc->external_ips, svc->n_external * sizeof(*d->external_ips));
+	d->source_ranges = mem_dup(svc->source_ranges, svc->n_ranges * sizeof(*d->source_ranges));
 	if (d->ports)
 		memcpy(d->ports, svc->ports, svc->n_ports * sizeof(*d->ports));
-	if (!d->name || (svc->n_ports && !d->ports) || (svc->health.path && !d->health.path)) {
+	if (!d->name || (svc->n_ports && !d->ports) || (svc->health.path && !d->health.path) ||
+	    (svc->n_external && !d->external_ips) || (svc->n_ranges && !d->source_ranges)) {
 		service_free(d);
 		return NULL;
 	}
@@ -220,7 +235,13 @@ bool service_equal(const struct service *a, const struct service *b)
 	       a->health.port == b->health.port && a->health.expect == b->health.expect &&
 	       a->health.interval_ms == b->health.interval_ms &&
 	       a->health.timeout_ms == b->health.timeout_ms &&
-	       a->health.rise == b->health.rise && a->health.fall == b->health.fall;
+	       a->health.rise == b->health.rise && a->health.fall == b->health.fall &&
+	       a->n_external == b->n_external &&
+	       (!a->n_external || !memcmp(a->external_ips, b->external_ips,
+					  a->n_external * sizeof(*a->external_ips))) &&
+	       a->n_ranges == b->n_ranges &&
+	       (!a->n_ranges || !memcmp(a->source_ranges, b->source_ranges,
+					a->n_ranges * sizeof(*a->source_ranges)));
 }
 
 static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
