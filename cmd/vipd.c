@@ -32,6 +32,7 @@
 
 struct daemon {
 	struct vipd_config cfg;
+	struct dp_opts dp_opts;	/* what of cfg shapes the rules */
 	struct loop *loop;
 	struct model *model;
 	struct reconciler *rec;
@@ -278,13 +279,19 @@ static int signals_start(struct daemon *d)
 	return loop_fd_add(d->loop, d->sig_fd, EPOLLIN, on_signal, d);
 }
 
+static void dp_opts_of(const struct vipd_config *cfg, struct dp_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	(void)cfg;
+}
+
 static int dry_run(struct daemon *d)
 {
 	struct changes c = { 0 };
 	int ret = rec_plan(d->rec, d->model, NULL, true, &c);
 
 	if (ret == 0)
-		dp_print(stdout, d->cfg.table, &c);
+		dp_print(stdout, d->cfg.table, &d->dp_opts, &c);
 	changes_free(&c);
 	return ret;
 }
@@ -400,6 +407,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	vlog_threshold = d.cfg.verbose ? VLOG_DEBUG : VLOG_INFO;
+	dp_opts_of(&d.cfg, &d.dp_opts);
 	d.loop = loop_alloc();
 	d.model = model_alloc();
 	d.rec = rec_alloc(d.cfg.node_name);
@@ -409,7 +417,7 @@ int main(int argc, char **argv)
 	}
 	if (!d.cfg.dry_run && claim_table(&d) < 0)
 		return 1;
-	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp)) < 0) {
+	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp_opts, &d.dp)) < 0) {
 		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
 		return 1;
 	}

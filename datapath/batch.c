@@ -23,13 +23,15 @@
  * (each reply is ~40 bytes with NETLINK_CAP_ACK), so none is dropped. */
 #define RCVBUF_MIN	(4 * 1024 * 1024)
 
-int dp_open(const char *table, struct dp **out)
+int dp_open(const char *table, const struct dp_opts *opts, struct dp **out)
 {
 	struct dp *dp = calloc(1, sizeof(*dp));
 	int one = 1, rcv = RCVBUF_MIN;
 
 	if (!dp)
 		return -ENOMEM;
+	if (opts)
+		dp->opts = *opts;
 	snprintf(dp->table, sizeof(dp->table), "%s", table);
 	dp->nl = mnl_socket_open(NETLINK_NETFILTER);
 	if (!dp->nl || mnl_socket_bind(dp->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
@@ -230,7 +232,7 @@ static int build(const struct dp *dp, struct txn *t, const struct changes *c, bo
 	int ret = txn_begin(t);
 
 	if (ret == 0 && ensure_base)
-		ret = nft_base_build(t, AF_INET) ?: nft_base_build(t, AF_INET6);
+		ret = nft_base_build(t, AF_INET, &dp->opts) ?: nft_base_build(t, AF_INET6, &dp->opts);
 	if (ret == 0 && ensure_base)
 		ret = foreign_del_build(dp, t);
 	for (size_t i = 0; ret == 0 && i < c->n; i++)
@@ -365,7 +367,8 @@ static int commit_split(struct dp *dp, const struct changes *c, bool ensure_base
 			break;
 		ret = txn_begin(&t);
 		if (ret == 0 && txns == 0 && ensure_base)
-			ret = nft_base_build(&t, AF_INET) ?: nft_base_build(&t, AF_INET6);
+			ret = nft_base_build(&t, AF_INET, &dp->opts) ?:
+			      nft_base_build(&t, AF_INET6, &dp->opts);
 		if (ret == 0 && txns == 0 && ensure_base)
 			ret = foreign_del_build(dp, &t);
 		for (size_t k = 0; ret == 0 && txns == 0 && k < c->n; k++)

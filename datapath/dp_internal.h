@@ -17,6 +17,7 @@ struct dp {
 	uint32_t seq;
 	uint32_t genid;		/* ruleset generation after our last talk */
 	char table[64];
+	struct dp_opts opts;
 	char err[160];		/* dp_error(): what the last failed read was reading */
 	/* Chains in our tables that neither the spec nor a class names, as
 	 * the last dp_read found them: the next base commit deletes them. */

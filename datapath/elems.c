@@ -29,8 +29,14 @@ static int elem_fill(struct nftnl_set_elem *e, const struct spec_set *s,
 	uint8_t key[KEY_MAX], data[DATA_MAX];
 	uint8_t family = ch->fe.family;
 
-	/* the key ends in the slot number where the spec says so */
-	if (s->key[s->n_key - 1] == F_SLOT) {
+	/* node ports: l4proto . port [. slot], the same in both families */
+	if (s->fe_kind == FE_NODEPORT) {
+		unsigned len = np_key_pack(&ch->fe, ch->slot, s->key[s->n_key - 1] == F_SLOT, key);
+
+		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)
+			return -ENOMEM;
+	} else if (s->key[s->n_key - 1] == F_SLOT) {
+		/* the key ends in the slot number where the spec says so */
 		be_key_pack(&ch->fe, ch->slot, key);
 		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, be_key_len(family)) < 0)
 			return -ENOMEM;
@@ -82,7 +88,7 @@ static bool same_group(const struct change *a, const struct change *b)
 int nft_elems_build(struct txn *t, const struct changes *c, size_t *i)
 {
 	const struct change *first = &c->v[*i];
-	const struct spec_set *sp = spec_set_of(first->op);
+	const struct spec_set *sp = spec_set_of(first->op, first->fe.kind);
 	struct nftnl_set *s = NULL;
 	struct nlmsghdr *nlh;
 	char what[64];

@@ -84,3 +84,40 @@ int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
 	return 0;
 }
 
+
+unsigned np_key_pack(const struct fe_key *k, uint16_t slot, bool with_slot, uint8_t *buf)
+{
+	uint16_t port = htons(k->port);
+	uint32_t s = slot;
+
+	memset(buf, 0, 12);
+	buf[0] = k->proto;
+	memcpy(buf + 4, &port, 2);
+	if (with_slot)
+		memcpy(buf + 8, &s, 4);
+	return with_slot ? 12 : 8;
+}
+
+int np_key_unpack(uint8_t family, const void *buf, uint32_t len, bool with_slot,
+		  struct fe_key *k, uint16_t *slot)
+{
+	const uint8_t *b = buf;
+	uint16_t port;
+	uint32_t s = 0;
+
+	if (len != (with_slot ? 12u : 8u))
+		return -EINVAL;
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->kind = FE_NODEPORT;
+	k->proto = b[0];
+	memcpy(&port, b + 4, 2);
+	k->port = ntohs(port);
+	if (with_slot)
+		memcpy(&s, b + 8, 4);
+	if (s > UINT16_MAX)
+		return -EINVAL;
+	if (slot)
+		*slot = (uint16_t)s;
+	return 0;
+}

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nf_conntrack_common.h>
+#include <linux/rtnetlink.h>
 #include <libmnl/libmnl.h>
 #include <libnftnl/chain.h>
 #include <libnftnl/expr.h>
@@ -70,6 +72,10 @@ static int set_build(struct txn *t, uint8_t family, const struct spec_set *sp)
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, sp->flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat_type(sp->key, sp->n_key, family));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, spec_fields_len(sp->key, sp->n_key, family));
+	if (sp->timeout_ms) {
+		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, sp->timeout_ms);
+		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, sp->size);
+	}
 	if (sp->data == DATA_FIELDS) {
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
 				  concat_type(sp->data_fields, sp->n_data, family));
@@ -112,7 +118,8 @@ static uint32_t reg(uint8_t r, uint8_t family)
 static const char *const expr_names[] = {
 	[SX_PAYLOAD] = "payload", [SX_META] = "meta", [SX_CMP] = "cmp",
 	[SX_LOOKUP] = "lookup", [SX_NUMGEN] = "numgen", [SX_JHASH] = "hash",
-	[SX_DNAT] = "nat", [SX_REJECT] = "reject",
+	[SX_DNAT] = "nat", [SX_REJECT] = "reject", [SX_CT] = "ct", [SX_MASQ] = "masq",
+	[SX_DYNSET] = "dynset",
 };
 
 /* Fills e from x; 0 or -ENOMEM. n is the class chain's slot count. */
@@ -171,17 +178,143 @@ static int expr_fill(struct nftnl_expr *e, const struct spec_expr *x,
 		nftnl_expr_set_u8(e, NFTNL_EXPR_REJECT_CODE, x->value == REJ_TCP_RST ? 0 :
 				  family == AF_INET6 ? 4 : 3);
 		return 0;
+	case SX_CT:
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, f->offset[fam]);
+		nftnl_expr_set_u8(e, NFTNL_EXPR_CT_DIR, 0);	/* IP_CT_DIR_ORIGINAL */
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg(x->dreg, family));
+		return 0;
+	case SX_MASQ:
+		return 0;
+	case SX_DYNSET:
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, reg(x->sreg, family));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
+		return nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, x->set) < 0 ?
+		       -ENOMEM : 0;
 	}
 	return -EINVAL;
 }
 
+/* Appends one expression of the given kind; fill sets it up. */
+static struct nftnl_expr *expr_push(struct nftnl_rule *r, const char *name)
+{
+	struct nftnl_expr *e = nftnl_expr_alloc(name);
+
+	if (e)
+		nftnl_rule_add_expr(r, e);
+	return e;
+}
+
+/* reg <op> data[0..len) */
+static int cmp_push(struct nftnl_rule *r, uint32_t reg, uint32_t op,
+		    const void *data, uint32_t len)
+{
+	struct nftnl_expr *e = expr_push(r, "cmp");
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_CMP_OP, op);
+	return nftnl_expr_set(e, NFTNL_EXPR_CMP_DATA, data, len) < 0 ? -ENOMEM : 0;
+}
+
+/* reg = reg & mask (^ 0), over len bytes */
+static int and_push(struct nftnl_rule *r, uint32_t reg, const void *mask, uint32_t len)
+{
+	struct nftnl_expr *e = expr_push(r, "bitwise");
+	static const uint8_t zero[16];
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_SREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_DREG, reg);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_BITWISE_LEN, len);
+	return nftnl_expr_set(e, NFTNL_EXPR_BITWISE_MASK, mask, len) < 0 ||
+	       nftnl_expr_set(e, NFTNL_EXPR_BITWISE_XOR, zero, len) < 0 ? -ENOMEM : 0;
+}
+
+/* An address field of the packet into NFT_REG_1. */
+static int addr_push(struct nftnl_rule *r, uint8_t field, uint8_t family)
+{
+	const struct spec_field_desc *f = spec_field(field);
+	struct nftnl_expr *e = expr_push(r, "payload");
+	unsigned fam = spec_fam(family);
+
+	if (!e)
+		return -ENOMEM;
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_BASE, f->base);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_OFFSET, f->offset[fam]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_LEN, f->len[fam]);
+	nftnl_expr_set_u32(e, NFTNL_EXPR_PAYLOAD_DREG, NFT_REG_1);
+	return 0;
+}
+
+/* ip daddr & mask != net: false for addresses inside net/len */
+static int outside_push(struct nftnl_rule *r, uint8_t field, uint8_t family,
+			const uint8_t *net, unsigned len)
+{
+	uint8_t mask[16] = { 0 };
+	unsigned alen = family == AF_INET6 ? 16 : 4;
+
+	for (unsigned bit = 0; bit < len; bit++)
+		mask[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+	return addr_push(r, field, family) ?: and_push(r, NFT_REG_1, mask, alen) ?:
+	       cmp_push(r, NFT_REG_1, NFT_CMP_NEQ, net, alen);
+}
+
+/* The expressions that stand for one phrase of the spec. 0, 1 (the
+ * phrase is not one of them) or -ENOMEM. */
+static int phrase_push(struct nftnl_rule *r, const struct spec_expr *x, uint8_t family,
+		       const struct dp_opts *opts)
+{
+	static const uint8_t loop4[16] = { 127 }, loop6[16] = { [15] = 1 };
+	unsigned fam = spec_fam(family);
+	struct nftnl_expr *e;
+	uint32_t v;
+
+	switch (x->kind) {
+	case SX_CT_DNAT:
+		if (!(e = expr_push(r, "ct")))
+			return -ENOMEM;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_KEY, NFT_CT_STATUS);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, NFT_REG_1);
+		v = IPS_DST_NAT;
+		if (and_push(r, NFT_REG_1, &v, 4) < 0)
+			return -ENOMEM;
+		v = 0;
+		return cmp_push(r, NFT_REG_1, NFT_CMP_NEQ, &v, 4);
+	case SX_FIB_LOCAL:
+		if (!(e = expr_push(r, "fib")))
+			return -ENOMEM;
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_FLAGS, NFTA_FIB_F_DADDR);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_RESULT, NFT_FIB_RESULT_ADDRTYPE);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_FIB_DREG, NFT_REG_1);
+		v = RTN_LOCAL;
+		return cmp_push(r, NFT_REG_1, NFT_CMP_EQ, &v, 4);
+	case SX_NOT_LOOPBACK:
+		return outside_push(r, F_DADDR, family, fam ? loop6 : loop4, fam ? 128 : 8);
+	case SX_SADDR_OUTSIDE:
+		if (!opts || opts->masq_all || !opts->has_cidr[fam])
+			return 0;
+		return outside_push(r, F_SADDR, family, opts->cidr[fam], opts->cidr_len[fam]);
+	default:
+		return 1;
+	}
+}
+
 static int rule_exprs(struct nftnl_rule *r, const struct spec_rule *sr,
-		      uint8_t family, uint32_t n)
+		      uint8_t family, uint32_t n, const struct dp_opts *opts)
 {
 	for (size_t i = 0; i < sr->n; i++) {
-		struct nftnl_expr *e = nftnl_expr_alloc(expr_names[sr->x[i].kind]);
-		int ret = e ? expr_fill(e, &sr->x[i], family, n) : -ENOMEM;
+		struct nftnl_expr *e;
+		int ret = phrase_push(r, &sr->x[i], family, opts);
 
+		if (ret <= 0) {
+			if (ret < 0)
+				return ret;
+			continue;
+		}
+		e = nftnl_expr_alloc(expr_names[sr->x[i].kind]);
+		ret = e ? expr_fill(e, &sr->x[i], family, n) : -ENOMEM;
 		if (ret < 0) {
 			nftnl_expr_free(e);
 			return ret;
@@ -192,7 +325,7 @@ static int rule_exprs(struct nftnl_rule *r, const struct spec_rule *sr,
 }
 
 static int rule_build(struct txn *t, uint8_t family, const char *chain,
-		      const struct spec_rule *sr, uint32_t n)
+		      const struct spec_rule *sr, uint32_t n, const struct dp_opts *opts)
 {
 	struct nftnl_rule *r = nftnl_rule_alloc();
 	struct nftnl_udata_buf *ud = NULL;
@@ -204,7 +337,7 @@ static int rule_build(struct txn *t, uint8_t family, const char *chain,
 	    nftnl_rule_set_str(r, NFTNL_RULE_CHAIN, chain) < 0)
 		goto out;
 	nftnl_rule_set_u32(r, NFTNL_RULE_FAMILY, family);
-	if ((ret = rule_exprs(r, sr, family, n)) < 0)
+	if ((ret = rule_exprs(r, sr, family, n, opts)) < 0)
 		goto out;
 	ret = -ENOMEM;
 	if (nftnl_rule_set_data(r, NFTNL_RULE_USERDATA, nftnl_udata_buf_data(ud),
@@ -276,7 +409,7 @@ out:
 	return ret < 0 ? txn_fail(t, ret) : 0;
 }
 
-int nft_base_build(struct txn *t, uint8_t family)
+int nft_base_build(struct txn *t, uint8_t family, const struct dp_opts *opts)
 {
 	const struct spec_table *st = &spec_table;
 	int ret = table_build(t, family);
@@ -288,7 +421,8 @@ int nft_base_build(struct txn *t, uint8_t family)
 
 		ret = chain_build(t, family, cs->name, cs->comment, cs);
 		for (size_t j = 0; ret == 0 && j < cs->n_rules; j++)
-			ret = rule_build(t, family, cs->name, &cs->rules[j], 0);
+			if (spec_rule_on(&cs->rules[j], opts, family))
+				ret = rule_build(t, family, cs->name, &cs->rules[j], 0, opts);
 	}
 	return ret;
 }
@@ -303,7 +437,7 @@ int nft_class_build(struct txn *t, const struct class_key *cls)
 		return txn_fail(t, -EINVAL);
 	class_comment(cls, comment, sizeof(comment));
 	ret = chain_build(t, cls->family, name, comment, NULL);
-	return ret ?: rule_build(t, cls->family, name, &sc->rule, cls->n);
+	return ret ?: rule_build(t, cls->family, name, &sc->rule, cls->n, NULL);
 }
 
 int nft_chain_del_build(struct txn *t, uint8_t family, const char *name)

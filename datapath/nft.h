@@ -3,6 +3,7 @@
 #ifndef VIPD_DATAPATH_NFT_H
 #define VIPD_DATAPATH_NFT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <libnftnl/batch.h>
 
@@ -30,6 +31,11 @@ void be_key_pack(const struct fe_key *k, uint16_t slot, uint8_t *buf);
 void be_data_pack(uint8_t family, const struct be_addr *be, uint8_t *buf);
 int fe_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k);
 int be_key_unpack(uint8_t family, const void *buf, uint32_t len,
+		  struct fe_key *k, uint16_t *slot);
+/* Node port keys: l4proto . port, with the slot when with_slot; returns
+ * the length. */
+unsigned np_key_pack(const struct fe_key *k, uint16_t slot, bool with_slot, uint8_t *buf);
+int np_key_unpack(uint8_t family, const void *buf, uint32_t len, bool with_slot,
 		  struct fe_key *k, uint16_t *slot);
 int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
 		   struct be_addr *be);
@@ -73,7 +79,7 @@ const struct msg_ref *txn_ref(const struct txn *t, uint32_t seq);
 /* Builders append the messages for one object to t; each returns 0 or a
  * negative errno (-ENOMEM), also recorded in t->err so that a transaction
  * missing a message is never sent. */
-int nft_base_build(struct txn *t, uint8_t family);
+int nft_base_build(struct txn *t, uint8_t family, const struct dp_opts *opts);
 int nft_class_build(struct txn *t, const struct class_key *cls);
 int nft_class_del_build(struct txn *t, const struct class_key *cls);
 int nft_chain_del_build(struct txn *t, uint8_t family, const char *name);

@@ -41,7 +41,10 @@ static void field(struct line *l, uint8_t f, uint8_t family)
 {
 	const struct spec_field_desc *d = spec_field(f);
 
-	if (d->net)
+	if (d->expr == SX_CT)
+		add(l, "%s %s%s%s", d->proto, d->net ? family_name(family) : "",
+		    d->net ? " " : "", d->name);
+	else if (d->net)
 		add(l, "%s %s", family_name(family), d->name);
 	else if (d->proto)
 		add(l, "%s %s", d->proto, d->name);
@@ -115,10 +118,15 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 	} else if (s->data == DATA_VERDICT) {
 		add(&type, " : verdict");
 	}
-	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n\t\tcomment \"%s\"\n",
-		s->flags & NFT_SET_MAP ? "map" : "set", s->name, type.s, s->comment);
+	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n",
+		s->flags & NFT_SET_MAP ? "map" : "set", s->name, type.s);
+	if (s->timeout_ms)
+		fprintf(out, "\t\tsize %u\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n",
+			s->size, s->timeout_ms / 1000);
+	fprintf(out, "\t\tcomment \"%s\"\n", s->comment);
 	for (size_t i = 0; i < c->n; i++) {
-		if (c->v[i].op != s->add_op || c->v[i].fe.family != family)
+		if (c->v[i].op != s->add_op || c->v[i].fe.family != family ||
+		    c->v[i].fe.kind != s->fe_kind)
 			continue;
 		fputs(sep, out);
 		sep = ",\n\t\t\t     ";
@@ -132,8 +140,49 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 
 /* A rule as nft prints it: loads gather into a concatenation that the
  * next lookup, hash or statement uses. */
+/* "ip saddr != 10.0.0.0/8" */
+static void outside(struct line *l, uint8_t field, uint8_t family, const uint8_t *net,
+		    unsigned len)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	inet_ntop(family, net, a, sizeof(a));
+	add(l, "%s%s %s != %s/%u", l->n ? " " : "", family_name(family),
+	    spec_field(field)->name, a, len);
+}
+
+/* The phrases that stand for a few expressions each (nft.c); false for
+ * other kinds. */
+static bool phrase(struct line *l, const struct spec_expr *x, uint8_t family,
+		   const struct dp_opts *opts)
+{
+	static const uint8_t loop4[16] = { 127 }, loop6[16] = { [15] = 1 };
+	unsigned fam = spec_fam(family);
+
+	switch (x->kind) {
+	case SX_CT_DNAT:
+		add(l, "%sct status dnat", l->n ? " " : "");
+		return true;
+	case SX_FIB_LOCAL:
+		add(l, "%sfib daddr type local", l->n ? " " : "");
+		return true;
+	case SX_NOT_LOOPBACK:
+		outside(l, F_DADDR, family, fam ? loop6 : loop4, fam ? 128 : 8);
+		return true;
+	case SX_SADDR_OUTSIDE:
+		if (opts && !opts->masq_all && opts->has_cidr[fam])
+			outside(l, F_SADDR, family, opts->cidr[fam], opts->cidr_len[fam]);
+		return true;
+	case SX_MASQ:
+		add(l, "%smasquerade", l->n ? " " : "");
+		return true;
+	default:
+		return false;
+	}
+}
+
 static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
-		       uint32_t n)
+		       uint32_t n, const struct dp_opts *opts)
 {
 	struct line l = { .n = 0 }, cat = { .n = 0 }, map = { .n = 0 };
 
@@ -141,9 +190,17 @@ static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
 		const struct spec_expr *x = &r->x[i];
 		uint32_t mod = x->mod ? x->mod : n;
 
+		if (phrase(&l, x, family, opts))
+			continue;
 		switch (x->kind) {
+		case SX_DYNSET:
+			add(&l, "%supdate @%s { %s }", l.n ? " " : "", x->set, cat.s);
+			cat.n = 0;
+			cat.s[0] = '\0';
+			break;
 		case SX_PAYLOAD:
 		case SX_META:
+		case SX_CT:
 			if (x->dreg == R_SRC)	/* a hash input, printed with it */
 				break;
 			add(&cat, "%s", cat.n ? " . " : "");
@@ -209,7 +266,8 @@ static void prio(struct line *l, const struct spec_chain *c)
 		add(l, "%d", c->prio);
 }
 
-static void print_chain(FILE *out, const struct spec_chain *c, uint8_t family)
+static void print_chain(FILE *out, const struct spec_chain *c, uint8_t family,
+			const struct dp_opts *opts)
 {
 	struct line p = { .n = 0 };
 
@@ -219,7 +277,8 @@ static void print_chain(FILE *out, const struct spec_chain *c, uint8_t family)
 		c->name, c->comment, c->type, hook_name(c->hook), p.s,
 		c->policy == NF_DROP ? "drop" : "accept");
 	for (size_t i = 0; i < c->n_rules; i++)
-		print_rule(out, &c->rules[i], family, 0);
+		if (spec_rule_on(&c->rules[i], opts, family))
+			print_rule(out, &c->rules[i], family, 0, opts);
 	fputs("\t}\n", out);
 }
 
@@ -232,12 +291,12 @@ static void print_class(FILE *out, const struct class_key *cls)
 		return;
 	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n", name,
 		class_comment(cls, comment, sizeof(comment)));
-	print_rule(out, &sc->rule, cls->family, cls->n);
+	print_rule(out, &sc->rule, cls->family, cls->n, NULL);
 	fputs("\t}\n\n", out);
 }
 
-static void print_family(FILE *out, const char *table, const struct changes *c,
-			 uint8_t family)
+static void print_family(FILE *out, const char *table, const struct dp_opts *opts,
+			 const struct changes *c, uint8_t family)
 {
 	const struct spec_table *st = &spec_table;
 
@@ -250,13 +309,14 @@ static void print_family(FILE *out, const char *table, const struct changes *c,
 			print_class(out, &c->v[i].cls);
 	for (size_t i = 0; i < st->n_chains; i++) {
 		fputs(i ? "\n" : "", out);
-		print_chain(out, &st->chains[i], family);
+		print_chain(out, &st->chains[i], family, opts);
 	}
 	fputs("}\n", out);
 }
 
-void dp_print(FILE *out, const char *table, const struct changes *c)
+void dp_print(FILE *out, const char *table, const struct dp_opts *opts,
+	      const struct changes *c)
 {
-	print_family(out, table, c, AF_INET);
-	print_family(out, table, c, AF_INET6);
+	print_family(out, table, opts, c, AF_INET);
+	print_family(out, table, opts, c, AF_INET6);
 }

@@ -27,6 +27,7 @@ struct dump {
 	const struct dp_reader *r;
 	uint8_t family;
 	const char *set;
+	const struct spec_set *spec;
 	bool intr;
 	int parse_err;
 	const char *parse_set;	/* the set of the first unparsable message */
@@ -149,6 +150,19 @@ static const char *elem_comment(struct nftnl_set_elem *e)
 	return comment;
 }
 
+/* The frontend (and slot) an element's key names, by its set's layout. */
+static int key_unpack(const struct dump *d, const void *key, uint32_t len,
+		      struct fe_key *fe, uint16_t *slot)
+{
+	bool with_slot = d->spec->key[d->spec->n_key - 1] == F_SLOT;
+
+	if (d->spec->fe_kind == FE_NODEPORT)
+		return np_key_unpack(d->family, key, len, with_slot, fe, slot);
+	if (with_slot)
+		return be_key_unpack(d->family, key, len, fe, slot);
+	return fe_key_unpack(d->family, key, len, fe);
+}
+
 static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 {
 	const struct dp_reader *r = d->r;
@@ -156,25 +170,23 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 	const void *key = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY, &klen);
 	const char *comment = elem_comment(e);
 	struct fe_key fe;
+	uint16_t slot = 0;
 
-	if (!key)
+	if (!key || key_unpack(d, key, klen, &fe, &slot) < 0)
 		return;
-	if (!strcmp(d->set, SET_BACKENDS)) {
+	if (d->spec->add_op == CH_BE_ADD) {
 		const void *data = nftnl_set_elem_get(e, NFTNL_SET_ELEM_DATA, &dlen);
 		struct be_addr be;
-		uint16_t slot;
 
-		if (data && be_key_unpack(d->family, key, klen, &fe, &slot) == 0 &&
-		    be_data_unpack(d->family, data, dlen, &be) == 0 && r->backend)
+		if (data && be_data_unpack(d->family, data, dlen, &be) == 0 && r->backend)
 			r->backend(r->arg, &fe, slot, &be, comment);
-	} else if (!strcmp(d->set, SET_SERVICES)) {
+	} else if (d->spec->add_op == CH_SVC_ADD) {
 		const char *chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
 		struct class_key cls;
 
-		if (chain && fe_key_unpack(d->family, key, klen, &fe) == 0 &&
-		    class_chain_parse(chain, d->family, &cls) && r->service)
+		if (chain && class_chain_parse(chain, d->family, &cls) && r->service)
 			r->service(r->arg, &fe, &cls, comment);
-	} else if (fe_key_unpack(d->family, key, klen, &fe) == 0 && r->noep) {
+	} else if (r->noep) {
 		r->noep(r->arg, &fe, comment);
 	}
 }
@@ -227,7 +239,8 @@ static int read_elems(struct dump *d, const char *set)
 	struct nlmsghdr *nlh;
 
 	d->set = set;
-	if (!s || nftnl_set_set_str(s, NFTNL_SET_TABLE, d->dp->table) < 0 ||
+	d->spec = spec_set_by_name(set);
+	if (!s || !d->spec || nftnl_set_set_str(s, NFTNL_SET_TABLE, d->dp->table) < 0 ||
 	    nftnl_set_set_str(s, NFTNL_SET_NAME, set) < 0) {
 		nftnl_set_free(s);
 		return -ENOMEM;
@@ -242,8 +255,11 @@ static int read_elems(struct dump *d, const char *set)
 /* On failure, dp's error says which object was being read. */
 static int read_family(struct dump *d)
 {
-	/* the order the reconciler has always been fed in */
-	static const char *const sets[] = { SET_SERVICES, SET_BACKENDS, SET_NOEP };
+	/* services before their slots: the order the reconciler has always
+	 * been fed in (the hairpin set is the packets', not ours) */
+	static const char *const sets[] = {
+		SET_SERVICES, SET_BACKENDS, SET_NOEP, SET_NODEPORTS, SET_NP_BACKENDS, SET_NP_NOEP,
+	};
 	const char *what = "chains", *how = "";
 	int ret = read_chains(d);
 

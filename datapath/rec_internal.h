@@ -66,6 +66,8 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 	       const struct fe_state *old, struct fe_want *want);
 int ep_cmp(const void *a, const void *b);
 void fe_key_of(struct fe_key *k, const struct vaddr *vip, const struct svc_port *sp);
+/* The node port frontend of sp (sp->node_port must be set). */
+void fe_key_np(struct fe_key *k, uint8_t family, const struct svc_port *sp);
 /* "web:http", or "web:80/tcp" for an unnamed port. */
 void port_label(char *buf, size_t len, const char *name, const struct svc_port *sp);
 

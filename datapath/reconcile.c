@@ -447,6 +447,21 @@ static int note_weights(struct reconciler *rec, const char *name, const char *no
 	return note_once(rec->noted, name, note);
 }
 
+/* One frontend (want->key) of service port sp, rendered and claimed. */
+static int plan_frontend(struct reconciler *rec, const struct service *svc,
+			 const struct svc_port *sp, struct endpoint **eps, char **labels,
+			 size_t n, const char *label, struct fe_want *want,
+			 struct owned *now, struct changes *out)
+{
+	int ret = fe_render(svc, sp, eps, labels, n, fe_get(rec, &want->key, false), want);
+
+	if (ret < 0)
+		return ret;
+	if (want->weights_note[0])
+		ret = note_weights(rec, svc->name, want->weights_note);
+	return ret ?: claim(rec, svc->name, want, label, now, out);
+}
+
 static int plan_family(struct reconciler *rec, const struct model *m,
 		       const struct service *svc, const struct vaddr *vip,
 		       struct fe_want *want, struct owned *now,
@@ -476,16 +491,24 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 			dp_comment_fit(labels[i]);
 		}
 	for (unsigned p = 0; p < svc->n_ports && !ret; p++) {
-		fe_key_of(&want->key, vip, &svc->ports[p]);
-		ret = fe_render(svc, &svc->ports[p], eps, labels, n,
-				fe_get(rec, &want->key, false), want);
-		if (ret < 0)
-			break;
-		if (want->weights_note[0])
-			ret = note_weights(rec, svc->name, want->weights_note);
-		port_label(label, sizeof(label), svc->name, &svc->ports[p]);
+		const struct svc_port *sp = &svc->ports[p];
+
+		port_label(label, sizeof(label), svc->name, sp);
 		dp_comment_fit(label);
-		ret = ret ?: claim(rec, svc->name, want, label, now, out);
+		/* the VIP, each external IP of its family, the node port: the
+		 * same backends behind each */
+		fe_key_of(&want->key, vip, sp);
+		ret = plan_frontend(rec, svc, sp, eps, labels, n, label, want, now, out);
+		for (unsigned x = 0; x < svc->n_external && !ret; x++) {
+			if (svc->external_ips[x].family != vip->family)
+				continue;
+			fe_key_of(&want->key, &svc->external_ips[x], sp);
+			ret = plan_frontend(rec, svc, sp, eps, labels, n, label, want, now, out);
+		}
+		if (sp->node_port && !ret) {
+			fe_key_np(&want->key, vip->family, sp);
+			ret = plan_frontend(rec, svc, sp, eps, labels, n, label, want, now, out);
+		}
 	}
 out:
 	for (size_t i = 0; labels && i < n; i++)
@@ -526,7 +549,8 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 {
 	const struct service *svc = model_service_get(m, name);
 	struct owned *old = hmap_get_str(rec->owned, name), *now;
-	size_t cap = svc ? 2 * svc->n_ports : 0;
+	/* per family and port: the VIP, the external IPs, the node port */
+	size_t cap = svc ? 2 * (size_t)svc->n_ports * (svc->n_external + 2) : 0;
 	unsigned hits = rec->conflict_hits;
 	int ret = 0;
 

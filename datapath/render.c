@@ -6,13 +6,15 @@
 #include "hash.h"
 #include "rec_internal.h"
 
-static enum class_kind class_kind_of(enum lb_algo algo)
+static enum class_kind class_kind_of(enum lb_algo algo, uint8_t fe_kind)
 {
+	bool np = fe_kind == FE_NODEPORT;
+
 	switch (algo) {
-	case ALGO_ROUND_ROBIN: return CLASS_RR;
+	case ALGO_ROUND_ROBIN: return np ? CLASS_NP_RR : CLASS_RR;
 	case ALGO_SOURCE_HASH:
-	case ALGO_MAGLEV: return CLASS_SH;
-	default: return CLASS_LB;
+	case ALGO_MAGLEV: return np ? CLASS_NP_SH : CLASS_SH;
+	default: return np ? CLASS_NP_LB : CLASS_LB;
 	}
 }
 
@@ -151,7 +153,7 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 		keep_slots(old, be, tags, n, idx, (size_t)slots);
 	want->n = (uint16_t)slots;
 	want->cls.n = (uint16_t)slots;
-	want->cls.kind = class_kind_of(svc->algo);
+	want->cls.kind = class_kind_of(svc->algo, want->key.kind);
 	want->cls.family = want->key.family;
 	for (ssize_t s = 0; s < slots; s++) {
 		want->slots[s].be = be[idx[s]];
@@ -169,6 +171,15 @@ void fe_key_of(struct fe_key *k, const struct vaddr *vip,
 	k->proto = sp->proto;
 	k->port = sp->port;
 	memcpy(k->addr, vip->bytes, sizeof(k->addr));
+}
+
+void fe_key_np(struct fe_key *k, uint8_t family, const struct svc_port *sp)
+{
+	memset(k, 0, sizeof(*k));
+	k->family = family;
+	k->kind = FE_NODEPORT;
+	k->proto = sp->proto;
+	k->port = sp->node_port;
 }
 
 void port_label(char *buf, size_t len, const char *name,

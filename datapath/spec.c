@@ -19,7 +19,10 @@
  * the kernel only stores them. */
 enum { DT_INTEGER = 4, DT_IPADDR = 7, DT_IP6ADDR = 8, DT_PROTO = 12, DT_SERVICE = 13 };
 enum { UD_DESC_TH = 11, UD_DESC_IP = 12, UD_DESC_IP6 = 13 };
-enum { UD_FIELD_TH_DPORT = 2, UD_FIELD_IP_DADDR = 12, UD_FIELD_IP6_DADDR = 9 };
+enum { UD_FIELD_TH_DPORT = 2, UD_FIELD_IP_SADDR = 11, UD_FIELD_IP_DADDR = 12,
+       UD_FIELD_IP6_SADDR = 8, UD_FIELD_IP6_DADDR = 9 };
+
+#define OP_NONE 0xff	/* a set no change fills */
 
 static const struct spec_field_desc fields[F_MAX] = {
 	[F_DADDR] = { "daddr", SX_PAYLOAD, { 4, 16 }, NFT_PAYLOAD_NETWORK_HEADER,
@@ -27,7 +30,8 @@ static const struct spec_field_desc fields[F_MAX] = {
 		      { UD_DESC_IP, UD_DESC_IP6 }, { UD_FIELD_IP_DADDR, UD_FIELD_IP6_DADDR },
 		      true, NULL },
 	[F_SADDR] = { "saddr", SX_PAYLOAD, { 4, 16 }, NFT_PAYLOAD_NETWORK_HEADER,
-		      { 12, 8 }, { DT_IPADDR, DT_IP6ADDR }, { 0, 0 }, { 0, 0 }, true, NULL },
+		      { 12, 8 }, { DT_IPADDR, DT_IP6ADDR }, { UD_DESC_IP, UD_DESC_IP6 },
+		      { UD_FIELD_IP_SADDR, UD_FIELD_IP6_SADDR }, true, NULL },
 	[F_L4PROTO] = { "l4proto", SX_META, { 1, 1 }, NFT_META_L4PROTO, { 0, 0 },
 			{ DT_PROTO, DT_PROTO }, { 0, 0 }, { 0, 0 }, false, "meta" },
 	[F_DPORT] = { "dport", SX_PAYLOAD, { 2, 2 }, NFT_PAYLOAD_TRANSPORT_HEADER,
@@ -38,6 +42,12 @@ static const struct spec_field_desc fields[F_MAX] = {
 	 * the last field's type does), so one map serves every class chain. */
 	[F_SLOT] = { "numgen random mod 1", SX_NUMGEN, { 4, 4 }, 0, { 0, 0 },
 		     { DT_INTEGER, DT_INTEGER }, { 0, 0 }, { 0, 0 }, false, NULL },
+	/* conntrack's original tuple: what the client asked for, after DNAT
+	 * rewrote the packet (offset holds the ct key of each family) */
+	[F_CT_DADDR] = { "daddr", SX_CT, { 4, 16 }, 0, { NFT_CT_DST_IP, NFT_CT_DST_IP6 },
+			 { DT_IPADDR, DT_IP6ADDR }, { 0, 0 }, { 0, 0 }, true, "ct original" },
+	[F_CT_DPORT] = { "proto-dst", SX_CT, { 2, 2 }, 0, { NFT_CT_PROTO_DST, NFT_CT_PROTO_DST },
+			 { DT_SERVICE, DT_SERVICE }, { 0, 0 }, { 0, 0 }, false, "ct original" },
 };
 
 /* ---- sets ------------------------------------------------------------- */
@@ -45,14 +55,30 @@ static const struct spec_field_desc fields[F_MAX] = {
 static const uint8_t key_fe[] = { F_DADDR, F_L4PROTO, F_DPORT };
 static const uint8_t key_slot[] = { F_DADDR, F_L4PROTO, F_DPORT, F_SLOT };
 static const uint8_t data_be[] = { F_DADDR, F_DPORT };
+static const uint8_t key_np[] = { F_L4PROTO, F_DPORT };
+static const uint8_t key_np_slot[] = { F_L4PROTO, F_DPORT, F_SLOT };
+static const uint8_t key_pair[] = { F_SADDR, F_DADDR };
 
 static const struct spec_set sets[] = {
 	{ SET_BACKENDS, "service slot -> backend address . port", 1, NFT_SET_MAP,
-	  key_slot, N(key_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL },
-	{ SET_SERVICES, "service VIP . l4proto . port -> goto its class chain", 2, NFT_SET_MAP,
-	  key_fe, N(key_fe), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL },
+	  key_slot, N(key_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL,
+	  FE_ADDR, 0, 0 },
+	{ SET_SERVICES, "service VIP or external IP . l4proto . port -> goto its class chain",
+	  2, NFT_SET_MAP, key_fe, N(key_fe), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL,
+	  FE_ADDR, 0, 0 },
 	{ SET_NOEP, "services without a ready endpoint: rejected", 3, 0,
-	  key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL },
+	  key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_ADDR, 0, 0 },
+	{ SET_NP_BACKENDS, "node port slot -> backend address . port", 4, NFT_SET_MAP,
+	  key_np_slot, N(key_np_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL,
+	  FE_NODEPORT, 0, 0 },
+	{ SET_NODEPORTS, "node port l4proto . port -> goto its class chain", 5, NFT_SET_MAP,
+	  key_np, N(key_np), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL, FE_NODEPORT, 0, 0 },
+	{ SET_NP_NOEP, "node ports without a ready endpoint: rejected", 6, 0,
+	  key_np, N(key_np), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_NODEPORT, 0, 0 },
+	{ SET_HAIRPIN, "backends paired with themselves, added by DNATed packets: "
+	  "a pair that matches a flow is a backend reaching its own service",
+	  7, NFT_SET_EVAL | NFT_SET_TIMEOUT, key_pair, N(key_pair), DATA_NONE, NULL, 0,
+	  OP_NONE, OP_NONE, FE_ADDR, HAIRPIN_TIMEOUT_MS, HAIRPIN_SIZE },
 };
 
 /* ---- rules ------------------------------------------------------------ */
@@ -81,6 +107,69 @@ static const struct spec_expr x_reject[] = {
 	{ .kind = SX_REJECT, .value = REJ_PORT_UNREACH },
 };
 
+/* l4proto . dport of a node port, in words 0 and 1 */
+#define X_NP_KEY \
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_ADDR }, \
+	{ .kind = SX_PAYLOAD, .field = F_DPORT, .dreg = R_K1 }
+
+static const struct spec_expr x_np_vmap[] = {
+	{ .kind = SX_FIB_LOCAL },
+	{ .kind = SX_NOT_LOOPBACK },
+	X_NP_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_VERDICT, .set = SET_NODEPORTS },
+};
+
+static const struct spec_expr x_np_reject_tcp[] = {
+	X_NP_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NP_NOEP },
+	{ .kind = SX_CMP, .field = F_L4PROTO, .sreg = R_ADDR, .value = IPPROTO_TCP },
+	{ .kind = SX_REJECT, .value = REJ_TCP_RST },
+};
+
+static const struct spec_expr x_np_reject[] = {
+	X_NP_KEY,
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NP_NOEP },
+	{ .kind = SX_REJECT, .value = REJ_PORT_UNREACH },
+};
+
+/* The hairpin pair of a DNATed flow's backend: daddr . daddr. */
+static const struct spec_expr x_hairpin_learn[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_ADDR },
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_ADDR2 },
+	{ .kind = SX_DYNSET, .sreg = R_ADDR, .set = SET_HAIRPIN },
+};
+
+/* saddr . daddr is in the set only if saddr is daddr: nft cannot compare
+ * two fields, a set of pairs can. */
+static const struct spec_expr x_hairpin_masq[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_PAYLOAD, .field = F_SADDR, .dreg = R_ADDR },
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_ADDR2 },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_HAIRPIN },
+	{ .kind = SX_MASQ },
+};
+
+/* what the client asked for, from conntrack: postrouting sees the backend */
+static const struct spec_expr x_masq_vip[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_SADDR_OUTSIDE },
+	{ .kind = SX_CT, .field = F_CT_DADDR, .dreg = R_ADDR },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_PROTO },
+	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_PORT },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_SERVICES },
+	{ .kind = SX_MASQ },
+};
+
+static const struct spec_expr x_masq_np[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_SADDR_OUTSIDE },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_ADDR },
+	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_K1 },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NODEPORTS },
+	{ .kind = SX_MASQ },
+};
+
 /* The slot joins the key, the backends map turns it into address . port
  * in place, and dnat takes both from there. */
 #define X_DNAT \
@@ -106,15 +195,54 @@ static const struct spec_expr x_sh[] = {
 	X_DNAT,
 };
 
-#define RULE(c, x) { c, x, N(x) }
+/* node port classes: l4proto . dport . slot -> np-backends */
+#define X_NP_DNAT \
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_ADDR, .set = SET_NP_BACKENDS }, \
+	{ .kind = SX_DNAT, .sreg = R_ADDR }
+
+static const struct spec_expr x_np_lb[] = {
+	X_NP_KEY,
+	{ .kind = SX_NUMGEN, .ng = NFT_NG_RANDOM, .dreg = R_K2 },
+	X_NP_DNAT,
+};
+
+static const struct spec_expr x_np_rr[] = {
+	X_NP_KEY,
+	{ .kind = SX_NUMGEN, .ng = NFT_NG_INCREMENTAL, .dreg = R_K2 },
+	X_NP_DNAT,
+};
+
+static const struct spec_expr x_np_sh[] = {
+	X_NP_KEY,
+	{ .kind = SX_PAYLOAD, .field = F_SADDR, .dreg = R_SRC },
+	{ .kind = SX_JHASH, .field = F_SADDR, .sreg = R_SRC, .dreg = R_K2, .seed = SH_SEED },
+	X_NP_DNAT,
+};
+
+#define RULE(c, x) { c, x, N(x), W_ALWAYS }
 
 static const struct spec_rule r_vmap[] = {
 	RULE("to the service's class chain", x_vmap),
+	RULE("node ports on every local address but loopback", x_np_vmap),
 };
 
 static const struct spec_rule r_reject[] = {
 	RULE("no endpoint: TCP reset", x_reject_tcp),
 	RULE("no endpoint: port unreachable", x_reject),
+};
+
+static const struct spec_rule r_reject_in[] = {
+	RULE("no endpoint: TCP reset", x_reject_tcp),
+	RULE("no endpoint: port unreachable", x_reject),
+	RULE("node port without endpoint: TCP reset", x_np_reject_tcp),
+	RULE("node port without endpoint: port unreachable", x_np_reject),
+};
+
+static const struct spec_rule r_post[] = {
+	RULE("remember the backend of a DNATed flow", x_hairpin_learn),
+	RULE("hairpin: a backend reaching its own service", x_hairpin_masq),
+	{ "to a service from outside the cluster CIDR", x_masq_vip, N(x_masq_vip), W_MASQ },
+	{ "to a node port from outside the cluster CIDR", x_masq_np, N(x_masq_np), W_MASQ },
 };
 
 /* ---- chains ----------------------------------------------------------- */
@@ -128,6 +256,10 @@ static const struct spec_chain chains[] = {
 	  NF_IP_PRI_FILTER, NF_ACCEPT, r_reject, N(r_reject) },
 	{ CHAIN_FOUT, "reject VIPs without endpoints (local clients)", "filter",
 	  NF_INET_LOCAL_OUT, NF_IP_PRI_FILTER, NF_ACCEPT, r_reject, N(r_reject) },
+	{ CHAIN_FIN, "reject node ports and local external IPs without endpoints", "filter",
+	  NF_INET_LOCAL_IN, NF_IP_PRI_FILTER, NF_ACCEPT, r_reject_in, N(r_reject_in) },
+	{ CHAIN_POST, "masquerade hairpin flows, and with --cluster-cidr flows from outside",
+	  "nat", NF_INET_POST_ROUTING, NF_IP_PRI_NAT_SRC, NF_ACCEPT, r_post, N(r_post) },
 };
 
 #define CLASS_RULE "slot -> backend"
@@ -136,6 +268,9 @@ static const struct spec_class classes[] = {
 	[CLASS_LB] = { "lb", "random", RULE(CLASS_RULE, x_lb) },
 	[CLASS_RR] = { "rr", "round robin", RULE(CLASS_RULE, x_rr) },
 	[CLASS_SH] = { "sh", "source address hash", RULE(CLASS_RULE, x_sh) },
+	[CLASS_NP_LB] = { "np-lb", "node port, random", RULE(CLASS_RULE, x_np_lb) },
+	[CLASS_NP_RR] = { "np-rr", "node port, round robin", RULE(CLASS_RULE, x_np_rr) },
+	[CLASS_NP_SH] = { "np-sh", "node port, source address hash", RULE(CLASS_RULE, x_np_sh) },
 };
 
 const struct spec_table spec_table = {
@@ -185,6 +320,9 @@ unsigned spec_reg_word(uint8_t reg, uint8_t family)
 	case R_PORT: return w + 1;
 	case R_SLOT: return w + 2;
 	case R_SRC: return w + 3;
+	case R_ADDR2: return w;
+	case R_K1: return 1;
+	case R_K2: return 2;
 	default: return 0;
 	}
 }
@@ -205,12 +343,20 @@ const struct spec_chain *spec_chain_by_name(const char *name)
 	return NULL;
 }
 
-const struct spec_set *spec_set_of(uint8_t op)
+const struct spec_set *spec_set_of(uint8_t op, uint8_t fe_kind)
 {
 	for (size_t i = 0; i < N(sets); i++)
-		if (sets[i].add_op == op || sets[i].del_op == op)
+		if ((sets[i].add_op == op || sets[i].del_op == op) &&
+		    sets[i].fe_kind == fe_kind)
 			return &sets[i];
 	return NULL;
+}
+
+bool spec_rule_on(const struct spec_rule *r, const struct dp_opts *opts, uint8_t family)
+{
+	if (r->when == W_MASQ)
+		return opts && (opts->masq_all || opts->has_cidr[spec_fam(family)]);
+	return true;
 }
 
 const struct spec_class *spec_class(uint8_t kind)

@@ -19,11 +19,23 @@
 #define SET_BACKENDS	"backends"
 #define SET_SERVICES	"services"
 #define SET_NOEP	"noendpoints"
+#define SET_NP_BACKENDS	"np-backends"
+#define SET_NODEPORTS	"nodeports"
+#define SET_NP_NOEP	"np-noendpoints"
+#define SET_HAIRPIN	"hairpin"
 
 #define CHAIN_PRE	"prerouting"
 #define CHAIN_OUT	"output"
 #define CHAIN_FWD	"filter-forward"
 #define CHAIN_FOUT	"filter-output"
+#define CHAIN_FIN	"filter-input"
+#define CHAIN_POST	"postrouting"
+
+/* The hairpin set fills itself: each DNATed flow adds its backend paired
+ * with itself, for long enough that the same packet finds it a moment later
+ * in postrouting; at most this many backends are remembered at once. */
+#define HAIRPIN_TIMEOUT_MS	10000
+#define HAIRPIN_SIZE		65536
 
 /* Fixed so that every node and every rebuild sends a client to the same
  * slot (DESIGN.md: a random seed per rebuild would reshuffle clients). */
@@ -36,6 +48,8 @@ enum spec_field {
 	F_L4PROTO,	/* meta l4proto */
 	F_DPORT,	/* th dport */
 	F_SLOT,		/* numgen random mod 1: the slot number */
+	F_CT_DADDR,	/* ct original ip daddr: the address the client asked for */
+	F_CT_DPORT,	/* ct original proto-dst */
 	F_MAX
 };
 
@@ -50,6 +64,9 @@ enum spec_reg {
 	R_SLOT,
 	R_SRC,		/* jhash input */
 	R_VERDICT,
+	R_ADDR2,	/* a second address right after the first (hairpin pairs) */
+	R_K1,		/* node port keys: l4proto in word 0, port in 1, slot in 2 */
+	R_K2,
 };
 
 enum spec_expr_kind {
@@ -61,6 +78,15 @@ enum spec_expr_kind {
 	SX_JHASH,	/* jhash sreg (an address) mod N seed -> dreg */
 	SX_DNAT,	/* dnat to sreg (address) . sreg+1 (port) */
 	SX_REJECT,	/* reject: value is enum spec_reject */
+	SX_CT,		/* ct original field -> dreg */
+	/* Each of these expands to a few expressions (nft.c) and prints as
+	 * one phrase (print.c). */
+	SX_CT_DNAT,	/* ct status dnat */
+	SX_FIB_LOCAL,	/* fib daddr type local */
+	SX_NOT_LOOPBACK,	/* ip daddr != 127.0.0.0/8, ip6 daddr != ::1 */
+	SX_SADDR_OUTSIDE,	/* ip saddr != the cluster CIDR (none with masquerade-all) */
+	SX_MASQ,	/* masquerade */
+	SX_DYNSET,	/* update @set { sreg } */
 };
 
 enum spec_reject { REJ_TCP_RST, REJ_PORT_UNREACH };
@@ -76,10 +102,14 @@ struct spec_expr {
 	const char *set;	/* lookup */
 };
 
+/* When a rule is there: always, or only when dp_opts asks for masquerade. */
+enum spec_when { W_ALWAYS, W_MASQ };
+
 struct spec_rule {
 	const char *comment;
 	const struct spec_expr *x;
 	size_t n;
+	uint8_t when;		/* enum spec_when */
 };
 
 enum spec_data { DATA_NONE, DATA_VERDICT, DATA_FIELDS };
@@ -94,6 +124,8 @@ struct spec_set {
 	const uint8_t *data_fields;
 	size_t n_data;
 	uint8_t add_op, del_op;		/* the changes that fill it (enum change_op) */
+	uint8_t fe_kind;		/* enum fe_kind of the frontends it holds */
+	uint32_t timeout_ms, size;	/* a set the packets fill (flags NFT_SET_EVAL) */
 };
 
 struct spec_chain {
@@ -151,7 +183,9 @@ unsigned spec_reg_word(uint8_t reg, uint8_t family);
 
 const struct spec_set *spec_set_by_name(const char *name);
 /* The set a change's elements go to, NULL for chain changes. */
-const struct spec_set *spec_set_of(uint8_t op);
+const struct spec_set *spec_set_of(uint8_t op, uint8_t fe_kind);
+/* Whether a rule is made under these options. */
+bool spec_rule_on(const struct spec_rule *r, const struct dp_opts *opts, uint8_t family);
 /* A base chain of the spec by name, or NULL. */
 const struct spec_chain *spec_chain_by_name(const char *name);
 const struct spec_class *spec_class(uint8_t kind);

@@ -15,13 +15,20 @@
 #include <stdint.h>
 #include <stdio.h>
 
+enum fe_kind {
+	FE_ADDR,	/* a VIP or an external IP: address . protocol . port */
+	FE_NODEPORT,	/* a protocol and port on every local address (addr zero) */
+};
+
 /* What clients connect to: a VIP, a protocol and a port. Packed so it can
- * key a hash map byte for byte. */
+ * key a hash map byte for byte (fe_key_of zeroes it first). */
 struct fe_key {
 	uint8_t family;		/* AF_INET, AF_INET6 */
 	uint8_t proto;		/* IPPROTO_* */
 	uint16_t port;		/* host order */
 	uint8_t addr[16];
+	uint8_t kind;		/* enum fe_kind */
+	uint8_t zero;
 };
 
 /* Compared with memcmp: no padding (16 + 2 bytes, 2-byte aligned). */
@@ -30,7 +37,8 @@ struct be_addr {
 	uint16_t port;		/* host order */
 };
 
-enum class_kind { CLASS_LB, CLASS_RR, CLASS_SH };
+/* The np- kinds serve node ports: the same pick over the np-backends map. */
+enum class_kind { CLASS_LB, CLASS_RR, CLASS_SH, CLASS_NP_LB, CLASS_NP_RR, CLASS_NP_SH };
 
 /* A class chain: how a slot is picked, over how many slots. */
 struct class_key {
@@ -83,8 +91,19 @@ bool class_chain_parse(const char *name, uint8_t family, struct class_key *out);
 
 struct dp;
 
-/* Opens a netlink socket for tables named `table` (both families). */
-int dp_open(const char *table, struct dp **out);
+/* Node-wide choices that shape the constant rules (not the elements). */
+struct dp_opts {
+	/* Traffic to a service from outside cidr[family] is masqueraded
+	 * (--cluster-cidr), or all of it (--masquerade-all). */
+	bool masq_all;
+	bool has_cidr[2];		/* [0] IPv4, [1] IPv6 */
+	uint8_t cidr[2][16];		/* network, host bits zero */
+	uint8_t cidr_len[2];
+};
+
+/* Opens a netlink socket for tables named `table` (both families); opts is
+ * copied. */
+int dp_open(const char *table, const struct dp_opts *opts, struct dp **out);
 void dp_close(struct dp *dp);
 
 /* One transaction: the changes, preceded, with ensure_base, by the tables,
@@ -133,6 +152,7 @@ size_t dp_foreign_chains(const struct dp *dp, char *buf, size_t len);
 int dp_genid(struct dp *dp, uint32_t *id);
 
 /* The ruleset that a commit of these (add-only) changes would make. */
-void dp_print(FILE *out, const char *table, const struct changes *c);
+void dp_print(FILE *out, const char *table, const struct dp_opts *opts,
+	      const struct changes *c);
 
 #endif
