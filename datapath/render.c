@@ -138,10 +138,12 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 		tags[i] = tag_of(labels[i]);
 	}
 	want->weights_note[0] = '\0';
-	/* Maglev's table is a consistent hash, not a weight split: its
-	 * shares are near, never exact, by design. */
+	/* Maglev's shares are a sample of the weights (each slot drawn
+	 * w_i / sum(w)), within a few percent at 1021 slots, never exact:
+	 * weights_check's exact-split tolerance would flag every maglev
+	 * service, so it is not asked. */
 	if (svc->algo == ALGO_MAGLEV)
-		slots = slots_maglev(keys, n, idx, SLOTS_MAX);
+		slots = slots_maglev(keys, w, n, idx, SLOTS_MAX);
 	else
 		slots = slots_fill(w, n, idx, SLOTS_MAX);
 	if (slots < 0)

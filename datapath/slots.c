@@ -188,6 +188,9 @@ ssize_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap)
 	return (ssize_t)total;
 }
 
+/* murmur3's 64-bit finaliser: every input bit flips every output bit
+ * with probability near 1/2, so consecutive slots and nearby keys give
+ * unrelated draws. */
 static uint64_t mix(uint64_t x)
 {
 	x ^= x >> 33;
@@ -198,38 +201,124 @@ static uint64_t mix(uint64_t x)
 	return x;
 }
 
-ssize_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap)
+/* The fraction bits of -log2 below, within about one unit of the true
+ * value: a winning draw is near 1.4 / n, so two draws that round alike are
+ * rare even at n = 1024, and those go to the next rule of hrw_beats, not
+ * to a biased coin. With 63 integer bits a draw stays under 2^30, so a
+ * draw times a 32-bit weight fits in 64 bits. */
+#define HRW_FRAC_BITS 24
+
+/* -log2(x / 2^63) in fixed point (HRW_FRAC_BITS), for x in [1, 2^63]: an
+ * exponential draw from a uniform one. Integers only, so every node gets
+ * the same bits: libm's log is not required to round alike everywhere,
+ * and a compiler may fuse float operations on one machine, not another.
+ * The fraction comes from repeated squaring of the mantissa in Q31, whose
+ * square still fits in 64 bits; floors keep the order, so the result
+ * never rises as x grows (hrw_beats relies on that). */
+static uint64_t neglog2(uint64_t x)
 {
-	size_t m = n * 10 <= MAGLEV_SMALL ? MAGLEV_SMALL : MAGLEV_LARGE;
-	size_t *next, filled = 0;
+	int p = 63 - __builtin_clzll(x);
+	uint64_t m = p >= 31 ? x >> (p - 31) : x << (31 - p);
+	uint64_t frac = 0;
+
+	for (int b = 0; b < HRW_FRAC_BITS; b++) {
+		uint64_t bit;
+
+		m = m * m >> 31;	/* in [1, 4): bit 32 is the next bit */
+		bit = m >> 32;
+		frac = frac << 1 | bit;
+		m >>= bit;
+	}
+	return ((uint64_t)(63 - p) << HRW_FRAC_BITS) - frac;
+}
+
+/* One backend's draw for one slot: u = x / 2^63, x in [1, 2^63], from the
+ * key and the slot alone, never from the other backends; e is -log2(u),
+ * computed only when needed (HRW_NO_E until then). */
+struct hrw {
+	uint64_t key, x, e;
+	uint32_t w;
+};
+#define HRW_NO_E UINT64_MAX
+
+static void hrw_draw(struct hrw *d, uint64_t key, uint32_t w, size_t s)
+{
+	uint64_t h = mix(mix(key) + ((uint64_t)s + 1) * 0x9e3779b97f4a7c15ULL);
+
+	d->key = key;
+	d->w = w;
+	d->x = (h >> 1) + 1;
+	d->e = HRW_NO_E;
+}
+
+static uint64_t hrw_e(struct hrw *d)
+{
+	if (d->e == HRW_NO_E)
+		d->e = neglog2(d->x);
+	return d->e;
+}
+
+/* Whether a beats b for a slot. The order: smaller e / w first (weighted
+ * rendezvous: the largest w / -ln(u); the log's base cancels), compared
+ * by cross products, exact in integers; then larger x (e is x rounded);
+ * then smaller key, so the winner never depends on input order (equal
+ * keys, one address and port twice, stay with the earlier, which the
+ * caller's sort fixes). Since e falls as x grows, x alone decides when
+ * the weights are equal or favour the same backend as x does: no log
+ * for most pairs, none at all with equal weights. */
+static bool hrw_beats(struct hrw *a, struct hrw *b)
+{
+	uint64_t p, q;
+
+	if (a->x != b->x && (a->w == b->w || (a->w > b->w) == (a->x > b->x)))
+		return a->x > b->x;
+	p = hrw_e(a) * b->w;
+	q = hrw_e(b) * a->w;
+	if (p != q)
+		return p < q;
+	if (a->x != b->x)
+		return a->x > b->x;
+	return a->key < b->key;
+}
+
+/* The backend of slot s: the best draw of those with a weight. */
+static uint16_t hrw_owner(const uint64_t *keys, const uint32_t *weights, size_t n, size_t s)
+{
+	struct hrw best = { .w = 0 }, d;
+	uint16_t owner = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!weights[i])
+			continue;
+		hrw_draw(&d, keys[i], weights[i], s);
+		if (!best.w || hrw_beats(&d, &best)) {
+			best = d;
+			owner = (uint16_t)i;
+		}
+	}
+	return owner;
+}
+
+ssize_t slots_maglev(const uint64_t *keys, const uint32_t *weights, size_t n, uint16_t *out,
+		     size_t cap)
+{
+	size_t live = 0;
 
 	if (!n)
 		return 0;
-	if (m > cap)
+	if (MAGLEV_SLOTS > cap)
 		return -ENOSPC;
-	if (n > m)
-		n = m;
-	next = calloc(n, sizeof(*next));
-	if (!next)
-		return -ENOMEM;
-	for (size_t s = 0; s < m; s++)
-		out[s] = UINT16_MAX;
-	/* Each backend walks its own permutation of the table (offset and
-	 * skip from its key) and takes its next free slot, in turns, until
-	 * the table is full: a backend leaving frees only its own slots. */
-	while (filled < m) {
-		for (size_t i = 0; i < n && filled < m; i++) {
-			uint64_t offset = mix(keys[i]) % m;
-			uint64_t skip = mix(keys[i] ^ 0x9e3779b97f4a7c15ULL) % (m - 1) + 1;
-			size_t s;
-
-			do {
-				s = (offset + next[i]++ * skip) % m;
-			} while (out[s] != UINT16_MAX);
-			out[s] = (uint16_t)i;
-			filled++;
-		}
-	}
-	free(next);
-	return (ssize_t)m;
+	if (n > UINT16_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		live += weights[i] != 0;
+	if (!live)		/* every weight 0: nothing to share by */
+		return -EINVAL;
+	/* A draw depends only on (key, weight, slot), so a backend leaving
+	 * frees exactly its slots, one joining takes slots only for itself,
+	 * and the table is the same whatever the history or order of the
+	 * set; backend i wins a slot with probability w_i / sum(w). */
+	for (size_t s = 0; s < MAGLEV_SLOTS; s++)
+		out[s] = hrw_owner(keys, weights, n, s);
+	return MAGLEV_SLOTS;
 }

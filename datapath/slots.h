@@ -29,9 +29,15 @@
  * tolerance. */
 bool slots_close(const uint32_t *weights, const uint32_t *count, size_t n);
 
-/* Maglev lookup tables: primes, so every skip visits every slot. */
-#define MAGLEV_SMALL 251
-#define MAGLEV_LARGE 1021
+/* The maglev table: always this many slots, whatever the backends. A
+ * size that changed with n would reshuffle every client when n crossed
+ * the threshold; the largest one under SLOTS_MAX samples the weights
+ * best: a backend's slot count is binomial(1021, w / sum), so at 1:3 the
+ * light one's share has a standard error of 5.4% of itself (11% at 251
+ * slots), and n equal backends sqrt((n - 1) / 1021) each (9.4% at 10).
+ * A prime is no longer needed (Maglev's skips needed it); 1021 keeps the
+ * sh-1021 chain of the large tables vipd already programmed. */
+#define MAGLEV_SLOTS 1021
 
 /* Both return the number of slots N filled, 0 only when n == 0 (a service
  * without backends), or a negative errno: -ENOMEM, or -ENOSPC when cap
@@ -46,7 +52,14 @@ bool slots_close(const uint32_t *weights, const uint32_t *count, size_t n);
 ssize_t slots_fill(const uint32_t *weights, size_t n, uint16_t *out, size_t cap);
 
 /* Maglev: keys[i] identifies backend i the same way on every node (hash of
- * its address and port). N is the table size. */
-ssize_t slots_maglev(const uint64_t *keys, size_t n, uint16_t *out, size_t cap);
+ * its address and port), weights[i] its weight (0: no slots). Each slot
+ * goes to the backend of the highest weighted rendezvous score for it, so
+ * a backend gets a weight-proportional share of the MAGLEV_SLOTS slots
+ * (within sampling error, not exactly), the table depends only on the set
+ * of (key, weight) pairs, and a backend leaving or joining moves only
+ * slots it had or takes. N is MAGLEV_SLOTS; -EINVAL when every weight is
+ * 0 or n does not fit out[]'s indexes. */
+ssize_t slots_maglev(const uint64_t *keys, const uint32_t *weights, size_t n, uint16_t *out,
+		     size_t cap);
 
 #endif

@@ -68,8 +68,10 @@ static void slots_errors_are_negative(void **state)
 
 	assert_int_equal(slots_fill(w, 0, out, SLOTS_MAX), 0);	/* no backends */
 	assert_int_equal(slots_fill(w, 2, out, 0), -ENOSPC);
-	assert_int_equal(slots_maglev(keys, 0, out, SLOTS_MAX), 0);
-	assert_int_equal(slots_maglev(keys, 2, out, MAGLEV_SMALL - 1), -ENOSPC);
+	assert_int_equal(slots_maglev(keys, w, 0, out, SLOTS_MAX), 0);
+	assert_int_equal(slots_maglev(keys, w, 2, out, MAGLEV_SLOTS - 1), -ENOSPC);
+	assert_int_equal(slots_maglev(keys, (const uint32_t[]){ 0, 0 }, 2, out, SLOTS_MAX),
+			 -EINVAL);
 	assert_int_equal(slots_fill((const uint32_t[]){ 0, 0 }, 2, out, SLOTS_MAX), -EINVAL);
 	assert_int_equal(slots_fill(w, 2, out, 1), 1);		/* cap 1: one slot */
 }
