@@ -202,6 +202,23 @@ topo_up() {
 	done
 }
 
+# topo6_up N: IPv6 on the topology topo_up made: fd00:1::/64 between
+# client (::2) and node (::1), fd00:2::/64 on br0 (node ::1, backend N ::1N).
+topo6_up() {
+	local - n=$1 i
+	set -e
+	pn sysctl -qw net.ipv6.conf.all.forwarding=1
+	pn ip addr add fd00:1::1/64 dev vc nodad
+	pc ip addr add fd00:1::2/64 dev eth0 nodad
+	pc ip -6 route add default via fd00:1::1
+	pn ip addr add fd00:2::1/64 dev br0 nodad
+	for ((i = 1; i <= n; i++)); do
+		pb "$i" ip addr add "fd00:2::1$i/64" dev eth0 nodad
+		pb "$i" ip -6 route add default via fd00:2::1
+	done
+}
+backend_ip6() { echo "fd00:2::1$1"; }
+
 # topo_down: remove the current topology's namespaces (and what runs there).
 topo_down() {
 	local ns
