@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "addr.h"
 #include "docker.h"
 #include "etcd.h"
 #include "source.h"
@@ -26,6 +27,11 @@ struct vipd_config {
 	long register_ttl;		/* seconds */
 	long docker_relist;		/* seconds, 0: never */
 	long long services_file_max;	/* bytes */
+	/* --cluster-cidr and --masquerade-all (DESIGN.md "Service semantics":
+	 * whom to masquerade besides hairpin traffic). */
+	struct cidr cluster_cidr[2];
+	bool has_cluster_cidr[2];	/* [0] IPv4, [1] IPv6 */
+	bool masquerade_all;
 	bool once, cleanup, dry_run;
 	int verbose;
 	/* What the sources are handed, filled from the flags above. */

@@ -55,10 +55,60 @@ static json_t *port_spec(const char *spec)
 	return o;
 }
 
+/* A number as a JSON integer, anything else as a string: the codec then
+ * refuses it naming the field and showing the value. */
+static json_t *number_or_string(const char *s)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	return *s && !*end && v >= 0 && v <= (1LL << 40) ? json_integer(v) : json_string(s);
+}
+
+/* --node-port [PORT[/PROTO]=|NAME=]NODEPORT onto the port it names (no
+ * prefix: the service's only port). Returns 0, or -1 after saying why. */
+static int node_port_apply(json_t *ports, const char *spec)
+{
+	const char *eq = strrchr(spec, '='), *np = eq ? eq + 1 : spec;
+	char key[PORT_NAME_LEN + 8] = "";
+	json_t *p, *hit = NULL;
+	size_t i, hits = 0;
+
+	if (eq && ((size_t)(eq - spec) >= sizeof(key) || eq == spec)) {
+		fprintf(stderr, "vipctl: --node-port %s: expected [PORT[/PROTO]=|NAME=]NODEPORT\n", spec);
+		return -1;
+	}
+	if (eq)
+		snprintf(key, sizeof(key), "%.*s", (int)(eq - spec), spec);
+	json_array_foreach(ports, i, p) {
+		char num[16], numproto[24];
+		const char *name = json_string_value(json_object_get(p, "name"));
+		const char *proto = json_string_value(json_object_get(p, "protocol"));
+
+		snprintf(num, sizeof(num), "%lld", (long long)json_integer_value(json_object_get(p, "port")));
+		snprintf(numproto, sizeof(numproto), "%s/%s", num, proto ? proto : "tcp");
+		if (!eq || !strcmp(key, num) || !strcmp(key, numproto) || (name && !strcmp(key, name))) {
+			hit = p;
+			hits++;
+		}
+	}
+	if (hits != 1) {
+		fprintf(stderr, "vipctl: --node-port %s: %s\n", spec,
+			!hits && !eq ? "give --port first" :
+			!hits ? "no such --port (give PORT, PORT/PROTO or the port's NAME before =)" :
+			!eq ? "the service has several ports: say which, PORT[/PROTO]=NODEPORT or NAME=NODEPORT" :
+			"matches several ports: say PORT/PROTO=NODEPORT");
+		return -1;
+	}
+	return json_object_set_new(hit, "node_port", number_or_string(np)) < 0 ? -1 : 0;
+}
+
 static int usage_add(void)
 {
 	fprintf(stderr, "usage: vipctl service add NAME --vip IP [--vip6 IP] --port [NAME=]PORT[/PROTO][:TARGET]...\n"
-			"                          [--algorithm A] [--traffic-policy P]\n"
+			"                          [--algorithm A] [--traffic-policy P] [--affinity-timeout S]\n"
+			"                          [--node-port [PORT[/PROTO]=|NAME=]NODEPORT]...\n"
+			"                          [--external-ip IP]... [--source-range CIDR]...\n"
 			"       vipctl service add NAME --from-json JSON\n");
 	return CTL_USAGE;
 }
@@ -93,9 +143,16 @@ static int service_add(struct ctl *c, int argc, char **argv)
 		{ "vip", required_argument, NULL, 'v' }, { "vip6", required_argument, NULL, '6' },
 		{ "port", required_argument, NULL, 'p' }, { "algorithm", required_argument, NULL, 'a' },
 		{ "traffic-policy", required_argument, NULL, 't' },
+		{ "affinity-timeout", required_argument, NULL, 'T' },
+		{ "node-port", required_argument, NULL, 'n' },
+		{ "external-ip", required_argument, NULL, 'e' },
+		{ "source-range", required_argument, NULL, 's' },
 		{ "from-json", required_argument, NULL, 'j' }, { 0 }
 	};
 	json_t *obj = json_object(), *ports = json_array(), *from = NULL;
+	json_t *external = json_array(), *ranges = json_array();
+	const char *node_ports[PORTS_MAX];
+	size_t n_node_ports = 0;
 	int opt, ret;
 
 	optind = 0;	/* 0: glibc re-initialises getopt for a new vector */
@@ -107,6 +164,17 @@ static int service_add(struct ctl *c, int argc, char **argv)
 		case '6': json_object_set_new(obj, "vip6", json_string(optarg)); break;
 		case 'a': json_object_set_new(obj, "algorithm", json_string(optarg)); break;
 		case 't': json_object_set_new(obj, "traffic_policy", json_string(optarg)); break;
+		case 'T': json_object_set_new(obj, "affinity_timeout", number_or_string(optarg)); break;
+		case 'e': json_array_append_new(external, json_string(optarg)); break;
+		case 's': json_array_append_new(ranges, json_string(optarg)); break;
+		case 'n':
+			if (n_node_ports == PORTS_MAX) {
+				fprintf(stderr, "vipctl: --node-port: at most %d\n", PORTS_MAX);
+				ret = CTL_USAGE;
+				goto out;
+			}
+			node_ports[n_node_ports++] = optarg;
+			break;
 		case 'p':
 			if (!(p = port_spec(optarg))) {
 				fprintf(stderr, "vipctl: --port %s: expected [NAME=]PORT[/PROTO][:TARGET]\n", optarg);
@@ -132,12 +200,24 @@ static int service_add(struct ctl *c, int argc, char **argv)
 		ret = usage_add();
 		goto out;
 	}
+	/* after every --port, so that their order does not matter */
+	for (size_t i = 0; i < n_node_ports; i++)
+		if (node_port_apply(ports, node_ports[i]) < 0) {
+			ret = CTL_USAGE;
+			goto out;
+		}
 	if (json_array_size(ports))
 		json_object_set(obj, "ports", ports);
+	if (json_array_size(external))
+		json_object_set(obj, "external_ips", external);
+	if (json_array_size(ranges))
+		json_object_set(obj, "source_ranges", ranges);
 	ret = put_checked(c, argv[optind], from ? from : obj);
 out:
 	json_decref(obj);
 	json_decref(ports);
+	json_decref(external);
+	json_decref(ranges);
 	json_decref(from);
 	return ret;
 }

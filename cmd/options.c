@@ -17,7 +17,7 @@ static const char usage[] =
 "            [--services-file PATH] [--docker off|local|register] [--docker-socket PATH]\n"
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
-"            [--table NAME]\n"
+"            [--cluster-cidr CIDR[,CIDR]] [--masquerade-all] [--table NAME]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -40,6 +40,11 @@ static const char usage[] =
 "  --node-ip IP          endpoint address of host-network containers\n"
 "  --register-ttl S      register mode: lease TTL in seconds (default 10)\n"
 "  --docker-relist S     list containers this often to mend lost events (default 60, 0: never)\n"
+"  --cluster-cidr CIDRS  the pods' or containers' range, one IPv4 and/or one IPv6\n"
+"                        CIDR, comma-separated: traffic to a VIP, external IP or\n"
+"                        node port from outside it is masqueraded\n"
+"  --masquerade-all      masquerade all traffic to VIPs, external IPs and node ports\n"
+"                        (default: only hairpin, and with --cluster-cidr, outsiders)\n"
 "  --table NAME          nftables table name, ip and ip6 (default " DEFAULT_TABLE ")\n"
 "  --node-name NAME      this node, for traffic_policy local and register keys\n"
 "                        (register mode default: the host name)\n"
@@ -47,6 +52,10 @@ static const char usage[] =
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
 "  -v, --verbose         log each reconcile (twice: more)\n";
+
+/* Long options without a short letter: past every char (the letters
+ * are taken by ETCD_OPTIONS and the flags above). */
+enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL };
 
 static bool table_name_valid(const char *s)
 {
@@ -59,6 +68,45 @@ static bool table_name_valid(const char *s)
 		      (s[i] >= '0' && s[i] <= '9')))
 			return false;
 	return true;
+}
+
+/* --cluster-cidr CIDR[,CIDR]: at most one per family, each ADDRESS/LENGTH
+ * with the host bits zero. Repeating the flag adds to the same two. */
+static int cluster_cidr_add(struct vipd_config *cfg, const char *arg)
+{
+	const char *p = arg;
+
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char item[CIDR_STRLEN + 1], net[CIDR_STRLEN];
+		struct cidr c;
+		int fam;
+
+		if (n == 0 || n >= sizeof(item)) {
+			fprintf(stderr, "vipd: error: --cluster-cidr %s: expected one IPv4 and/or one IPv6 CIDR, comma-separated (10.244.0.0/16,fd00:244::/56)\n",
+				arg);
+			return -EINVAL;
+		}
+		memcpy(item, p, n);
+		item[n] = '\0';
+		if (!strchr(item, '/') || cidr_parse(&c, item) < 0) {
+			fprintf(stderr, "vipd: error: --cluster-cidr %s: %s is not a CIDR (ADDRESS/LENGTH with the host bits zero)\n",
+				arg, item);
+			return -EINVAL;
+		}
+		fam = c.addr.family == AF_INET6;
+		if (cfg->has_cluster_cidr[fam]) {
+			fprintf(stderr, "vipd: error: --cluster-cidr %s: a second %s CIDR (%s and %s): give one per family\n",
+				arg, fam ? "IPv6" : "IPv4",
+				cidr_format(&cfg->cluster_cidr[fam], net), item);
+			return -EINVAL;
+		}
+		cfg->cluster_cidr[fam] = c;
+		cfg->has_cluster_cidr[fam] = true;
+		if (!p[n])
+			return 0;
+		p += n + 1;
+	}
 }
 
 /* label:KEY and env:KEY are short for the templates {label:KEY}, {env:KEY}. */
@@ -189,6 +237,8 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "register-ttl", required_argument, NULL, 'T' },
 		{ "docker-relist", required_argument, NULL, 'R' },
 		{ "services-file-max", required_argument, NULL, 'M' },
+		{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
+		{ "masquerade-all", no_argument, NULL, OPT_MASQUERADE_ALL },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -227,6 +277,11 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 			if (name_from_add(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_CLUSTER_CIDR:
+			if (cluster_cidr_add(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
+		case OPT_MASQUERADE_ALL: cfg->masquerade_all = true; break;
 		case 'o': cfg->once = true; break;
 		case 'c': cfg->cleanup = true; break;
 		case 'd': cfg->dry_run = true; break;

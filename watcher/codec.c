@@ -10,6 +10,8 @@
 
 #define SVC_PORTS_MAX	64	/* kube-proxy users rarely pass a dozen */
 #define EP_PORTS_MAX	64
+#define EXTERNAL_IPS_MAX 16	/* addresses a service answers on besides its VIPs */
+#define SOURCE_RANGES_MAX 64	/* kube-proxy's loadBalancerSourceRanges are a few */
 #define VALUE_SHOWN	48	/* long bad values are cut in log lines */
 
 static int fail(char *err, const char *field, const json_t *value,
@@ -53,7 +55,7 @@ static int fail_str(char *err, const char *field, const char *value,
 
 static const char *const service_keys[] = {
 	"vip", "vip6", "ports", "algorithm", "traffic_policy", "affinity_timeout",
-	"slow_start", "drain_seconds", "health", NULL,
+	"slow_start", "drain_seconds", "health", "external_ips", "source_ranges", NULL,
 };
 static const char *const port_keys[] = {
 	"name", "port", "protocol", "target_port", "node_port", NULL,
@@ -349,6 +351,14 @@ static int parse_ports(const json_t *obj, struct service *svc, char *err)
 			if (*a->name && !strcmp(a->name, b->name))
 				return fail(err, "ports", json_array_get(ports, i),
 					    "port name \"%s\" listed twice", b->name);
+			if (b->node_port && a->node_port == b->node_port && a->proto == b->proto) {
+				char f[64];
+
+				snprintf(f, sizeof(f), "ports[%zu].node_port", i);
+				return fail(err, f, json_object_get(json_array_get(ports, i), "node_port"),
+					    "node port %u/%s is already ports[%zu]'s", b->node_port,
+					    model_proto_name(b->proto), j);
+			}
 		}
 	}
 	return 0;
@@ -410,6 +420,135 @@ static int parse_health(const json_t *obj, struct health_spec *h, char *err)
 	return h->path ? 0 : -ENOMEM;
 }
 
+/* An optional array of strings; absent or null: n 0. */
+static int get_str_array(const json_t *obj, const char *key, size_t max,
+			 const char *what, size_t *n, char *err)
+{
+	const json_t *v = json_object_get(obj, key), *e;
+	size_t i;
+
+	*n = 0;
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_array(v))
+		return fail(err, key, v, "must be an array of %s", what);
+	if (json_array_size(v) > max)
+		return fail(err, key, v, "more than %zu %s", max, what);
+	json_array_foreach(v, i, e) {
+		char f[48];
+
+		snprintf(f, sizeof(f), "%s[%zu]", key, i);
+		if (!json_is_string(e))
+			return fail(err, f, e, "must be a string");
+		/* "203.0.113.7\u0000x" must not pass as 203.0.113.7 */
+		if (strlen(json_string_value(e)) != json_string_length(e))
+			return fail(err, f, e, "must not contain NUL characters");
+	}
+	*n = json_array_size(v);
+	return 0;
+}
+
+/* "external_ips": plain unicast addresses of either family, each once,
+ * none of them the service's own VIP. */
+static int parse_external(const json_t *obj, struct service *svc, char *err)
+{
+	const json_t *arr = json_object_get(obj, "external_ips");
+	size_t n;
+	int ret = get_str_array(obj, "external_ips", EXTERNAL_IPS_MAX, "addresses", &n, err);
+
+	if (ret < 0 || !n)
+		return ret;
+	svc->external_ips = calloc(n, sizeof(*svc->external_ips));
+	if (!svc->external_ips)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		struct vaddr *a = &svc->external_ips[i];
+		const uint8_t *b = a->bytes;
+		char f[48];
+
+		snprintf(f, sizeof(f), "external_ips[%zu]", i);
+		if (addr_parse(a, json_string_value(v)) < 0)
+			return fail(err, f, v, "not an IP address");
+		if ((a->family == AF_INET && (b[0] == 0 || b[0] >= 224)) ||
+		    (a->family == AF_INET6 && (b[0] == 0xff || !memcmp(b, (uint8_t[16]){0}, 16))))
+			return fail(err, f, v, "not a unicast address");
+		/* kube-proxy refuses these too: no node forwards them */
+		if ((a->family == AF_INET && b[0] == 127) ||
+		    (a->family == AF_INET6 && !memcmp(b, (uint8_t[16]){ [15] = 1 }, 16)))
+			return fail(err, f, v, "a loopback address cannot be external");
+		if ((a->family == AF_INET && b[0] == 169 && b[1] == 254) ||
+		    (a->family == AF_INET6 && b[0] == 0xfe && (b[1] & 0xc0) == 0x80))
+			return fail(err, f, v, "a link-local address cannot be external");
+		if (addr_equal(a, &svc->vip4) || addr_equal(a, &svc->vip6))
+			return fail(err, f, v, "is the service's own %s",
+				    a->family == AF_INET ? "vip" : "vip6");
+		for (size_t j = 0; j < i; j++)
+			if (addr_equal(a, &svc->external_ips[j]))
+				return fail(err, f, v, "listed twice (also external_ips[%zu])", j);
+		svc->n_external++;
+	}
+	return 0;
+}
+
+/* Why text is no CIDR: host bits set (and the range meant), or malformed. */
+static int cidr_refuse(char *err, const char *field, const json_t *v)
+{
+	const char *text = json_string_value(v), *slash = strchr(text, '/');
+	char buf[ADDR_STRLEN + 8], net[CIDR_STRLEN];
+	struct cidr c;
+
+	if (slash && (size_t)(slash - text) < ADDR_STRLEN) {
+		snprintf(buf, sizeof(buf), "%.*s", (int)(slash - text), text);
+		if (addr_parse(&c.addr, buf) == 0 && slash[1] >= '0' && slash[1] <= '9' &&
+		    strlen(slash + 1) <= 3) {
+			unsigned max = c.addr.family == AF_INET6 ? 128 : 32;
+			unsigned len = (unsigned)strtoul(slash + 1, NULL, 10);
+
+			if (len <= max && strspn(slash + 1, "0123456789") == strlen(slash + 1) &&
+			    (slash[1] != '0' || !slash[2])) {
+				c.len = (uint8_t)len;
+				for (unsigned bit = len; bit < max; bit++)
+					c.addr.bytes[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+				return fail(err, field, v, "host bits set (the range is %s)",
+					    cidr_format(&c, net));
+			}
+		}
+	}
+	return fail(err, field, v, "not a CIDR (expected ADDRESS/LENGTH, e.g. 198.51.100.0/24)");
+}
+
+/* "source_ranges": CIDRs of either family, each once. They restrict who
+ * reaches the external IPs; without external IPs they restrict nothing
+ * and are accepted as given (like health.path on a tcp check). */
+static int parse_ranges(const json_t *obj, struct service *svc, char *err)
+{
+	const json_t *arr = json_object_get(obj, "source_ranges");
+	size_t n;
+	int ret = get_str_array(obj, "source_ranges", SOURCE_RANGES_MAX, "ranges", &n, err);
+
+	if (ret < 0 || !n)
+		return ret;
+	svc->source_ranges = calloc(n, sizeof(*svc->source_ranges));
+	if (!svc->source_ranges)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *v = json_array_get(arr, i);
+		struct cidr *c = &svc->source_ranges[i];
+		char f[48];
+
+		snprintf(f, sizeof(f), "source_ranges[%zu]", i);
+		if (cidr_parse(c, json_string_value(v)) < 0)
+			return cidr_refuse(err, f, v);
+		for (size_t j = 0; j < i; j++)
+			if (c->len == svc->source_ranges[j].len &&
+			    addr_equal(&c->addr, &svc->source_ranges[j].addr))
+				return fail(err, f, v, "listed twice (also source_ranges[%zu])", j);
+		svc->n_ranges++;
+	}
+	return 0;
+}
+
 static int service_fields(const json_t *obj, struct service *svc, char *err)
 {
 	static const char *const algos[] = {
@@ -431,7 +570,9 @@ static int service_fields(const json_t *obj, struct service *svc, char *err)
 	    (ret = get_uint(obj, "slow_start", "slow_start", 0, 3600,
 			    &svc->slow_start, err)) < 0 ||
 	    (ret = get_uint(obj, "drain_seconds", "drain_seconds", 0, 86400,
-			    &svc->drain_seconds, err)) < 0)
+			    &svc->drain_seconds, err)) < 0 ||
+	    (ret = parse_external(obj, svc, err)) < 0 ||
+	    (ret = parse_ranges(obj, svc, err)) < 0)
 		return ret;
 	svc->algo = algo;
 	svc->policy = policy;

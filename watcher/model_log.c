@@ -112,6 +112,12 @@ void change_log_service(struct change_log *cl, const char *name,
 	FIELD(old->policy != new->policy, "traffic_policy");
 	FIELD(old->slow_start != new->slow_start, "slow_start");
 	FIELD(old->drain_seconds != new->drain_seconds, "drain_seconds");
+	FIELD(old->n_external != new->n_external ||
+	      (old->n_external && memcmp(old->external_ips, new->external_ips,
+					 old->n_external * sizeof(*old->external_ips))), "external_ips");
+	FIELD(old->n_ranges != new->n_ranges ||
+	      (old->n_ranges && memcmp(old->source_ranges, new->source_ranges,
+				       old->n_ranges * sizeof(*old->source_ranges))), "source_ranges");
 	health = *new;
 	health.health = old->health;
 	FIELD(!service_equal(&health, new), "health");

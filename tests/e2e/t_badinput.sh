@@ -20,10 +20,14 @@ put_file "$f" <<EOF2
   $(svc port0 10.96.0.31 0),
   $(svc port70000 10.96.0.32 70000),
   $(svc "bad name" 10.96.0.33 80),
-  $(svc "x;y" 10.96.0.34 80)},
+  $(svc "x;y" 10.96.0.34 80),
+  "extip":{"vip":"10.96.0.35","ports":[{"port":80}],"external_ips":["203.0.113.7","203.0.113.7"]},
+  "srcrange":{"vip":"10.96.0.36","ports":[{"port":80}],"external_ips":["203.0.113.8"],"source_ranges":["198.51.100.7/24"]},
+  "nodeport":{"vip":"10.96.0.37","ports":[{"port":80,"node_port":30080},{"port":81,"node_port":30080}]}},
  "endpoints":{
   "web":{$(ep 1),$(ep 2 0)},
-  "badip":{$(ep 1)}, "port0":{$(ep 1)}, "port70000":{$(ep 1)}, "bad name":{$(ep 1)}, "x;y":{$(ep 1)}}}
+  "badip":{$(ep 1)}, "port0":{$(ep 1)}, "port70000":{$(ep 1)}, "bad name":{$(ep 1)}, "x;y":{$(ep 1)},
+  "extip":{$(ep 1)}, "srcrange":{$(ep 1)}, "nodeport":{$(ep 1)}}}
 EOF2
 start_vipd "$f"
 wait_vip 10.96.0.10
@@ -36,7 +40,8 @@ assert_alive "$vipd_pid" vipd
 
 say "nothing of the bad services is programmed"
 pn nft list ruleset >"$tmp/ruleset"
-for v in 10.0.0. 10.96.0.31 10.96.0.32 10.96.0.33 10.96.0.34; do
+for v in 10.0.0. 10.96.0.31 10.96.0.32 10.96.0.33 10.96.0.34 10.96.0.35 10.96.0.36 10.96.0.37 \
+	203.0.113.; do
 	! grep -F "$v" "$tmp/ruleset" || fail "ruleset mentions $v of a refused service"
 done
 
@@ -53,7 +58,9 @@ logged() {
 }
 errors=0
 for kfv in "badip|vip|10.0.0.300" "port0|port|0" "port70000|port|70000" \
-	"bad name|name|bad name" "x;y|name|x;y" "b2|weight|0"; do
+	"bad name|name|bad name" "x;y|name|x;y" "b2|weight|0" \
+	"extip|external_ips[1]|203.0.113.7" "srcrange|source_ranges[0]|198.51.100.7/24" \
+	"nodeport|ports[1].node_port|30080"; do
 	IFS='|' read -r k fld v <<<"$kfv"
 	if ! logged "$k" "$fld" "$v"; then
 		echo "FAIL: no log line naming key \"$k\", field $fld, value $v" >&2

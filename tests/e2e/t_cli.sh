@@ -34,18 +34,34 @@ refused "$VIPD" "--etcd-password-file $tmp/none" --etcd-endpoints http://127.0.0
 refused "$VIPD" "--bogus" --bogus
 refused "$VIPD" "--table" --table BAD
 refused "$VIPD" "--docker" --docker sideways
+refused "$VIPD" "--cluster-cidr 10.244.0.1/16" --cluster-cidr 10.244.0.1/16 --dry-run
+refused "$VIPD" "--cluster-cidr 10.244.0.0/16,10.0.0.0/8" --cluster-cidr 10.244.0.0/16,10.0.0.0/8 --dry-run
+refused "$VIPD" "--cluster-cidr fd00::/129" --cluster-cidr fd00::/129 --dry-run
+refused "$VIPD" "--cluster-cidr 10.0.0.0/8," --cluster-cidr 10.0.0.0/8, --dry-run
+refused "$VIPD" "--cluster-cidr" --cluster-cidr
 
 say "vipctl"
 refused "$VIPCTL" "--bogus" --bogus service list
 refused "$VIPCTL" "--etcd-endpoints foo" --etcd-endpoints foo service list
 refused "$VIPCTL" "--etcd-prefix vipd" --etcd-prefix vipd service list
 refused "$VIPCTL" "--etcd-user nopass" --etcd-user nopass service list
+# service add checks the service before it writes: nothing is reached
+refused "$VIPCTL" "field external_ips[0]: value \"10.96.0.10\"" service add web --vip 10.96.0.10 \
+	--port 80 --external-ip 10.96.0.10
+refused "$VIPCTL" "field source_ranges[1]: value \"10.0.0.1/8\"" service add web --vip 10.96.0.10 \
+	--port 80 --external-ip 203.0.113.7 --source-range 198.51.100.0/24 --source-range 10.0.0.1/8
+refused "$VIPCTL" "field ports[1].node_port: value 30080" service add web --vip 10.96.0.10 \
+	--port 80 --port 443 --node-port 80=30080 --node-port 443/tcp=30080
+refused "$VIPCTL" "--node-port 30080" service add web --vip 10.96.0.10 --port 80 --port 443 --node-port 30080
+refused "$VIPCTL" "field affinity_timeout: value \"1h\"" service add web --vip 10.96.0.10 \
+	--port 80 --affinity-timeout 1h
 
 say "good URLs and credentials are taken (nothing listens: vipd waits for etcd)"
 echo secret >"$tmp/pw"
 for args in "--etcd-endpoints http://127.0.0.1:2379/" "--etcd-endpoints https://[::1]:2379,http://localhost:2379" \
 	"--etcd-endpoints http://127.0.0.1:2379 --etcd-user u --etcd-password-file $tmp/pw" \
-	"--etcd-endpoints http://127.0.0.1:2379 --etcd-user u:p"; do
+	"--etcd-endpoints http://127.0.0.1:2379 --etcd-user u:p" \
+	"--etcd-endpoints http://127.0.0.1:2379 --cluster-cidr 10.244.0.0/16,fd00:244::/56 --masquerade-all"; do
 	rc=0
 	# shellcheck disable=SC2086 # words on purpose
 	pn timeout 1 "$VIPD" $args --dry-run 2>"$tmp/out" || rc=$?

@@ -39,6 +39,7 @@ bad "$p/services/wrongtype" '{"vip":"10.96.0.31","ports":[{"name":"http","port":
 bad "$p/services/badip" "$(svc 10.0.0.300 80)"
 bad "$p/services/port70000" "$(svc 10.96.0.32 70000)"
 bad "$p/services/bad name" "$(svc 10.96.0.33 80)"
+bad "$p/services/extip" '{"vip":"10.96.0.40","ports":[{"port":80}],"external_ips":["203.0.113.9","fe80::1"]}'
 big 10.96.0.35
 bad "$p/services/big" - <"$tmp/big"
 bad "$p/endpoints/web/notjson" 'ip: 10.250.2.12'
@@ -59,6 +60,7 @@ bad "$p/services/null" 'null'
 bad "$p/services/wrongtype2" '{"vip":["10.96.0.36"],"ports":[{"name":"http","port":80}]}'
 bad "$p/services/port0" "$(svc 10.96.0.37 0)"
 bad "$p/services/x y" "$(svc 10.96.0.38 80)"
+bad "$p/services/srcrange" '{"vip":"10.96.0.41","ports":[{"port":80}],"external_ips":["203.0.113.10"],"source_ranges":["2001:db8:1::/200"]}'
 big 10.96.0.39
 bad "$p/services/big2" - <"$tmp/big"
 bad "$p/endpoints/web/notanip" '{"ip":"not-an-ip","port":8080}'
@@ -92,7 +94,8 @@ done
 for kfv in "services/badip|vip|10.0.0.300" "services/port70000|port|70000" "services/port0|port|0" \
 	"services/bad name|name|" "services/x y|name|" "endpoints/web/port70000|port|70000" \
 	"endpoints/web/badip|ip|10.250.2.300" "endpoints/web/weight10001|weight|10001" \
-	"endpoints/web/weight0|weight|0" "endpoints/web/neg|port|-1"; do
+	"endpoints/web/weight0|weight|0" "endpoints/web/neg|port|-1" \
+	"services/extip|external_ips[1]|fe80::1" "services/srcrange|source_ranges[0]|2001:db8:1::/200"; do
 	IFS='|' read -r k fld v <<<"$kfv"
 	if ! logged "$p/$k" "$fld" "$v"; then
 		echo "FAIL: the log line for key '$p/$k' does not name field $fld${v:+ and value $v}" >&2
@@ -108,7 +111,8 @@ out=$(count_backends 10.96.0.10 80 50)
 echo "$out"
 assert_eq "$(hits b1 "$out")" 50 "requests to web answered by b1 (every b2 endpoint is bad)"
 pn nft list ruleset >"$tmp/ruleset"
-for v in 10.0.0. 10.96.0.30 10.96.0.31 10.96.0.32 10.96.0.33 10.96.0.36 10.96.0.37 10.96.0.38 10.250.2.12 10.250.2.300; do
+for v in 10.0.0. 10.96.0.30 10.96.0.31 10.96.0.32 10.96.0.33 10.96.0.36 10.96.0.37 10.96.0.38 10.96.0.40 \
+	10.96.0.41 203.0.113. 10.250.2.12 10.250.2.300; do
 	! grep -F "$v" "$tmp/ruleset" || fail "ruleset mentions $v of a refused value"
 done
 [[ $(wc -l <"$vipd_log") -lt 2000 ]] || fail "vipd logged $(wc -l <"$vipd_log") lines for $((${#bad_keys[@]} + ${#big_keys[@]})) bad keys"

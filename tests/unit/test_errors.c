@@ -268,6 +268,12 @@ static void change_lines(void **state)
 	assert_int_equal(lines_with(VLOG_INFO, "web: vip 10.96.0.10 -> 10.96.0.11"), 1);
 	model_service_put(m, SRC_ETCD, svc_of("web", "{\"vip\":\"10.96.0.11\",\"ports\":[{\"port\":81}],\"algorithm\":\"maglev\"}"));
 	assert_int_equal(lines_with(VLOG_INFO, "web: changed: ports, algorithm"), 1);
+	model_service_put(m, SRC_ETCD, svc_of("web", "{\"vip\":\"10.96.0.11\",\"ports\":[{\"port\":81}],\"algorithm\":\"maglev\","
+		"\"external_ips\":[\"203.0.113.7\"],\"source_ranges\":[\"198.51.100.0/24\"]}"));
+	assert_int_equal(lines_with(VLOG_INFO, "web: changed: external_ips, source_ranges"), 1);
+	model_service_put(m, SRC_ETCD, svc_of("web", "{\"vip\":\"10.96.0.11\",\"ports\":[{\"port\":81}],\"algorithm\":\"maglev\","
+		"\"external_ips\":[\"203.0.113.7\"],\"source_ranges\":[\"198.51.100.0/25\"]}"));
+	assert_int_equal(lines_with(VLOG_INFO, "web: changed: source_ranges"), 1);
 	model_endpoint_del(m, SRC_ETCD, "web", "b3");
 	assert_int_equal(lines_with(VLOG_INFO, "web: -b3"), 1);
 	model_service_del(m, SRC_ETCD, "web");
