@@ -9,7 +9,7 @@
 #   V=1             show full commands
 
 CC      ?= cc
-PKGS    := libnftnl libmnl libcurl jansson
+PKGS    := libnftnl libmnl libnetfilter_conntrack libcurl jansson
 CFLAGS  ?= -O2 -g
 # vipd's own flags stay apart from CFLAGS, so that a distribution's
 # `make CFLAGS=...` replaces the optimisation, not the include path.
@@ -37,7 +37,8 @@ WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_loa
             watcher/docker_event.c watcher/docker_print.c watcher/docker_ctrs.c watcher/register.c
 DATAPATH := datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
             datapath/txn.c datapath/batch.c datapath/readback.c \
-            datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c
+            datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
+            datapath/ct_match.c datapath/conntrack.c
 VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
@@ -88,8 +89,17 @@ unit: $(UNIT_BIN)
 golden: all
 	@bash tests/golden/run.sh
 
-e2e: all
-	@bash tests/e2e/run.sh
+# e2e helpers: small programs that drive one datapath module in a test's
+# namespace (tests/e2e/ct_tool.c: ct_delete, and a UDP sender).
+E2E_TOOLS := $(BUILD)/e2e/ct_tool
+$(BUILD)/e2e/ct_tool: tests/e2e/ct_tool.c $(BUILD)/datapath/conntrack.o $(BUILD)/datapath/ct_match.o \
+		$(BUILD)/lib/hmap.o $(BUILD)/lib/hash.o $(BUILD)/lib/addr.o
+	@mkdir -p $(dir $@)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(VIPD_CFLAGS) -Idatapath $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+e2e: all $(E2E_TOOLS)
+	@CT_TOOL=$(abspath $(BUILD)/e2e/ct_tool) bash tests/e2e/run.sh
 
 # A distribution's own CFLAGS replace the optimisation flags only: build
 # every object with foreign CFLAGS into a scratch directory.

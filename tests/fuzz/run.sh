@@ -8,7 +8,8 @@ cd "$(dirname "$0")/../.."
 secs=${FUZZ_SECONDS:-30}
 # The parts' sources, from the Makefile's object lists (one place).
 read -r -a core <<<"${CORE:-$(make -s print-CORE)}"
-pkgs=(libnftnl libmnl jansson libcurl)
+# The libraries too: the core links every one of them.
+read -r -a pkgs <<<"${PKGS:-$(make -s print-PKGS)}"
 read -r -a pkg_cflags <<<"$(pkg-config --cflags "${pkgs[@]}")"
 read -r -a pkg_libs <<<"$(pkg-config --libs "${pkgs[@]}")"
 # target: the core source it #includes to reach static handlers (fuzz_etcd
