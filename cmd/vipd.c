@@ -9,6 +9,7 @@
 #include <sys/signalfd.h>
 
 #include "config.h"
+#include "conntrack.h"
 #include "datapath.h"
 #include "instance.h"
 #include "log.h"
@@ -37,6 +38,7 @@ struct daemon {
 	struct model *model;
 	struct reconciler *rec;
 	struct dp *dp;
+	struct ct *ct;		/* NULL: conntrack cleanup unavailable (logged once) */
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
 	int exit_code;
@@ -96,6 +98,45 @@ static void learn_shape(struct daemon *d, const struct changes *c, bool base)
 		d->shape = 0;	/* unknown: the next check repairs */
 }
 
+/* After a commit: the conntrack entries its UDP changes made stale, in
+ * one call (one dump) for the whole commit. */
+static void ct_cleanup(struct daemon *d, const struct changes *c)
+{
+	struct ct_match *m;
+	size_t n = 0;
+	int ret;
+
+	for (size_t i = 0; i < c->n; i++)
+		n += c->v[i].op == CH_CT_BACKEND || c->v[i].op == CH_CT_UNNATED;
+	if (!n || !d->ct)
+		return;
+	if (!(m = calloc(n, sizeof(*m)))) {
+		log_err("conntrack: out of memory; stale UDP entries stay");
+		return;
+	}
+	n = 0;
+	for (size_t i = 0; i < c->n; i++) {
+		const struct change *ch = &c->v[i];
+
+		if (ch->op != CH_CT_BACKEND && ch->op != CH_CT_UNNATED)
+			continue;
+		m[n] = (struct ct_match){
+			.family = ch->fe.family, .proto = ch->fe.proto, .port = ch->fe.port,
+			.kind = ch->op == CH_CT_BACKEND ? CT_TO_BACKEND : CT_UNNATED,
+			.any_dst = ch->fe.kind == FE_NODEPORT, .be_port = ch->be.port,
+		};
+		memcpy(m[n].dst, ch->fe.addr, 16);
+		memcpy(m[n].be, ch->be.addr, 16);
+		n++;
+	}
+	ret = ct_delete(d->ct, m, n);
+	if (ret < 0)
+		log_err("conntrack: %s; stale UDP entries stay", ct_error(d->ct));
+	else
+		log_debug("conntrack: %d stale UDP entries deleted (%zu matches)", ret, n);
+	free(m);
+}
+
 static int reconcile(struct daemon *d)
 {
 	struct name_list dirty = { 0 };
@@ -127,6 +168,7 @@ static int reconcile(struct daemon *d)
 		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
 		     st.slots, st.classes);
 		learn_shape(d, &c, d->base);
+		ct_cleanup(d, &c);
 		d->full = d->base = d->verifying = false;
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
@@ -282,7 +324,12 @@ static int signals_start(struct daemon *d)
 static void dp_opts_of(const struct vipd_config *cfg, struct dp_opts *o)
 {
 	memset(o, 0, sizeof(*o));
-	(void)cfg;
+	o->masq_all = cfg->masquerade_all;
+	for (int f = 0; f < 2; f++) {
+		o->has_cidr[f] = cfg->has_cluster_cidr[f];
+		memcpy(o->cidr[f], cfg->cluster_cidr[f].addr.bytes, 16);
+		o->cidr_len[f] = cfg->cluster_cidr[f].len;
+	}
 }
 
 static int dry_run(struct daemon *d)
@@ -415,8 +462,11 @@ int main(int argc, char **argv)
 		log_err("out of memory");
 		return 1;
 	}
+	rec_set_masq(d.rec, d.dp_opts.masq_all || d.dp_opts.has_cidr[0] || d.dp_opts.has_cidr[1]);
 	if (!d.cfg.dry_run && claim_table(&d) < 0)
 		return 1;
+	if (!d.cfg.dry_run && (ret = ct_open(&d.ct)) < 0)
+		log_warn("conntrack: %s: stale UDP flows will not be cleaned up", strerror(-ret));
 	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp_opts, &d.dp)) < 0) {
 		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
 		return 1;
@@ -429,6 +479,7 @@ int main(int argc, char **argv)
 	if (d.claim_fd >= 0)
 		close(d.claim_fd);
 	dp_close(d.dp);
+	ct_close(d.ct);
 	rec_free(d.rec);
 	model_free(d.model);
 	loop_free(d.loop);

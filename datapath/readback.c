@@ -186,6 +186,9 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 
 		if (chain && class_chain_parse(chain, d->family, &cls) && r->service)
 			r->service(r->arg, &fe, &cls, comment);
+	} else if (d->spec->add_op == CH_MASQ_ADD) {
+		if (r->masq)
+			r->masq(r->arg, &fe);
 	} else if (r->noep) {
 		r->noep(r->arg, &fe, comment);
 	}
@@ -259,6 +262,7 @@ static int read_family(struct dump *d)
 	 * been fed in (the hairpin set is the packets', not ours) */
 	static const char *const sets[] = {
 		SET_SERVICES, SET_BACKENDS, SET_NOEP, SET_NODEPORTS, SET_NP_BACKENDS, SET_NP_NOEP,
+		SET_MASQ_FE, SET_MASQ_NP,
 	};
 	const char *what = "chains", *how = "";
 	int ret = read_chains(d);

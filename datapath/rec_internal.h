@@ -25,6 +25,7 @@ struct fe_state {
 	struct class_key cls;	/* meaningful when n > 0 */
 	bool noep;		/* in the noendpoints set */
 	bool svc;		/* has its services element */
+	bool masq;		/* has its masq-frontends element */
 	uint32_t tag;		/* comment hash of the services/noendpoints element */
 	uint16_t n;		/* slots held; a slot with port 0 is absent */
 	struct slot *slots;

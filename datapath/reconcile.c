@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "hmap.h"
 #include "log.h"
@@ -33,11 +34,13 @@ struct reconciler {
 	 * every plan; kept across loads. */
 	struct hmap *noted;
 	struct hmap *family_noted;	/* service -> its family note, logged */
+	struct hmap *ranges_noted;	/* service -> its source_ranges note, logged */
 	bool note_seen;		/* the service being planned has a note */
 	int load_err;		/* first failure inside a read-back callback */
 	uint32_t gen;
 	unsigned conflict_hits;	/* grows with each refused claim */
 	bool reassert;		/* rewrite every class chain's rule once */
+	bool masq;		/* frontends go in masq-frontends too */
 	unsigned tables;	/* tables found by the last load */
 };
 
@@ -63,12 +66,18 @@ struct reconciler *rec_alloc(const char *node_name)
 	rec->conflicts = hmap_alloc();
 	rec->noted = hmap_alloc();
 	rec->family_noted = hmap_alloc();
+	rec->ranges_noted = hmap_alloc();
 	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts ||
-	    !rec->noted || !rec->family_noted) {
+	    !rec->noted || !rec->family_noted || !rec->ranges_noted) {
 		rec_free(rec);
 		return NULL;
 	}
 	return rec;
+}
+
+void rec_set_masq(struct reconciler *rec, bool on)
+{
+	rec->masq = on;
 }
 
 static void reset(struct reconciler *rec)
@@ -87,6 +96,7 @@ void rec_free(struct reconciler *rec)
 	reset(rec);
 	hmap_free(rec->noted, free);
 	hmap_free(rec->family_noted, free);
+	hmap_free(rec->ranges_noted, free);
 	free(rec);
 }
 
@@ -207,6 +217,16 @@ static void load_noep(void *arg, const struct fe_key *k, const char *comment)
 	}
 }
 
+static void load_masq(void *arg, const struct fe_key *k)
+{
+	struct fe_state *fe = fe_get(arg, k, true);
+
+	if (fe)
+		fe->masq = true;
+	else
+		load_fail(arg, -ENOMEM);
+}
+
 static void load_table(void *arg, uint8_t family)
 {
 	struct reconciler *rec = arg;
@@ -224,6 +244,7 @@ int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 	struct dp_reader r = {
 		.arg = rec, .table = load_table, .class_chain = load_class,
 		.service = load_service, .backend = load_backend, .noep = load_noep,
+		.masq = load_masq,
 	};
 	int ret = -EAGAIN;
 
@@ -302,6 +323,40 @@ static bool slot_same(const struct fe_state *fe, const struct fe_want *want,
 	       !memcmp(&fe->slots[s].be, &want->slots[s].be, sizeof(struct be_addr));
 }
 
+static bool be_in(const struct slot *v, size_t n, const struct be_addr *be)
+{
+	for (size_t i = 0; i < n; i++)
+		if (v[i].be.port && !memcmp(&v[i].be, be, sizeof(*be)))
+			return true;
+	return false;
+}
+
+/* UDP flows stay on the backend their conntrack entry names, and a
+ * one-way sender's entry never ends: a backend that leaves takes its
+ * entries with it, and a frontend that gets its first backend drops those
+ * made while nothing DNATed it (DESIGN.md "UDP and conntrack"). */
+static int ct_stale(const struct fe_state *fe, const struct slot *want, size_t n,
+		    struct changes *out)
+{
+	bool had = false;
+	int ret = 0;
+
+	if (fe->key.proto != IPPROTO_UDP)
+		return 0;
+	for (uint16_t s = 0; s < fe->n && !ret; s++) {
+		const struct be_addr *be = &fe->slots[s].be;
+
+		if (!be->port)
+			continue;
+		had = true;
+		if (!be_in(want, n, be) && !be_in(fe->slots, s, be))
+			ret = be_change(out, CH_CT_BACKEND, &fe->key, 0, be, NULL);
+	}
+	if (!had && n && !ret)
+		ret = emit(out, CH_CT_UNNATED, &fe->key, NULL);
+	return ret;
+}
+
 /* Moves fe from what it is to want, as element changes. Read-back state
  * may have holes (a slot without its element, a services element without
  * slots): only what exists is deleted. */
@@ -320,6 +375,10 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 		ret = ret ?: emit(out, CH_NOEP_ADD, &fe->key, port_label);
 	fe->noep = noep;
 	fe->tag = tag_of(port_label);
+	ret = ret ?: ct_stale(fe, want->slots, want->n, out);
+	if (fe->masq != rec->masq)
+		ret = ret ?: emit(out, rec->masq ? CH_MASQ_ADD : CH_MASQ_DEL, &fe->key, NULL);
+	fe->masq = rec->masq;
 	if (fe->svc && !same_class) {
 		ret = ret ?: emit(out, CH_SVC_DEL, &fe->key, port_label);
 		class_unref(rec, &fe->cls);
@@ -352,9 +411,9 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 		     struct changes *out)
 {
-	int ret = 0;
+	int ret = ct_stale(fe, NULL, 0, out);
 
-	if (fe->svc) {
+	if (fe->svc && !ret) {
 		ret = emit(out, CH_SVC_DEL, &fe->key, fe->owner);
 		class_unref(rec, &fe->cls);
 	}
@@ -363,6 +422,8 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 			ret = be_change(out, CH_BE_DEL, &fe->key, s, NULL, fe->owner);
 	if (fe->noep)
 		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, fe->owner);
+	if (fe->masq)
+		ret = ret ?: emit(out, CH_MASQ_DEL, &fe->key, NULL);
 
 	hmap_del(rec->fes, &fe->key, sizeof(fe->key));
 	fe_state_free(fe);
@@ -499,7 +560,9 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		 * same backends behind each */
 		fe_key_of(&want->key, vip, sp);
 		ret = plan_frontend(rec, svc, sp, eps, labels, n, label, want, now, out);
-		for (unsigned x = 0; x < svc->n_external && !ret; x++) {
+		/* source_ranges are not enforced yet: an external IP that must
+		 * be filtered is not programmed at all (closed, not open) */
+		for (unsigned x = 0; x < svc->n_external && !ret && !svc->n_ranges; x++) {
 			if (svc->external_ips[x].family != vip->family)
 				continue;
 			fe_key_of(&want->key, &svc->external_ips[x], sp);
@@ -575,6 +638,11 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 	if (!ret && !rec->note_seen)
 		free(hmap_del_str(rec->noted, name));
 	ret = ret ?: note_family(rec, m, svc, name);
+	if (!ret && svc && svc->n_ranges && svc->n_external)
+		ret = note_once(rec->ranges_noted, name,
+				"source_ranges are not enforced by this version: its external_ips are not programmed");
+	else
+		free(hmap_del_str(rec->ranges_noted, name));
 	free(hmap_del_str(rec->owned, name));
 	if (!now->n) {
 		free(now);

@@ -148,7 +148,7 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 		slots = slots_fill(w, n, idx, SLOTS_MAX);
 	if (slots < 0)
 		return (int)slots;
-	if (svc->algo != ALGO_MAGLEV)
+	if (svc->algo != ALGO_MAGLEV && n)
 		weights_check(w, labels, n, all, idx, (size_t)slots, want->weights_note,
 			      sizeof(want->weights_note));
 	if (old && old->n && (svc->algo == ALGO_RANDOM || svc->algo == ALGO_ROUND_ROBIN))

@@ -79,6 +79,13 @@ static const struct spec_set sets[] = {
 	  "a pair that matches a flow is a backend reaching its own service",
 	  7, NFT_SET_EVAL | NFT_SET_TIMEOUT, key_pair, N(key_pair), DATA_NONE, NULL, 0,
 	  OP_NONE, OP_NONE, FE_ADDR, HAIRPIN_TIMEOUT_MS, HAIRPIN_SIZE },
+	/* The verdict maps cannot serve postrouting: a rule there that looks
+	 * one up makes the kernel refuse its goto to a chain that DNATs. */
+	{ SET_MASQ_FE, "frontends whose flows from outside the cluster CIDR are masqueraded",
+	  8, 0, key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_MASQ_ADD, CH_MASQ_DEL, FE_ADDR, 0, 0 },
+	{ SET_MASQ_NP, "node ports whose flows from outside the cluster CIDR are masqueraded",
+	  9, 0, key_np, N(key_np), DATA_NONE, NULL, 0, CH_MASQ_ADD, CH_MASQ_DEL,
+	  FE_NODEPORT, 0, 0 },
 };
 
 /* ---- rules ------------------------------------------------------------ */
@@ -157,7 +164,7 @@ static const struct spec_expr x_masq_vip[] = {
 	{ .kind = SX_CT, .field = F_CT_DADDR, .dreg = R_ADDR },
 	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_PROTO },
 	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_PORT },
-	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_SERVICES },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_MASQ_FE },
 	{ .kind = SX_MASQ },
 };
 
@@ -166,7 +173,7 @@ static const struct spec_expr x_masq_np[] = {
 	{ .kind = SX_SADDR_OUTSIDE },
 	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_ADDR },
 	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_K1 },
-	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NODEPORTS },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_MASQ_NP },
 	{ .kind = SX_MASQ },
 };
 

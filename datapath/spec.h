@@ -23,6 +23,8 @@
 #define SET_NODEPORTS	"nodeports"
 #define SET_NP_NOEP	"np-noendpoints"
 #define SET_HAIRPIN	"hairpin"
+#define SET_MASQ_FE	"masq-frontends"
+#define SET_MASQ_NP	"masq-nodeports"
 
 #define CHAIN_PRE	"prerouting"
 #define CHAIN_OUT	"output"

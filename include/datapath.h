@@ -56,6 +56,13 @@ enum change_op {
 	CH_BE_DEL,
 	CH_NOEP_ADD,	/* noendpoints: frontend (rejected) */
 	CH_NOEP_DEL,
+	CH_MASQ_ADD,	/* masq-frontends: masquerade flows to it from outside */
+	CH_MASQ_DEL,
+	/* Not kernel objects: after the commit, the caller deletes the UDP
+	 * conntrack entries of the frontend that went to backend be, or that
+	 * were not DNATed at all (it had no backend). The commit skips them. */
+	CH_CT_BACKEND,
+	CH_CT_UNNATED,
 };
 
 struct change {
@@ -122,6 +129,7 @@ struct dp_reader {
 	void (*backend)(void *arg, const struct fe_key *fe, uint16_t slot,
 			const struct be_addr *be, const char *comment);
 	void (*noep)(void *arg, const struct fe_key *fe, const char *comment);
+	void (*masq)(void *arg, const struct fe_key *fe);
 };
 /* Returns 0, -EAGAIN (a dump raced with another writer: read again) or a
  * negative errno; nothing is logged, dp_error says what failed. */

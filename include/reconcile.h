@@ -18,6 +18,9 @@ struct reconciler;
  * borrowed for the reconciler's life (may be NULL). */
 struct reconciler *rec_alloc(const char *node_name);
 void rec_free(struct reconciler *rec);
+/* With masquerade on (--cluster-cidr, --masquerade-all), every frontend
+ * is also in the masq-frontends sets. */
+void rec_set_masq(struct reconciler *rec, bool on);
 
 /* Forgets everything and learns the kernel's state through dp. With
  * rewrite_rules the next plan also rewrites every class chain's rule (after

@@ -61,7 +61,7 @@ expect=10.250.2.1 saw "$client" 10.250.1.1 30080
 expect=10.250.1.2 saw "$client" 10.250.2.11 8080
 
 say "the flags changed the rules in place: one masquerade rule per kind, no leftovers"
-n=$(pn nft list chain ip vipd postrouting | grep -c masquerade || true)
+n=$(pn nft list chain ip vipd postrouting | grep -c "masquerade comment" || true)
 assert_eq "$n" 3 "masquerade rules in postrouting"
 assert_alive "$vipd_pid" vipd
 echo PASS

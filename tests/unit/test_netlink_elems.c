@@ -246,7 +246,7 @@ static void failure_is_sticky(void **state)
 	txn_start(&t);
 	assert_int_equal(nft_class_build(&t, &bad), -EINVAL);
 	assert_int_equal(t.err, -EINVAL);
-	assert_int_equal(nft_base_build(&t, AF_INET), 0);
+	assert_int_equal(nft_base_build(&t, AF_INET, NULL), 0);
 	assert_int_equal(t.err, -EINVAL);	/* the first error stays */
 	msgs_collect(&t, &m);
 	assert_int_equal(msg_type(m.v[0]), NFT_MSG_NEWTABLE);	/* nothing of the class */
