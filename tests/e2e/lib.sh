@@ -294,6 +294,13 @@ stop_vipd() {
 	vipd_status=$stop_status
 }
 
+# static_rules: nft output without the elements packets add to dynamic
+# sets (the hairpin set's), which come and go by themselves.
+static_rules() {
+	awk '/set hairpin \{/ { h = 1 } h && /elements = \{/ { skip = 1 }
+	     skip { if (/\}$/) skip = 0; next } h && /^[[:space:]]*\}$/ { h = 0 } { print }'
+}
+
 vip_in_map() { pn nft list map ip vipd services 2>/dev/null | grep -qwF "$1"; }
 wait_vip() { within 5 vip_in_map "$1" || fail "VIP $1 not in map ip vipd services after 5 s"; }
 

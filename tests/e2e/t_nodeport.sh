@@ -19,6 +19,8 @@ wait_vip 10.96.0.10
 # (one curl each: -g, since IPv6 brackets and curl's globs do not mix).
 seen() {
 	local out url=${*: -1}
+	# a first connection finds the neighbours (IPv6: NDP) before counting
+	"${@:1:$#-1}" curl -gs --max-time 2 "$url" >/dev/null || true
 	out=$(for ((k = 0; k < 40; k++)); do "${@:1:$#-1}" curl -gs --max-time 2 "$url"; done |
 		grep -E '^b[0-9]+$' | sort | uniq -c | awk '{ print $2, $1 }')
 	echo "$out" >&2

@@ -13,7 +13,7 @@ f=$tmp/services.json
 web_json random "$(ep 1)" "$(ep 2)" | put_file "$f"
 start_vipd "$f"
 wait_vip 10.96.0.10
-shape() { pn nft list table ip vipd | sed 's/^[[:space:]]*//' | sort; }
+shape() { pn nft list table ip vipd | static_rules | sed 's/^[[:space:]]*//' | sort; }
 sleep 0.5
 before=$(shape)
 answers() { [[ $(pc curl -s --max-time 0.5 http://10.96.0.10/) == b[12] ]]; }
