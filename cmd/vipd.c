@@ -137,6 +137,25 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 	free(m);
 }
 
+/* After a commit: affinity entries of backends that left, so their
+ * clients move now rather than when the timeout runs out. */
+static void aff_cleanup(struct daemon *d, const struct changes *c)
+{
+	bool any = false;
+	int ret;
+
+	for (size_t i = 0; i < c->n && !any; i++)
+		any = c->v[i].op == CH_AFF_PURGE;
+	if (!any)
+		return;
+	ret = dp_affinity_purge(d->dp, c);
+	if (ret < 0)
+		log_err("%s: %s; those clients move when their affinity times out", dp_error(d->dp),
+			strerror(-ret));
+	else
+		log_debug("affinity: %d entries of backends that left deleted", ret);
+}
+
 static int reconcile(struct daemon *d)
 {
 	struct name_list dirty = { 0 };
@@ -169,6 +188,7 @@ static int reconcile(struct daemon *d)
 		     st.slots, st.classes);
 		learn_shape(d, &c, d->base);
 		ct_cleanup(d, &c);
+		aff_cleanup(d, &c);
 		d->full = d->base = d->verifying = false;
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);

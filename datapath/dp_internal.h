@@ -7,6 +7,8 @@
 
 #include "nft.h"
 
+struct nlmsghdr;
+
 struct mnl_socket;
 
 #define DP_FOREIGN_MAX 16	/* more are deleted by the commits after */
@@ -29,6 +31,10 @@ struct dp {
 };
 
 int dp_transact(struct dp *dp, struct txn *t);
+/* Sends req and feeds each reply to cb until the kernel is done. Returns
+ * 0, -ENOENT (object absent) or another negative errno. */
+typedef int (*dump_cb)(const struct nlmsghdr *nlh, void *arg);
+int dp_talk(struct dp *dp, struct nlmsghdr *req, dump_cb cb, void *arg);
 /* 1 if vipd's table of that family exists, 0 if not, or a negative errno
  * (EPERM is an error, not an absent table). */
 int dp_table_exists(struct dp *dp, uint8_t family);

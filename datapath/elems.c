@@ -56,7 +56,7 @@ static int elem_fill(struct nftnl_set_elem *e, const struct spec_set *s,
 
 		if (class_chain_name(&ch->cls, chain, sizeof(chain)) < 0)
 			return -EINVAL;
-		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, NFT_GOTO);
+		nftnl_set_elem_set_u32(e, NFTNL_SET_ELEM_VERDICT, (uint32_t)(s->verdict ? s->verdict : NFT_GOTO));
 		if (nftnl_set_elem_set_str(e, NFTNL_SET_ELEM_CHAIN, chain) < 0)
 			return -ENOMEM;
 	}

@@ -72,10 +72,10 @@ static int set_build(struct txn *t, uint8_t family, const struct spec_set *sp)
 	nftnl_set_set_u32(s, NFTNL_SET_FLAGS, sp->flags);
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_TYPE, concat_type(sp->key, sp->n_key, family));
 	nftnl_set_set_u32(s, NFTNL_SET_KEY_LEN, spec_fields_len(sp->key, sp->n_key, family));
-	if (sp->timeout_ms) {
+	if (sp->timeout_ms)
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, sp->timeout_ms);
+	if (sp->size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, sp->size);
-	}
 	if (sp->data == DATA_FIELDS) {
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
 				  concat_type(sp->data_fields, sp->n_data, family));
@@ -187,6 +187,11 @@ static int expr_fill(struct nftnl_expr *e, const struct spec_expr *x,
 		return 0;
 	case SX_DYNSET:
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, reg(x->sreg, family));
+		if (x->dreg != R_NONE)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA, reg(x->dreg, family));
+		/* seconds; without, the set's own timeout */
+		if (mod)
+			nftnl_expr_set_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT, (uint64_t)mod * 1000);
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_OP, NFT_DYNSET_OP_UPDATE);
 		return nftnl_expr_set_str(e, NFTNL_EXPR_DYNSET_SET_NAME, x->set) < 0 ?
 		       -ENOMEM : 0;
@@ -437,7 +442,8 @@ int nft_class_build(struct txn *t, const struct class_key *cls)
 		return txn_fail(t, -EINVAL);
 	class_comment(cls, comment, sizeof(comment));
 	ret = chain_build(t, cls->family, name, comment, NULL);
-	return ret ?: rule_build(t, cls->family, name, &sc->rule, cls->n, NULL);
+	return ret ?: rule_build(t, cls->family, name, &sc->rule,
+				 cls->kind == CLASS_AFF ? cls->arg : cls->n, NULL);
 }
 
 int nft_chain_del_build(struct txn *t, uint8_t family, const char *name)

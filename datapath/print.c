@@ -100,7 +100,7 @@ static void elem(FILE *out, const struct spec_set *s, const struct change *ch)
 		}
 	} else if (s->data == DATA_VERDICT) {
 		class_chain_name(&ch->cls, chain, sizeof(chain));
-		fprintf(out, " : goto %s", chain);
+		fprintf(out, " : %s %s", s->verdict == NFT_JUMP ? "jump" : "goto", chain);
 	}
 }
 
@@ -120,9 +120,10 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 	}
 	fprintf(out, "\t%s %s {\n\t\ttypeof %s\n",
 		s->flags & NFT_SET_MAP ? "map" : "set", s->name, type.s);
+	if (s->size)
+		fprintf(out, "\t\tsize %u\n\t\tflags dynamic,timeout\n", s->size);
 	if (s->timeout_ms)
-		fprintf(out, "\t\tsize %u\n\t\tflags dynamic,timeout\n\t\ttimeout %us\n",
-			s->size, s->timeout_ms / 1000);
+		fprintf(out, "\t\ttimeout %us\n", s->timeout_ms / 1000);
 	fprintf(out, "\t\tcomment \"%s\"\n", s->comment);
 	for (size_t i = 0; i < c->n; i++) {
 		if (c->v[i].op != s->add_op || c->v[i].fe.family != family ||
@@ -140,6 +141,21 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 
 /* A rule as nft prints it: loads gather into a concatenation that the
  * next lookup, hash or statement uses. */
+/* " timeout 3h", " timeout 1m30s": nft's own spelling of seconds */
+static void duration(struct line *l, uint32_t s)
+{
+	static const struct { uint32_t secs; char unit; } units[] = {
+		{ 86400, 'd' }, { 3600, 'h' }, { 60, 'm' }, { 1, 's' },
+	};
+
+	add(l, " timeout ");
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+		if (s >= units[i].secs) {
+			add(l, "%u%c", s / units[i].secs, units[i].unit);
+			s %= units[i].secs;
+		}
+}
+
 /* "ip saddr != 10.0.0.0/8" */
 static void outside(struct line *l, uint8_t field, uint8_t family, const uint8_t *net,
 		    unsigned len)
@@ -184,7 +200,7 @@ static bool phrase(struct line *l, const struct spec_expr *x, uint8_t family,
 static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
 		       uint32_t n, const struct dp_opts *opts)
 {
-	struct line l = { .n = 0 }, cat = { .n = 0 }, map = { .n = 0 };
+	struct line l = { .n = 0 }, cat = { .n = 0 }, map = { .n = 0 }, dat = { .n = 0 };
 
 	for (size_t i = 0; i < r->n; i++) {
 		const struct spec_expr *x = &r->x[i];
@@ -194,13 +210,23 @@ static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
 			continue;
 		switch (x->kind) {
 		case SX_DYNSET:
-			add(&l, "%supdate @%s { %s }", l.n ? " " : "", x->set, cat.s);
+			add(&l, "%supdate @%s { %s", l.n ? " " : "", x->set, cat.s);
+			if (mod)
+				duration(&l, mod);
+			if (x->dreg != R_NONE)
+				add(&l, " : %s", dat.s);
+			add(&l, " }");
 			cat.n = 0;
 			cat.s[0] = '\0';
 			break;
 		case SX_PAYLOAD:
 		case SX_META:
 		case SX_CT:
+			if (x->dreg == R_A_BE || x->dreg == R_A_BE_PORT) {	/* dynset data */
+				add(&dat, "%s", dat.n ? " . " : "");
+				field(&dat, x->field, family);
+				break;
+			}
 			if (x->dreg == R_SRC)	/* a hash input, printed with it */
 				break;
 			add(&cat, "%s", cat.n ? " . " : "");
@@ -291,7 +317,7 @@ static void print_class(FILE *out, const struct class_key *cls)
 		return;
 	fprintf(out, "\tchain %s {\n\t\tcomment \"%s\"\n", name,
 		class_comment(cls, comment, sizeof(comment)));
-	print_rule(out, &sc->rule, cls->family, cls->n, NULL);
+	print_rule(out, &sc->rule, cls->family, cls->kind == CLASS_AFF ? cls->arg : cls->n, NULL);
 	fputs("\t}\n\n", out);
 }
 

@@ -33,11 +33,10 @@ struct dump {
 	const char *parse_set;	/* the set of the first unparsable message */
 };
 
-typedef int (*dump_cb)(const struct nlmsghdr *nlh, void *arg);
 
 /* Sends the request in buf and feeds each reply to cb until the kernel is
  * done. Returns 0, -ENOENT (object absent) or another negative errno. */
-static int talk(struct dp *dp, struct nlmsghdr *req, dump_cb cb, void *arg)
+int dp_talk(struct dp *dp, struct nlmsghdr *req, dump_cb cb, void *arg)
 {
 	char *buf = malloc(DUMP_BUF);
 	uint32_t seq = req->nlmsg_seq;
@@ -83,7 +82,7 @@ int dp_table_exists(struct dp *dp, uint8_t family)
 		nlh = nftnl_nlmsg_build_hdr(buf, NFT_MSG_GETTABLE, family, NLM_F_ACK,
 					    dp->seq++);
 		nftnl_table_nlmsg_build_payload(nlh, t);
-		ret = talk(dp, nlh, table_cb, &found);
+		ret = dp_talk(dp, nlh, table_cb, &found);
 	}
 	nftnl_table_free(t);
 	/* only "no such table" is an answer; EPERM and the like are errors */
@@ -184,8 +183,16 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 		const char *chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
 		struct class_key cls;
 
-		if (chain && class_chain_parse(chain, d->family, &cls) && r->service)
+		if (chain && class_chain_parse(chain, d->family, &cls) &&
+		    cls.kind != CLASS_AFF && r->service)
 			r->service(r->arg, &fe, &cls, comment);
+	} else if (d->spec->add_op == CH_AFF_ADD) {
+		const char *chain = nftnl_set_elem_get_str(e, NFTNL_SET_ELEM_CHAIN);
+		struct class_key cls;
+
+		if (chain && class_chain_parse(chain, d->family, &cls) &&
+		    cls.kind == CLASS_AFF && r->affine)
+			r->affine(r->arg, &fe, &cls);
 	} else if (d->spec->add_op == CH_MASQ_ADD) {
 		if (r->masq)
 			r->masq(r->arg, &fe);
@@ -232,7 +239,7 @@ static int read_chains(struct dump *d)
 				    NLM_F_DUMP, d->dp->seq++);
 	nftnl_chain_nlmsg_build_payload(nlh, c);
 	nftnl_chain_free(c);
-	return talk(d->dp, nlh, chain_cb, d);
+	return dp_talk(d->dp, nlh, chain_cb, d);
 }
 
 static int read_elems(struct dump *d, const char *set)
@@ -252,7 +259,7 @@ static int read_elems(struct dump *d, const char *set)
 				    NLM_F_DUMP, d->dp->seq++);
 	nftnl_set_elems_nlmsg_build_payload(nlh, s);
 	nftnl_set_free(s);
-	return talk(d->dp, nlh, elem_cb, d);
+	return dp_talk(d->dp, nlh, elem_cb, d);
 }
 
 /* On failure, dp's error says which object was being read. */
@@ -262,7 +269,7 @@ static int read_family(struct dump *d)
 	 * been fed in (the hairpin set is the packets', not ours) */
 	static const char *const sets[] = {
 		SET_SERVICES, SET_BACKENDS, SET_NOEP, SET_NODEPORTS, SET_NP_BACKENDS, SET_NP_NOEP,
-		SET_MASQ_FE, SET_MASQ_NP,
+		SET_MASQ_FE, SET_MASQ_NP, SET_AFFINE, SET_AFFINE_NP,
 	};
 	const char *what = "chains", *how = "";
 	int ret = read_chains(d);
@@ -372,7 +379,7 @@ static int dump_struct(struct dp *dp, uint8_t family, uint16_t type, struct dige
 
 	mnl_attr_put_strz(nlh, type == NFT_MSG_GETRULE ? NFTA_RULE_TABLE : NFTA_CHAIN_TABLE,
 			  dp->table);
-	return talk(dp, nlh, struct_cb, g);
+	return dp_talk(dp, nlh, struct_cb, g);
 }
 
 int dp_struct_digest(struct dp *dp, uint64_t *out)

@@ -26,6 +26,8 @@ struct fe_state {
 	bool noep;		/* in the noendpoints set */
 	bool svc;		/* has its services element */
 	bool masq;		/* has its masq-frontends element */
+	bool aff;		/* has its affine element, jumping to aff_cls */
+	struct class_key aff_cls;
 	uint32_t tag;		/* comment hash of the services/noendpoints element */
 	uint16_t n;		/* slots held; a slot with port 0 is absent */
 	struct slot *slots;
@@ -37,6 +39,7 @@ struct fe_state {
 struct fe_want {
 	struct fe_key key;
 	struct class_key cls;
+	uint32_t aff;		/* affinity timeout in seconds, 0: none */
 	uint16_t n;
 	struct slot slots[SLOTS_MAX];
 	const char *ep_id[SLOTS_MAX];	/* comment of each slot's element */

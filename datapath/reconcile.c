@@ -227,6 +227,21 @@ static void load_masq(void *arg, const struct fe_key *k)
 		load_fail(arg, -ENOMEM);
 }
 
+static void load_affine(void *arg, const struct fe_key *k, const struct class_key *cls)
+{
+	struct reconciler *rec = arg;
+	struct fe_state *fe = fe_get(rec, k, true);
+	struct class_state *cs = class_get(rec, cls, true);
+
+	if (!fe || !cs) {
+		load_fail(rec, -ENOMEM);
+		return;
+	}
+	fe->aff = true;
+	fe->aff_cls = *cls;
+	cs->refs++;
+}
+
 static void load_table(void *arg, uint8_t family)
 {
 	struct reconciler *rec = arg;
@@ -244,7 +259,7 @@ int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 	struct dp_reader r = {
 		.arg = rec, .table = load_table, .class_chain = load_class,
 		.service = load_service, .backend = load_backend, .noep = load_noep,
-		.masq = load_masq,
+		.masq = load_masq, .affine = load_affine,
 	};
 	int ret = -EAGAIN;
 
@@ -357,6 +372,48 @@ static int ct_stale(const struct fe_state *fe, const struct slot *want, size_t n
 	return ret;
 }
 
+/* Affine clients of a backend that leaves move at once, not after the
+ * timeout: their entries go right after the commit. */
+static int aff_stale(const struct fe_state *fe, const struct slot *want, size_t n,
+		     struct changes *out)
+{
+	int ret = 0;
+
+	if (!fe->aff)
+		return 0;
+	for (uint16_t s = 0; s < fe->n && !ret; s++) {
+		const struct be_addr *be = &fe->slots[s].be;
+
+		if (be->port && !be_in(want, n, be) && !be_in(fe->slots, s, be))
+			ret = be_change(out, CH_AFF_PURGE, &fe->key, 0, be, NULL);
+	}
+	return ret;
+}
+
+/* The frontend's affine element: jump to aff-<T> for its timeout T. A
+ * changed or dropped timeout also forgets every client. */
+static int aff_diff(struct reconciler *rec, struct fe_state *fe, uint32_t want_t,
+		    struct changes *out)
+{
+	struct class_key cls = { .family = fe->key.family, .kind = CLASS_AFF, .arg = want_t };
+	struct change ch = { .op = CH_AFF_ADD, .fe = fe->key, .cls = cls };
+	int ret = 0;
+
+	if (fe->aff && fe->aff_cls.arg == want_t)
+		return 0;
+	if (fe->aff) {
+		ret = emit(out, CH_AFF_DEL, &fe->key, NULL) ?:
+		      be_change(out, CH_AFF_PURGE, &fe->key, 0, NULL, NULL);
+		class_unref(rec, &fe->aff_cls);
+		fe->aff = false;
+	}
+	if (ret || !want_t)
+		return ret;
+	fe->aff = true;
+	fe->aff_cls = cls;
+	return class_ref(rec, &cls, out) ?: changes_push(out, &ch, fe->owner);
+}
+
 /* Moves fe from what it is to want, as element changes. Read-back state
  * may have holes (a slot without its element, a services element without
  * slots): only what exists is deleted. */
@@ -376,8 +433,10 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 	fe->noep = noep;
 	fe->tag = tag_of(port_label);
 	ret = ret ?: ct_stale(fe, want->slots, want->n, out);
+	ret = ret ?: aff_stale(fe, want->slots, want->n, out);
+	ret = ret ?: aff_diff(rec, fe, want->aff, out);
 	if (fe->masq != rec->masq)
-		ret = ret ?: emit(out, rec->masq ? CH_MASQ_ADD : CH_MASQ_DEL, &fe->key, NULL);
+		ret = ret ?: emit(out, rec->masq ? CH_MASQ_ADD : CH_MASQ_DEL, &fe->key, fe->owner);
 	fe->masq = rec->masq;
 	if (fe->svc && !same_class) {
 		ret = ret ?: emit(out, CH_SVC_DEL, &fe->key, port_label);
@@ -424,6 +483,7 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 		ret = ret ?: emit(out, CH_NOEP_DEL, &fe->key, fe->owner);
 	if (fe->masq)
 		ret = ret ?: emit(out, CH_MASQ_DEL, &fe->key, NULL);
+	ret = ret ?: aff_diff(rec, fe, 0, out);
 
 	hmap_del(rec->fes, &fe->key, sizeof(fe->key));
 	fe_state_free(fe);
@@ -518,6 +578,7 @@ static int plan_frontend(struct reconciler *rec, const struct service *svc,
 
 	if (ret < 0)
 		return ret;
+	want->aff = svc->affinity_timeout;
 	if (want->weights_note[0])
 		ret = note_weights(rec, svc->name, want->weights_note);
 	return ret ?: claim(rec, svc->name, want, label, now, out);

@@ -22,7 +22,8 @@ enum { UD_DESC_TH = 11, UD_DESC_IP = 12, UD_DESC_IP6 = 13 };
 enum { UD_FIELD_TH_DPORT = 2, UD_FIELD_IP_SADDR = 11, UD_FIELD_IP_DADDR = 12,
        UD_FIELD_IP6_SADDR = 8, UD_FIELD_IP6_DADDR = 9 };
 
-#define OP_NONE 0xff	/* a set no change fills */
+#define OP_NONE 0xff
+#define AFFINITY_MAX_S 86400	/* DESIGN.md: affinity_timeout at most a day */	/* a set no change fills */
 
 static const struct spec_field_desc fields[F_MAX] = {
 	[F_DADDR] = { "daddr", SX_PAYLOAD, { 4, 16 }, NFT_PAYLOAD_NETWORK_HEADER,
@@ -58,34 +59,46 @@ static const uint8_t data_be[] = { F_DADDR, F_DPORT };
 static const uint8_t key_np[] = { F_L4PROTO, F_DPORT };
 static const uint8_t key_np_slot[] = { F_L4PROTO, F_DPORT, F_SLOT };
 static const uint8_t key_pair[] = { F_SADDR, F_DADDR };
+static const uint8_t key_aff[] = { F_SADDR, F_DADDR, F_L4PROTO, F_DPORT };
 
 static const struct spec_set sets[] = {
 	{ SET_BACKENDS, "service slot -> backend address . port", 1, NFT_SET_MAP,
 	  key_slot, N(key_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL,
-	  FE_ADDR, 0, 0 },
+	  FE_ADDR, 0, 0, 0 },
 	{ SET_SERVICES, "service VIP or external IP . l4proto . port -> goto its class chain",
 	  2, NFT_SET_MAP, key_fe, N(key_fe), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL,
-	  FE_ADDR, 0, 0 },
+	  FE_ADDR, 0, 0, 0 },
 	{ SET_NOEP, "services without a ready endpoint: rejected", 3, 0,
-	  key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_ADDR, 0, 0 },
+	  key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_ADDR, 0, 0, 0 },
 	{ SET_NP_BACKENDS, "node port slot -> backend address . port", 4, NFT_SET_MAP,
 	  key_np_slot, N(key_np_slot), DATA_FIELDS, data_be, N(data_be), CH_BE_ADD, CH_BE_DEL,
-	  FE_NODEPORT, 0, 0 },
+	  FE_NODEPORT, 0, 0, 0 },
 	{ SET_NODEPORTS, "node port l4proto . port -> goto its class chain", 5, NFT_SET_MAP,
-	  key_np, N(key_np), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL, FE_NODEPORT, 0, 0 },
+	  key_np, N(key_np), DATA_VERDICT, NULL, 0, CH_SVC_ADD, CH_SVC_DEL, FE_NODEPORT, 0, 0, 0 },
 	{ SET_NP_NOEP, "node ports without a ready endpoint: rejected", 6, 0,
-	  key_np, N(key_np), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_NODEPORT, 0, 0 },
+	  key_np, N(key_np), DATA_NONE, NULL, 0, CH_NOEP_ADD, CH_NOEP_DEL, FE_NODEPORT, 0, 0, 0 },
 	{ SET_HAIRPIN, "backends paired with themselves, added by DNATed packets: "
 	  "a pair that matches a flow is a backend reaching its own service",
 	  7, NFT_SET_EVAL | NFT_SET_TIMEOUT, key_pair, N(key_pair), DATA_NONE, NULL, 0,
-	  OP_NONE, OP_NONE, FE_ADDR, HAIRPIN_TIMEOUT_MS, HAIRPIN_SIZE },
+	  OP_NONE, OP_NONE, FE_ADDR, HAIRPIN_TIMEOUT_MS, HAIRPIN_SIZE, 0 },
 	/* The verdict maps cannot serve postrouting: a rule there that looks
 	 * one up makes the kernel refuse its goto to a chain that DNATs. */
 	{ SET_MASQ_FE, "frontends whose flows from outside the cluster CIDR are masqueraded",
-	  8, 0, key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_MASQ_ADD, CH_MASQ_DEL, FE_ADDR, 0, 0 },
+	  8, 0, key_fe, N(key_fe), DATA_NONE, NULL, 0, CH_MASQ_ADD, CH_MASQ_DEL, FE_ADDR, 0, 0, 0 },
 	{ SET_MASQ_NP, "node ports whose flows from outside the cluster CIDR are masqueraded",
 	  9, 0, key_np, N(key_np), DATA_NONE, NULL, 0, CH_MASQ_ADD, CH_MASQ_DEL,
-	  FE_NODEPORT, 0, 0 },
+	  FE_NODEPORT, 0, 0, 0 },
+	/* ClientIP affinity: the packets fill it (aff-<T> chains), vipd only
+	 * deletes the entries of a backend that left */
+	{ SET_AFFINITY, "client . frontend -> the backend it keeps (session affinity)", 10,
+	  NFT_SET_MAP | NFT_SET_EVAL | NFT_SET_TIMEOUT, key_aff, N(key_aff), DATA_FIELDS,
+	  data_be, N(data_be), OP_NONE, OP_NONE, FE_ADDR, 0, AFFINITY_SIZE, 0 },
+	{ SET_AFFINE, "frontends with session affinity -> jump to record the client", 11,
+	  NFT_SET_MAP, key_fe, N(key_fe), DATA_VERDICT, NULL, 0, CH_AFF_ADD, CH_AFF_DEL,
+	  FE_ADDR, 0, 0, NFT_JUMP },
+	{ SET_AFFINE_NP, "node ports with session affinity -> jump to record the client", 12,
+	  NFT_SET_MAP, key_np, N(key_np), DATA_VERDICT, NULL, 0, CH_AFF_ADD, CH_AFF_DEL,
+	  FE_NODEPORT, 0, 0, NFT_JUMP },
 };
 
 /* ---- rules ------------------------------------------------------------ */
@@ -112,6 +125,45 @@ static const struct spec_expr x_reject[] = {
 	X_KEY,
 	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .set = SET_NOEP },
 	{ .kind = SX_REJECT, .value = REJ_PORT_UNREACH },
+};
+
+/* A client that has a backend for this frontend goes back to it. */
+static const struct spec_expr x_aff_dnat[] = {
+	{ .kind = SX_PAYLOAD, .field = F_SADDR, .dreg = R_ADDR },
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_ADDR2 },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_A_PROTO },
+	{ .kind = SX_PAYLOAD, .field = F_DPORT, .dreg = R_A_PORT },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_ADDR, .set = SET_AFFINITY },
+	{ .kind = SX_DNAT, .sreg = R_ADDR },
+};
+
+/* New flows of affine frontends, once DNATed: record (or refresh) the
+ * client's backend. In postrouting, where the backend is known; jumps,
+ * so the masquerade rules after still run. */
+static const struct spec_expr x_aff_rec[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_CT, .field = F_CT_DADDR, .dreg = R_ADDR },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_PROTO },
+	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_PORT },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_VERDICT, .set = SET_AFFINE },
+};
+
+static const struct spec_expr x_aff_rec_np[] = {
+	{ .kind = SX_CT_DNAT },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_ADDR },
+	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_K1 },
+	{ .kind = SX_LOOKUP, .sreg = R_ADDR, .dreg = R_VERDICT, .set = SET_AFFINE_NP },
+};
+
+/* aff-<T>: the timeout is the chain's (mod 0 takes it) */
+static const struct spec_expr x_aff_update[] = {
+	{ .kind = SX_PAYLOAD, .field = F_SADDR, .dreg = R_ADDR },
+	{ .kind = SX_CT, .field = F_CT_DADDR, .dreg = R_ADDR2 },
+	{ .kind = SX_META, .field = F_L4PROTO, .dreg = R_A_PROTO },
+	{ .kind = SX_CT, .field = F_CT_DPORT, .dreg = R_A_PORT },
+	{ .kind = SX_PAYLOAD, .field = F_DADDR, .dreg = R_A_BE },
+	{ .kind = SX_PAYLOAD, .field = F_DPORT, .dreg = R_A_BE_PORT },
+	{ .kind = SX_DYNSET, .sreg = R_ADDR, .dreg = R_A_BE, .set = SET_AFFINITY },
 };
 
 /* l4proto . dport of a node port, in words 0 and 1 */
@@ -229,6 +281,7 @@ static const struct spec_expr x_np_sh[] = {
 #define RULE(c, x) { c, x, N(x), W_ALWAYS }
 
 static const struct spec_rule r_vmap[] = {
+	RULE("session affinity: back to the client's backend", x_aff_dnat),
 	RULE("to the service's class chain", x_vmap),
 	RULE("node ports on every local address but loopback", x_np_vmap),
 };
@@ -246,6 +299,8 @@ static const struct spec_rule r_reject_in[] = {
 };
 
 static const struct spec_rule r_post[] = {
+	RULE("session affinity: record the client's backend", x_aff_rec),
+	RULE("session affinity of node ports: record the client's backend", x_aff_rec_np),
 	RULE("remember the backend of a DNATed flow", x_hairpin_learn),
 	RULE("hairpin: a backend reaching its own service", x_hairpin_masq),
 	{ "to a service from outside the cluster CIDR", x_masq_vip, N(x_masq_vip), W_MASQ },
@@ -278,6 +333,9 @@ static const struct spec_class classes[] = {
 	[CLASS_NP_LB] = { "np-lb", "node port, random", RULE(CLASS_RULE, x_np_lb) },
 	[CLASS_NP_RR] = { "np-rr", "node port, round robin", RULE(CLASS_RULE, x_np_rr) },
 	[CLASS_NP_SH] = { "np-sh", "node port, source address hash", RULE(CLASS_RULE, x_np_sh) },
+	[CLASS_AFF] = { "aff", "session affinity",
+			RULE("the client's backend, kept while it connects again within the timeout",
+			     x_aff_update) },
 };
 
 const struct spec_table spec_table = {
@@ -330,6 +388,10 @@ unsigned spec_reg_word(uint8_t reg, uint8_t family)
 	case R_ADDR2: return w;
 	case R_K1: return 1;
 	case R_K2: return 2;
+	case R_A_PROTO: return 2 * w;
+	case R_A_PORT: return 2 * w + 1;
+	case R_A_BE: return 2 * w + 2;
+	case R_A_BE_PORT: return 3 * w + 2;
 	default: return 0;
 	}
 }
@@ -375,7 +437,10 @@ const char *class_comment(const struct class_key *cls, char *buf, size_t len)
 {
 	const struct spec_class *c = spec_class(cls->kind);
 
-	snprintf(buf, len, "%s over %u slots", c ? c->how : "?", cls->n);
+	if (cls->kind == CLASS_AFF)
+		snprintf(buf, len, "session affinity: clients keep their backend %u s", cls->arg);
+	else
+		snprintf(buf, len, "%s over %u slots", c ? c->how : "?", cls->n);
 	return buf;
 }
 
@@ -384,9 +449,9 @@ int class_chain_name(const struct class_key *cls, char *buf, size_t len)
 	const struct spec_class *c = spec_class(cls->kind);
 	int n;
 
-	if (!c || !cls->n)
+	if (!c || !(cls->kind == CLASS_AFF ? cls->arg : cls->n))
 		return -EINVAL;
-	n = snprintf(buf, len, "%s-%u", c->prefix, cls->n);
+	n = snprintf(buf, len, "%s-%u", c->prefix, cls->kind == CLASS_AFF ? cls->arg : cls->n);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
 }
 
@@ -401,11 +466,16 @@ bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
 			continue;
 		n = strtoul(name + p + 1, &end, 10);
 		/* digits only, no sign, space or leading zero: one name per N */
-		if (name[p + 1] < '1' || name[p + 1] > '9' || *end || n > UINT16_MAX)
+		if (name[p + 1] < '1' || name[p + 1] > '9' || *end ||
+		    n > (k == CLASS_AFF ? AFFINITY_MAX_S : UINT16_MAX))
 			return false;
+		memset(out, 0, sizeof(*out));
 		out->family = family;
 		out->kind = k;
-		out->n = (uint16_t)n;
+		if (k == CLASS_AFF)
+			out->arg = (uint32_t)n;
+		else
+			out->n = (uint16_t)n;
 		return true;
 	}
 	return false;

@@ -25,6 +25,13 @@
 #define SET_HAIRPIN	"hairpin"
 #define SET_MASQ_FE	"masq-frontends"
 #define SET_MASQ_NP	"masq-nodeports"
+#define SET_AFFINITY	"affinity"
+#define SET_AFFINE	"affine"
+#define SET_AFFINE_NP	"affine-np"
+
+/* Clients remembered at once over every affine service; a full map adds
+ * no more (those clients are balanced as if without affinity). */
+#define AFFINITY_SIZE		262144
 
 #define CHAIN_PRE	"prerouting"
 #define CHAIN_OUT	"output"
@@ -69,6 +76,11 @@ enum spec_reg {
 	R_ADDR2,	/* a second address right after the first (hairpin pairs) */
 	R_K1,		/* node port keys: l4proto in word 0, port in 1, slot in 2 */
 	R_K2,
+	/* affinity keys: saddr . daddr . l4proto . port, then the backend */
+	R_A_PROTO,
+	R_A_PORT,
+	R_A_BE,
+	R_A_BE_PORT,
 };
 
 enum spec_expr_kind {
@@ -88,7 +100,7 @@ enum spec_expr_kind {
 	SX_NOT_LOOPBACK,	/* ip daddr != 127.0.0.0/8, ip6 daddr != ::1 */
 	SX_SADDR_OUTSIDE,	/* ip saddr != the cluster CIDR (none with masquerade-all) */
 	SX_MASQ,	/* masquerade */
-	SX_DYNSET,	/* update @set { sreg } */
+	SX_DYNSET,	/* update @set { sreg [timeout : dreg] }: dreg is the data */
 };
 
 enum spec_reject { REJ_TCP_RST, REJ_PORT_UNREACH };
@@ -127,7 +139,8 @@ struct spec_set {
 	size_t n_data;
 	uint8_t add_op, del_op;		/* the changes that fill it (enum change_op) */
 	uint8_t fe_kind;		/* enum fe_kind of the frontends it holds */
-	uint32_t timeout_ms, size;	/* a set the packets fill (flags NFT_SET_EVAL) */
+	uint32_t timeout_ms, size;	/* a set the packets fill (size > 0, NFT_SET_EVAL) */
+	int32_t verdict;		/* verdict maps: NFT_JUMP, else goto */
 };
 
 struct spec_chain {

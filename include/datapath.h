@@ -38,13 +38,18 @@ struct be_addr {
 };
 
 /* The np- kinds serve node ports: the same pick over the np-backends map. */
-enum class_kind { CLASS_LB, CLASS_RR, CLASS_SH, CLASS_NP_LB, CLASS_NP_RR, CLASS_NP_SH };
+enum class_kind {
+	CLASS_LB, CLASS_RR, CLASS_SH, CLASS_NP_LB, CLASS_NP_RR, CLASS_NP_SH,
+	CLASS_AFF,	/* aff-<T>: records a client's backend for T seconds */
+};
 
-/* A class chain: how a slot is picked, over how many slots. */
+/* A class chain: how a slot is picked, over how many slots. Compared and
+ * hashed byte for byte: no padding. */
 struct class_key {
 	uint8_t family;
 	uint8_t kind;		/* enum class_kind */
-	uint16_t n;
+	uint16_t n;		/* slots; 0 for aff */
+	uint32_t arg;		/* aff: the affinity timeout in seconds; else 0 */
 };
 
 enum change_op {
@@ -63,6 +68,12 @@ enum change_op {
 	 * were not DNATed at all (it had no backend). The commit skips them. */
 	CH_CT_BACKEND,
 	CH_CT_UNNATED,
+	CH_AFF_ADD,	/* affine: frontend -> jump aff-<T> (cls) */
+	CH_AFF_DEL,
+	/* Not a kernel object either: after the commit, the caller deletes
+	 * the frontend's affinity entries that name backend be (any backend
+	 * when be.port is 0), so their clients move at once. */
+	CH_AFF_PURGE,
 };
 
 struct change {
@@ -130,6 +141,7 @@ struct dp_reader {
 			const struct be_addr *be, const char *comment);
 	void (*noep)(void *arg, const struct fe_key *fe, const char *comment);
 	void (*masq)(void *arg, const struct fe_key *fe);
+	void (*affine)(void *arg, const struct fe_key *fe, const struct class_key *cls);
 };
 /* Returns 0, -EAGAIN (a dump raced with another writer: read again) or a
  * negative errno; nothing is logged, dp_error says what failed. */
@@ -153,6 +165,11 @@ int dp_struct_digest(struct dp *dp, uint64_t *out);
  * found them (the next commit with ensure_base deletes them): how many,
  * and their names ("ip evil, ip6 x") in buf. */
 size_t dp_foreign_chains(const struct dp *dp, char *buf, size_t len);
+
+/* Deletes the affinity entries that the CH_AFF_PURGE changes of c name
+ * (after the commit that removed their backends). Returns how many, or a
+ * negative errno (dp_error says what failed). */
+int dp_affinity_purge(struct dp *dp, const struct changes *c);
 
 /* The ruleset's generation id: it moves with every transaction in this
  * network namespace, ours included (dp_commit records the id after ours).

@@ -78,13 +78,13 @@ static void check_key_load(struct nftnl_rule *r, uint8_t family)
 static void base_family(uint8_t family)
 {
 	static const struct { const char *name, *type; uint32_t hook; int32_t prio; size_t rules; } ch[] = {
-		{ CHAIN_PRE, "nat", NF_INET_PRE_ROUTING, -100, 2 },
-		{ CHAIN_OUT, "nat", NF_INET_LOCAL_OUT, -100, 2 },
+		{ CHAIN_PRE, "nat", NF_INET_PRE_ROUTING, -100, 3 },
+		{ CHAIN_OUT, "nat", NF_INET_LOCAL_OUT, -100, 3 },
 		{ CHAIN_FWD, "filter", NF_INET_FORWARD, 0, 2 },
 		{ CHAIN_FOUT, "filter", NF_INET_LOCAL_OUT, 0, 2 },
 		{ CHAIN_FIN, "filter", NF_INET_LOCAL_IN, 0, 4 },
-		/* without masquerade options: the two hairpin rules only */
-		{ CHAIN_POST, "nat", NF_INET_POST_ROUTING, 100, 2 },
+		/* without masquerade options: affinity records and hairpin */
+		{ CHAIN_POST, "nat", NF_INET_POST_ROUTING, 100, 4 },
 	};
 	const struct spec_table *st = &spec_table;
 	struct nftnl_table *tb = nftnl_table_alloc();
@@ -99,9 +99,9 @@ static void base_family(uint8_t family)
 	assert_int_equal(nft_base_build(&t, family, NULL), 0);
 	assert_int_equal(t.err, 0);
 	msgs_collect(&t, &m);
-	/* table, the sets, 6 x (chain, flush), 14 rules */
+	/* table, the sets, 6 x (chain, flush), 18 rules */
 	assert_int_equal(st->n_chains, 6);
-	assert_int_equal(m.n, 1 + st->n_sets + 12 + 14);
+	assert_int_equal(m.n, 1 + st->n_sets + 12 + 18);
 
 	assert_int_equal(msg_type(m.v[k]), NFT_MSG_NEWTABLE);
 	assert_int_equal(nftnl_table_nlmsg_parse(m.v[k++], tb), 0);
@@ -284,6 +284,49 @@ static void class_chains(void **state)
 	class_one(AF_INET6, CLASS_SH, 64, "sh-64", "source address hash over 64 slots", sh);
 }
 
+/* aff-<T>: one dynset that records saddr . original daddr . l4proto .
+ * original port -> the DNATed backend, with the chain's timeout. */
+static void affinity_chain(void **state)
+{
+	static const uint8_t families[] = { AF_INET, AF_INET6 };
+
+	for (size_t f = 0; f < 2; f++) {
+		uint8_t family = families[f];
+		unsigned w = family == AF_INET6 ? 4 : 1;
+		struct class_key cls = { .family = family, .kind = CLASS_AFF, .arg = 10800 }, out;
+		struct nftnl_rule *r;
+		struct nftnl_expr *e;
+		struct txn t;
+		struct msgs m;
+		char names[128], name[32];
+
+		assert_int_equal(class_chain_name(&cls, name, sizeof(name)), 0);
+		assert_string_equal(name, "aff-10800");
+		assert_true(class_chain_parse(name, family, &out));
+		assert_memory_equal(&out, &cls, sizeof(cls));
+		assert_false(class_chain_parse("aff-86401", family, &out));
+		txn_start(&t);
+		assert_int_equal(nft_class_build(&t, &cls), 0);
+		msgs_collect(&t, &m);
+		assert_int_equal(m.n, 3);
+		r = rule_parse(m.v[2]);
+		rule_names(r, names, sizeof(names));
+		assert_string_equal(names, "payload ct meta ct payload payload dynset");
+		e = rule_expr(r, "dynset", 0);
+		assert_string_equal(nftnl_expr_get_str(e, NFTNL_EXPR_DYNSET_SET_NAME), SET_AFFINITY);
+		assert_int_equal(nftnl_expr_get_u64(e, NFTNL_EXPR_DYNSET_TIMEOUT), 10800 * 1000);
+		assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY), NFT_REG_1);
+		/* the backend follows the 2w + 2 words of the key */
+		assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_DYNSET_SREG_DATA),
+				 (2 * w + 2) % 4 ? NFT_REG32_00 + 2 * w + 2 : NFT_REG_1 + (2 * w + 2) / 4);
+		e = rule_expr(r, "ct", 1);
+		assert_int_equal(nftnl_expr_get_u32(e, NFTNL_EXPR_CT_KEY), NFT_CT_PROTO_DST);
+		nftnl_rule_free(r);
+		free(m.buf);
+		txn_fini(&t);
+	}
+}
+
 static void class_names(void **state)
 {
 	struct class_key k = { .family = AF_INET, .kind = CLASS_RR, .n = 12 }, out;
@@ -298,6 +341,9 @@ static void class_names(void **state)
 	assert_false(class_chain_parse("lb-0", AF_INET, &out));
 	assert_false(class_chain_parse("lb-07", AF_INET, &out));
 	assert_false(class_chain_parse("lb--3", AF_INET, &out));
+	assert_true(class_chain_parse("np-rr-4", AF_INET, &out));
+	assert_int_equal(out.kind, CLASS_NP_RR);
+	assert_int_equal(out.n, 4);
 	assert_false(class_chain_parse("xx-3", AF_INET, &out));
 	assert_false(class_chain_parse("prerouting", AF_INET, &out));
 	k.n = 0;
@@ -328,6 +374,7 @@ int main(void)
 		cmocka_unit_test(base_ip6),
 		cmocka_unit_test(class_chains),
 		cmocka_unit_test(class_names),
+		cmocka_unit_test(affinity_chain),
 		cmocka_unit_test(key_lengths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
