@@ -318,7 +318,7 @@ static void class_unref(struct reconciler *rec, const struct class_key *cls)
 
 static bool cls_equal(const struct class_key *a, const struct class_key *b)
 {
-	return a->family == b->family && a->kind == b->kind && a->n == b->n;
+	return a->family == b->family && a->kind == b->kind && a->n == b->n && a->arg == b->arg;
 }
 
 static int be_change(struct changes *out, uint8_t op, const struct fe_key *k,

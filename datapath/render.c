@@ -18,6 +18,15 @@ static enum class_kind class_kind_of(enum lb_algo algo, uint8_t fe_kind)
 	}
 }
 
+/* A frontend's own round-robin chain: a hash of its key, never 0. */
+static uint32_t rr_id(const struct fe_key *k)
+{
+	uint64_t h = hash_bytes(k, sizeof(*k));
+	uint32_t id = (uint32_t)(h ^ h >> 32);
+
+	return id ? id : 1;
+}
+
 int ep_cmp(const void *a, const void *b)
 {
 	const struct endpoint *x = *(struct endpoint *const *)a;
@@ -157,6 +166,9 @@ int fe_render(const struct service *svc, const struct svc_port *sp,
 	want->cls.n = (uint16_t)slots;
 	want->cls.kind = class_kind_of(svc->algo, want->key.kind);
 	want->cls.family = want->key.family;
+	/* numgen inc counts per rule: a round-robin frontend that shared
+	 * rr-N with others would see every other pick go to them */
+	want->cls.arg = svc->algo == ALGO_ROUND_ROBIN ? rr_id(&want->key) : 0;
 	for (ssize_t s = 0; s < slots; s++) {
 		want->slots[s].be = be[idx[s]];
 		want->slots[s].tag = tags[idx[s]];

@@ -439,6 +439,9 @@ const char *class_comment(const struct class_key *cls, char *buf, size_t len)
 
 	if (cls->kind == CLASS_AFF)
 		snprintf(buf, len, "session affinity: clients keep their backend %u s", cls->arg);
+	else if (cls->arg)
+		snprintf(buf, len, "%s over %u slots, one frontend's own turn", c ? c->how : "?",
+			 cls->n);
 	else
 		snprintf(buf, len, "%s over %u slots", c ? c->how : "?", cls->n);
 	return buf;
@@ -451,8 +454,25 @@ int class_chain_name(const struct class_key *cls, char *buf, size_t len)
 
 	if (!c || !(cls->kind == CLASS_AFF ? cls->arg : cls->n))
 		return -EINVAL;
-	n = snprintf(buf, len, "%s-%u", c->prefix, cls->kind == CLASS_AFF ? cls->arg : cls->n);
+	if (cls->kind == CLASS_AFF)
+		n = snprintf(buf, len, "%s-%u", c->prefix, cls->arg);
+	else if (cls->arg)	/* a round-robin frontend's own chain */
+		n = snprintf(buf, len, "%s-%u-%08x", c->prefix, cls->n, cls->arg);
+	else
+		n = snprintf(buf, len, "%s-%u", c->prefix, cls->n);
 	return n < 0 || (size_t)n >= len ? -ENOSPC : 0;
+}
+
+/* Exactly 8 lowercase hex digits, not all zero: a frontend's chain id. */
+static bool parse_id(const char *s, unsigned long *id)
+{
+	char *end;
+
+	for (int i = 0; i < 8; i++)
+		if (!strchr("0123456789abcdef", s[i]) || !s[i])
+			return false;
+	*id = strtoul(s, &end, 16);
+	return end == s + 8 && *id;
 }
 
 bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
@@ -466,16 +486,25 @@ bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
 			continue;
 		n = strtoul(name + p + 1, &end, 10);
 		/* digits only, no sign, space or leading zero: one name per N */
+		unsigned long id = 0;
+
+		if (*end == '-' && (k == CLASS_RR || k == CLASS_NP_RR) &&
+		    !parse_id(end + 1, &id))
+			return false;
+		else if (*end == '-' && (k == CLASS_RR || k == CLASS_NP_RR))
+			end += 9;
 		if (name[p + 1] < '1' || name[p + 1] > '9' || *end ||
 		    n > (k == CLASS_AFF ? AFFINITY_MAX_S : UINT16_MAX))
 			return false;
 		memset(out, 0, sizeof(*out));
 		out->family = family;
 		out->kind = k;
-		if (k == CLASS_AFF)
+		if (k == CLASS_AFF) {
 			out->arg = (uint32_t)n;
-		else
+		} else {
 			out->n = (uint16_t)n;
+			out->arg = (uint32_t)id;
+		}
 		return true;
 	}
 	return false;
