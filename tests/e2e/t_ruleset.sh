@@ -108,8 +108,17 @@ vipd_tables() {
 	{ ip netns exec "$1" nft -s list table ip vipd; ip netns exec "$1" nft -s list table ip6 vipd; } |
 		sed -E 's/ comment "[^"]*"//; /^[[:space:]]*comment "/d; /^[[:space:]]*$/d' | sort
 }
-ip netns exec "$dry" nft -f - <<<"$out" || fail "nft does not accept the --dry-run output"
-diff <(vipd_tables "$dry") <(vipd_tables "$node") || fail "--dry-run output differs from the ruleset --once programs"
+# nft 1.0.6 prints, but cannot read back, a concatenation with conntrack's
+# original port in it (postrouting and aff-<T> rules): those lines are
+# compared as text, everything else by loading the output into nft.
+ct_orig='ct original proto-dst'
+ip netns exec "$dry" nft -f - <<<"$(grep -vF "$ct_orig" <<<"$out")" || fail "nft does not accept the --dry-run output"
+diff <(vipd_tables "$dry") <(vipd_tables "$node" | grep -vF "$ct_orig") ||
+	fail "--dry-run output differs from the ruleset --once programs"
+diff <(grep -F "$ct_orig" <<<"$out" | sed -E 's/ comment "[^"]*"//; s/^[[:space:]]*//' | sort) \
+	<(vipd_tables "$node" | grep -F "$ct_orig" | sed -E 's/^[[:space:]]*//' | sort) ||
+	fail "--dry-run prints the conntrack rules otherwise than nft lists them"
+assert_ge "$(grep -cF "$ct_orig" <<<"$out")" 4 "conntrack rules in the --dry-run output"
 before=$(pn nft -s list ruleset)
 many 3 1 | put_file "$f"
 pn "$VIPD" --services-file "$f" --dry-run >/dev/null 2>>"$vipd_log" || fail "vipd --dry-run exited with status $?"
