@@ -201,13 +201,15 @@ static int send_batch(struct dp *dp, struct txn *t)
 static bool op_is_delete(uint8_t op)
 {
 	return op == CH_SVC_DEL || op == CH_BE_DEL || op == CH_NOEP_DEL || op == CH_MASQ_DEL ||
-	       op == CH_AFF_DEL;
+	       op == CH_AFF_DEL ||
+	       op == CH_FW_DEL || op == CH_FWR_DEL;	/* source_ranges */
 }
 
 static bool op_is_elem_add(uint8_t op)
 {
 	return op == CH_SVC_ADD || op == CH_BE_ADD || op == CH_NOEP_ADD || op == CH_MASQ_ADD ||
-	       op == CH_AFF_ADD;
+	       op == CH_AFF_ADD ||
+	       op == CH_FW_ADD || op == CH_FWR_ADD;	/* source_ranges */
 }
 
 /* Chains in our tables that vipd does not make go after the base chains'

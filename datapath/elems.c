@@ -29,8 +29,22 @@ static int elem_fill(struct nftnl_set_elem *e, const struct spec_set *s,
 	uint8_t key[KEY_MAX], data[DATA_MAX];
 	uint8_t family = ch->fe.family;
 
-	/* node ports: l4proto . port [. slot], the same in both families */
-	if (s->fe_kind == FE_NODEPORT) {
+	/* source_ranges: frontend . first source .. frontend . last source,
+	 * as nft sends a range of an interval concatenation (KEY, KEY_END);
+	 * a range read back that is no CIDR is deleted by its first address */
+	if (s->add_op == CH_FWR_ADD) {
+		uint8_t last[16];
+		unsigned len = fw_key_pack(&ch->fe, ch->src.addr, key);
+
+		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)
+			return -ENOMEM;
+		if (ch->src.len != FW_SRC_POINT) {
+			fw_src_last(family, &ch->src, last);
+			fw_key_pack(&ch->fe, last, key);
+			if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY_END, key, len) < 0)
+				return -ENOMEM;
+		}
+	} else if (s->fe_kind == FE_NODEPORT) {
 		unsigned len = np_key_pack(&ch->fe, ch->slot, s->key[s->n_key - 1] == F_SLOT, key);
 
 		if (nftnl_set_elem_set(e, NFTNL_SET_ELEM_KEY, key, len) < 0)

@@ -121,3 +121,59 @@ int np_key_unpack(uint8_t family, const void *buf, uint32_t len, bool with_slot,
 		*slot = (uint16_t)s;
 	return 0;
 }
+
+/* ---- source_ranges: firewall-allow keys ---- */
+
+unsigned fw_key_len(uint8_t family) { return fe_key_len(family) + addr_len(family); }
+
+unsigned fw_key_pack(const struct fe_key *k, const uint8_t *src, uint8_t *buf)
+{
+	fe_key_pack(k, buf);
+	memcpy(buf + fe_key_len(k->family), src, addr_len(k->family));
+	return fw_key_len(k->family);
+}
+
+int fw_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k,
+		  uint8_t *src)
+{
+	if (len != fw_key_len(family) || fe_key_unpack(family, buf, len, k) < 0)
+		return -EINVAL;
+	memset(src, 0, 16);
+	memcpy(src, (const uint8_t *)buf + fe_key_len(family), addr_len(family));
+	return 0;
+}
+
+void fw_src_last(uint8_t family, const struct fw_src *s, uint8_t *last)
+{
+	unsigned a = addr_len(family);
+
+	memset(last, 0, 16);
+	memcpy(last, s->addr, a);
+	if (s->len == FW_SRC_POINT)
+		return;
+	for (unsigned bit = s->len; bit < a * 8; bit++)
+		last[bit / 8] |= (uint8_t)(0x80 >> (bit % 8));
+}
+
+void fw_src_of(uint8_t family, const uint8_t *from, const uint8_t *to, struct fw_src *out)
+{
+	unsigned a = addr_len(family);
+	uint8_t last[16];
+
+	memset(out, 0, sizeof(*out));
+	memcpy(out->addr, from, a);
+	/* the shortest prefix whose range is exactly from..to, if any */
+	for (unsigned len = 0; len <= a * 8; len++) {
+		bool aligned = true;
+
+		for (unsigned bit = len; bit < a * 8 && aligned; bit++)
+			aligned = !(from[bit / 8] & (0x80 >> (bit % 8)));
+		if (!aligned)
+			continue;
+		out->len = (uint8_t)len;
+		fw_src_last(family, out, last);
+		if (!memcmp(last, to, a))
+			return;
+	}
+	out->len = FW_SRC_POINT;
+}

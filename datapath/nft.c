@@ -57,6 +57,20 @@ static uint32_t concat_type(const uint8_t *fields, size_t n, uint8_t family)
 	return v;
 }
 
+/* source_ranges: an interval set of concatenations (pipapo) is told each
+ * field's length, unpadded, as nft does (4 . 1 . 2 . 4 for firewall-allow). */
+static int set_concat_desc(struct nftnl_set *s, const struct spec_set *sp, uint8_t family)
+{
+	uint8_t len[NFT_REG32_COUNT] = { 0 };
+
+	if (sp->n_key >= NFT_REG32_COUNT)
+		return -EINVAL;
+	for (size_t i = 0; i < sp->n_key; i++)
+		len[i] = spec_field(sp->key[i])->len[spec_fam(family)];
+	return nftnl_set_set_data(s, NFTNL_SET_DESC_CONCAT, len, (uint32_t)sp->n_key) < 0 ?
+	       -ENOMEM : 0;
+}
+
 static int set_build(struct txn *t, uint8_t family, const struct spec_set *sp)
 {
 	struct nftnl_set *s = nftnl_set_alloc();
@@ -76,6 +90,9 @@ static int set_build(struct txn *t, uint8_t family, const struct spec_set *sp)
 		nftnl_set_set_u64(s, NFTNL_SET_TIMEOUT, sp->timeout_ms);
 	if (sp->size)
 		nftnl_set_set_u32(s, NFTNL_SET_DESC_SIZE, sp->size);
+	if ((sp->flags & NFT_SET_CONCAT) && (ret = set_concat_desc(s, sp, family)) < 0)
+		goto out;
+	ret = -ENOMEM;
 	if (sp->data == DATA_FIELDS) {
 		nftnl_set_set_u32(s, NFTNL_SET_DATA_TYPE,
 				  concat_type(sp->data_fields, sp->n_data, family));
@@ -119,7 +136,7 @@ static const char *const expr_names[] = {
 	[SX_PAYLOAD] = "payload", [SX_META] = "meta", [SX_CMP] = "cmp",
 	[SX_LOOKUP] = "lookup", [SX_NUMGEN] = "numgen", [SX_JHASH] = "hash",
 	[SX_DNAT] = "nat", [SX_REJECT] = "reject", [SX_CT] = "ct", [SX_MASQ] = "masq",
-	[SX_DYNSET] = "dynset",
+	[SX_DYNSET] = "dynset", [SX_DROP] = "immediate", [SX_BYTEORDER] = "byteorder",
 };
 
 /* Fills e from x; 0 or -ENOMEM. n is the class chain's slot count. */
@@ -149,6 +166,8 @@ static int expr_fill(struct nftnl_expr *e, const struct spec_expr *x,
 		nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_SREG, reg(x->sreg, family));
 		if (x->dreg != R_NONE)
 			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_DREG, reg(x->dreg, family));
+		if (x->inv)
+			nftnl_expr_set_u32(e, NFTNL_EXPR_LOOKUP_FLAGS, NFT_LOOKUP_F_INV);
 		return nftnl_expr_set_str(e, NFTNL_EXPR_LOOKUP_SET, x->set) < 0 ? -ENOMEM : 0;
 	case SX_NUMGEN:
 		nftnl_expr_set_u32(e, NFTNL_EXPR_NG_TYPE, x->ng);
@@ -184,6 +203,17 @@ static int expr_fill(struct nftnl_expr *e, const struct spec_expr *x,
 		nftnl_expr_set_u32(e, NFTNL_EXPR_CT_DREG, reg(x->dreg, family));
 		return 0;
 	case SX_MASQ:
+		return 0;
+	case SX_DROP:
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_DREG, NFT_REG_VERDICT);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_IMM_VERDICT, NF_DROP);
+		return 0;
+	case SX_BYTEORDER:
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SREG, reg(x->sreg, family));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_DREG, reg(x->dreg, family));
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_OP, NFT_BYTEORDER_HTON);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_LEN, x->value);
+		nftnl_expr_set_u32(e, NFTNL_EXPR_BYTEORDER_SIZE, x->mod);
 		return 0;
 	case SX_DYNSET:
 		nftnl_expr_set_u32(e, NFTNL_EXPR_DYNSET_SREG_KEY, reg(x->sreg, family));

@@ -15,9 +15,10 @@ struct nftnl_udata_buf;
 /* Keys are concatenations, each field padded to a 32-bit register:
  *   services, noendpoints: addr . l4proto . port
  *   backends:              addr . l4proto . port . slot  ->  addr . port
+ *   firewall-allow:        addr . l4proto . port . source address (two: from, to)
  * addr and port are in network order, slot in host order (numgen and jhash
  * store host-order words). */
-#define KEY_MAX		(16 + 4 + 4 + 4)
+#define KEY_MAX		(16 + 4 + 4 + 16)
 #define DATA_MAX	(16 + 4)
 
 /* One request (a get or a dump) with a table and a name or two. */
@@ -39,6 +40,16 @@ int np_key_unpack(uint8_t family, const void *buf, uint32_t len, bool with_slot,
 		  struct fe_key *k, uint16_t *slot);
 int be_data_unpack(uint8_t family, const void *buf, uint32_t len,
 		   struct be_addr *be);
+/* source_ranges: firewall-allow keys, the frontend then a source address
+ * (the range's first or last); returns the length. */
+unsigned fw_key_len(uint8_t family);
+unsigned fw_key_pack(const struct fe_key *k, const uint8_t *src, uint8_t *buf);
+int fw_key_unpack(uint8_t family, const void *buf, uint32_t len, struct fe_key *k,
+		  uint8_t *src);
+/* The last address of a CIDR range (len FW_SRC_POINT: addr itself). */
+void fw_src_last(uint8_t family, const struct fw_src *s, uint8_t *last);
+/* The range from..to as a fw_src: a CIDR if it is one, else FW_SRC_POINT. */
+void fw_src_of(uint8_t family, const uint8_t *from, const uint8_t *to, struct fw_src *out);
 
 /* A batch under construction, remembering what each message was for so a
  * kernel error can be reported against its object. */

@@ -9,6 +9,7 @@
 #include <linux/netfilter.h>
 #include <linux/netfilter/nf_tables.h>
 
+#include "addr.h"
 #include "model.h"
 #include "nft.h"
 
@@ -80,6 +81,12 @@ static void value(FILE *out, uint8_t f, const struct change *ch, bool data)
 	case F_SLOT:
 		fprintf(out, "%u", ch->slot);
 		break;
+	case F_SADDR:	/* source_ranges: a prefix, as nft prints one (/32, /128 bare) */
+		inet_ntop(ch->fe.family, ch->src.addr, a, sizeof(a));
+		fputs(a, out);
+		if (ch->src.len != FW_SRC_POINT && ch->src.len != addr_len(ch->fe.family) * 8)
+			fprintf(out, "/%u", ch->src.len);
+		break;
 	}
 }
 
@@ -122,6 +129,8 @@ static void print_set(FILE *out, const struct spec_set *s, const struct changes 
 		s->flags & NFT_SET_MAP ? "map" : "set", s->name, type.s);
 	if (s->size)
 		fprintf(out, "\t\tsize %u\n\t\tflags dynamic,timeout\n", s->size);
+	if (s->flags & NFT_SET_INTERVAL)
+		fputs("\t\tflags interval\n", out);
 	if (s->timeout_ms)
 		fprintf(out, "\t\ttimeout %us\n", s->timeout_ms / 1000);
 	fprintf(out, "\t\tcomment \"%s\"\n", s->comment);
@@ -245,7 +254,8 @@ static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
 			if (x->dreg == R_VERDICT)
 				add(&l, "%s%s vmap @%s", l.n ? " " : "", cat.s, x->set);
 			else if (x->dreg == R_NONE)
-				add(&l, "%s%s @%s", l.n ? " " : "", cat.s, x->set);
+				add(&l, "%s%s%s @%s", l.n ? " " : "", cat.s, x->inv ? " !=" : "",
+				    x->set);
 			else
 				add(&map, "%s map @%s", cat.s, x->set);
 			cat.n = 0;
@@ -259,6 +269,11 @@ static void print_rule(FILE *out, const struct spec_rule *r, uint8_t family,
 		case SX_REJECT:
 			add(&l, "%sreject%s", l.n ? " " : "",
 			    x->value == REJ_TCP_RST ? " with tcp reset" : "");
+			break;
+		case SX_DROP:
+			add(&l, "%sdrop", l.n ? " " : "");
+			break;
+		case SX_BYTEORDER:	/* nft prints the loads it converts, not it */
 			break;
 		case SX_DNAT:
 			add(&l, "%sdnat %s to %s", l.n ? " " : "", family_name(family), map.s);

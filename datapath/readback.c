@@ -162,6 +162,34 @@ static int key_unpack(const struct dump *d, const void *key, uint32_t len,
 	return fe_key_unpack(d->family, key, len, fe);
 }
 
+/* source_ranges: a firewall-allow element, frontend . from .. frontend .
+ * to (an element without KEY_END is the single address from). */
+static void fw_allow_seen(struct dump *d, struct nftnl_set_elem *e, const void *key,
+			  uint32_t klen, const char *comment)
+{
+	uint32_t elen = 0;
+	const void *end = nftnl_set_elem_get(e, NFTNL_SET_ELEM_KEY_END, &elen);
+	uint8_t from[16], to[16];
+	struct fe_key fe, fe_end;
+	struct fw_src src;
+
+	if (fw_key_unpack(d->family, key, klen, &fe, from) < 0)
+		return;
+	if (!end)
+		memcpy(to, from, sizeof(to));
+	else if (fw_key_unpack(d->family, end, elen, &fe_end, to) < 0)
+		return;
+	/* a range over several frontends is none of ours: deleted by its
+	 * first address, which lies in the first frontend */
+	if (end && memcmp(&fe, &fe_end, sizeof(fe)))
+		memcpy(to, from, sizeof(to));
+	fw_src_of(d->family, from, to, &src);
+	if (end && memcmp(&fe, &fe_end, sizeof(fe)))
+		src.len = FW_SRC_POINT;
+	if (d->r->firewall_allow)
+		d->r->firewall_allow(d->r->arg, &fe, &src, comment);
+}
+
 static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 {
 	const struct dp_reader *r = d->r;
@@ -171,6 +199,10 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 	struct fe_key fe;
 	uint16_t slot = 0;
 
+	if (key && d->spec->add_op == CH_FWR_ADD) {
+		fw_allow_seen(d, e, key, klen, comment);
+		return;
+	}
 	if (!key || key_unpack(d, key, klen, &fe, &slot) < 0)
 		return;
 	if (d->spec->add_op == CH_BE_ADD) {
@@ -196,6 +228,9 @@ static void elem_seen(struct dump *d, struct nftnl_set_elem *e)
 	} else if (d->spec->add_op == CH_MASQ_ADD) {
 		if (r->masq)
 			r->masq(r->arg, &fe);
+	} else if (d->spec->add_op == CH_FW_ADD) {
+		if (r->firewall)
+			r->firewall(r->arg, &fe, comment);
 	} else if (r->noep) {
 		r->noep(r->arg, &fe, comment);
 	}
@@ -270,6 +305,7 @@ static int read_family(struct dump *d)
 	static const char *const sets[] = {
 		SET_SERVICES, SET_BACKENDS, SET_NOEP, SET_NODEPORTS, SET_NP_BACKENDS, SET_NP_NOEP,
 		SET_MASQ_FE, SET_MASQ_NP, SET_AFFINE, SET_AFFINE_NP,
+		SET_FW, SET_FW_ALLOW,	/* source_ranges */
 	};
 	const char *what = "chains", *how = "";
 	int ret = read_chains(d);

@@ -33,6 +33,12 @@ struct fe_state {
 	struct slot *slots;
 	char *owner;		/* service name; NULL when only read back */
 	uint32_t gen;		/* plan that last claimed it */
+	/* source_ranges: in the firewall set (with its comment's hash), and
+	 * the ranges it has in firewall-allow */
+	bool fw;
+	uint32_t fw_tag;
+	uint16_t n_fwr;
+	struct fw_src *fwr;
 };
 
 /* What one frontend should be: built per service, then diffed. */
@@ -47,6 +53,11 @@ struct fe_want {
 	 * what is programmed ("weights 1:1000:1000 programmed as 1:511:511
 	 * slots"), for the planner to log once per service. */
 	char weights_note[384];
+	/* source_ranges (reconcile.c fw_want): an external IP whose sources
+	 * are filtered, by the service's ranges (all families, unmerged) */
+	bool fw;
+	const struct cidr *fw_ranges;
+	unsigned n_fw_ranges;
 };
 
 /* A comment's hash (0: none): compared instead of the text. */

@@ -34,7 +34,6 @@ struct reconciler {
 	 * every plan; kept across loads. */
 	struct hmap *noted;
 	struct hmap *family_noted;	/* service -> its family note, logged */
-	struct hmap *ranges_noted;	/* service -> its source_ranges note, logged */
 	bool note_seen;		/* the service being planned has a note */
 	int load_err;		/* first failure inside a read-back callback */
 	uint32_t gen;
@@ -50,6 +49,7 @@ static void fe_state_free(void *p)
 
 	free(fe->slots);
 	free(fe->owner);
+	free(fe->fwr);
 	free(fe);
 }
 
@@ -66,9 +66,8 @@ struct reconciler *rec_alloc(const char *node_name)
 	rec->conflicts = hmap_alloc();
 	rec->noted = hmap_alloc();
 	rec->family_noted = hmap_alloc();
-	rec->ranges_noted = hmap_alloc();
 	if (!rec->fes || !rec->classes || !rec->owned || !rec->conflicts ||
-	    !rec->noted || !rec->family_noted || !rec->ranges_noted) {
+	    !rec->noted || !rec->family_noted) {
 		rec_free(rec);
 		return NULL;
 	}
@@ -96,7 +95,6 @@ void rec_free(struct reconciler *rec)
 	reset(rec);
 	hmap_free(rec->noted, free);
 	hmap_free(rec->family_noted, free);
-	hmap_free(rec->ranges_noted, free);
 	free(rec);
 }
 
@@ -242,6 +240,36 @@ static void load_affine(void *arg, const struct fe_key *k, const struct class_ke
 	cs->refs++;
 }
 
+/* ---- source_ranges: read back ---- */
+
+static void load_fw(void *arg, const struct fe_key *k, const char *comment)
+{
+	struct fe_state *fe = fe_get(arg, k, true);
+
+	if (fe) {
+		fe->fw = true;
+		fe->fw_tag = tag_of(comment);
+	} else {
+		load_fail(arg, -ENOMEM);
+	}
+}
+
+static void load_fw_allow(void *arg, const struct fe_key *k, const struct fw_src *src,
+			  const char *comment)
+{
+	struct fe_state *fe = fe_get(arg, k, true);
+	struct fw_src *v;
+
+	if (fe && fe->n_fwr == UINT16_MAX)
+		return;		/* not ours: a service has at most a few */
+	if (!fe || !(v = realloc(fe->fwr, (fe->n_fwr + 1u) * sizeof(*v)))) {
+		load_fail(arg, -ENOMEM);
+		return;
+	}
+	v[fe->n_fwr++] = *src;
+	fe->fwr = v;
+}
+
 static void load_table(void *arg, uint8_t family)
 {
 	struct reconciler *rec = arg;
@@ -260,6 +288,7 @@ int rec_load(struct reconciler *rec, struct dp *dp, bool rewrite_rules)
 		.arg = rec, .table = load_table, .class_chain = load_class,
 		.service = load_service, .backend = load_backend, .noep = load_noep,
 		.masq = load_masq, .affine = load_affine,
+		.firewall = load_fw, .firewall_allow = load_fw_allow,	/* source_ranges */
 	};
 	int ret = -EAGAIN;
 
@@ -414,6 +443,131 @@ static int aff_diff(struct reconciler *rec, struct fe_state *fe, uint32_t want_t
 	return class_ref(rec, &cls, out) ?: changes_push(out, &ch, fe->owner);
 }
 
+/* ---- source_ranges: planning ------------------------------------------
+ * An external IP of a service with source_ranges is in the firewall set,
+ * and in firewall-allow once per range of its own family: the prerouting
+ * and output rule drops a connection to it from any other source. A
+ * service whose ranges are all of the other family therefore drops every
+ * source to that external IP (closed, not open: the ranges say who may
+ * connect, and nobody of this family may). VIPs and node ports are never
+ * filtered. CIDRs either nest or are apart, and pipapo refuses an element
+ * that overlaps another (EEXIST): a range inside another one is left out. */
+
+static bool cidr_inside(const struct cidr *in, const struct cidr *out)
+{
+	if (in->addr.family != out->addr.family || out->len > in->len)
+		return false;
+	for (unsigned bit = 0; bit < out->len; bit++) {
+		uint8_t m = (uint8_t)(0x80 >> (bit % 8));
+
+		if ((in->addr.bytes[bit / 8] & m) != (out->addr.bytes[bit / 8] & m))
+			return false;
+	}
+	return true;
+}
+
+/* Whether range i of r[0..n) is an element of a frontend of this family:
+ * of the family, and not inside another one (the first of equal ones). */
+static bool fw_range_on(const struct cidr *r, unsigned n, unsigned i, uint8_t family)
+{
+	if (r[i].addr.family != family)
+		return false;
+	for (unsigned j = 0; j < n; j++)
+		if (j != i && cidr_inside(&r[i], &r[j]) && (r[j].len < r[i].len || j < i))
+			return false;
+	return true;
+}
+
+static bool fw_src_is(const struct fw_src *s, const struct cidr *c)
+{
+	return s->len == c->len && !memcmp(s->addr, c->addr.bytes, addr_len(c->addr.family));
+}
+
+static void fw_want(const struct service *svc, struct fe_want *want)
+{
+	want->fw = false;
+	want->fw_ranges = svc->source_ranges;
+	want->n_fw_ranges = svc->n_ranges;
+	if (want->key.kind != FE_ADDR || !svc->n_ranges)
+		return;
+	for (unsigned x = 0; x < svc->n_external && !want->fw; x++)
+		want->fw = svc->external_ips[x].family == want->key.family &&
+			   !memcmp(svc->external_ips[x].bytes, want->key.addr,
+				   addr_len(want->key.family));
+}
+
+static int fw_range_change(struct changes *out, uint8_t op, const struct fe_key *k,
+			   const struct fw_src *src, const char *comment)
+{
+	struct change ch = { .op = op, .fe = *k };
+
+	ch.src = *src;
+	return changes_push(out, &ch, comment);
+}
+
+/* What the kernel holds for fe in firewall and firewall-allow, deleted. */
+static int fw_remove(struct fe_state *fe, struct changes *out)
+{
+	int ret = 0;
+
+	for (uint16_t i = 0; i < fe->n_fwr && !ret; i++)
+		ret = fw_range_change(out, CH_FWR_DEL, &fe->key, &fe->fwr[i], fe->owner);
+	if (fe->fw && !ret)
+		ret = emit(out, CH_FW_DEL, &fe->key, fe->owner);
+	fe->fw = false;
+	fe->n_fwr = 0;
+	return ret;
+}
+
+static int fw_diff(struct fe_state *fe, const struct fe_want *want, const char *label,
+		   struct changes *out)
+{
+	const struct cidr *r = want->fw_ranges;
+	unsigned n = want->fw ? want->n_fw_ranges : 0;
+	uint8_t family = fe->key.family;
+	bool relabel = want->fw && fe->fw_tag != tag_of(label);
+	struct fw_src *now;
+	uint16_t n_now = 0;
+	int ret = 0;
+
+	if (!want->fw)
+		return fw_remove(fe, out);
+	now = malloc((n + 1) * sizeof(*now));
+	if (!now)
+		return -ENOMEM;
+	for (uint16_t i = 0; i < fe->n_fwr && !ret; i++) {
+		bool keep = false;
+
+		for (unsigned j = 0; j < n && !keep && !relabel; j++)
+			keep = fw_range_on(r, n, j, family) && fw_src_is(&fe->fwr[i], &r[j]);
+		if (!keep)
+			ret = fw_range_change(out, CH_FWR_DEL, &fe->key, &fe->fwr[i], label);
+	}
+	if (!ret && fe->fw && relabel)
+		ret = emit(out, CH_FW_DEL, &fe->key, label);
+	if (!ret && (!fe->fw || relabel))
+		ret = emit(out, CH_FW_ADD, &fe->key, label);
+	for (unsigned j = 0; j < n && !ret; j++) {
+		bool had = false;
+
+		if (!fw_range_on(r, n, j, family))
+			continue;
+		memcpy(now[n_now].addr, r[j].addr.bytes, sizeof(now[0].addr));
+		now[n_now].len = r[j].len;
+		for (uint16_t i = 0; i < fe->n_fwr && !had && !relabel; i++)
+			had = fw_src_is(&fe->fwr[i], &r[j]);
+		if (!had)
+			ret = fw_range_change(out, CH_FWR_ADD, &fe->key, &now[n_now], label);
+		n_now++;
+	}
+	free(fe->fwr);
+	fe->fwr = now;
+	fe->n_fwr = n_now;
+	fe->fw = true;
+	fe->fw_tag = tag_of(label);
+	return ret;
+}
+
 /* Moves fe from what it is to want, as element changes. Read-back state
  * may have holes (a slot without its element, a services element without
  * slots): only what exists is deleted. */
@@ -464,7 +618,7 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 		ret = class_ref(rec, &want->cls, out) ?:
 		      changes_push(out, &ch, port_label);
 	}
-	return ret;
+	return ret ?: fw_diff(fe, want, port_label, out);
 }
 
 static int fe_remove(struct reconciler *rec, struct fe_state *fe,
@@ -484,6 +638,7 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 	if (fe->masq)
 		ret = ret ?: emit(out, CH_MASQ_DEL, &fe->key, NULL);
 	ret = ret ?: aff_diff(rec, fe, 0, out);
+	ret = ret ?: fw_remove(fe, out);
 
 	hmap_del(rec->fes, &fe->key, sizeof(fe->key));
 	fe_state_free(fe);
@@ -579,6 +734,7 @@ static int plan_frontend(struct reconciler *rec, const struct service *svc,
 	if (ret < 0)
 		return ret;
 	want->aff = svc->affinity_timeout;
+	fw_want(svc, want);
 	if (want->weights_note[0])
 		ret = note_weights(rec, svc->name, want->weights_note);
 	return ret ?: claim(rec, svc->name, want, label, now, out);
@@ -621,9 +777,8 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 		 * same backends behind each */
 		fe_key_of(&want->key, vip, sp);
 		ret = plan_frontend(rec, svc, sp, eps, labels, n, label, want, now, out);
-		/* source_ranges are not enforced yet: an external IP that must
-		 * be filtered is not programmed at all (closed, not open) */
-		for (unsigned x = 0; x < svc->n_external && !ret && !svc->n_ranges; x++) {
+		/* external IPs with source_ranges are filtered (fw_want) */
+		for (unsigned x = 0; x < svc->n_external && !ret; x++) {
 			if (svc->external_ips[x].family != vip->family)
 				continue;
 			fe_key_of(&want->key, &svc->external_ips[x], sp);
@@ -699,11 +854,6 @@ static int plan_service(struct reconciler *rec, const struct model *m,
 	if (!ret && !rec->note_seen)
 		free(hmap_del_str(rec->noted, name));
 	ret = ret ?: note_family(rec, m, svc, name);
-	if (!ret && svc && svc->n_ranges && svc->n_external)
-		ret = note_once(rec->ranges_noted, name,
-				"source_ranges are not enforced by this version: its external_ips are not programmed");
-	else
-		free(hmap_del_str(rec->ranges_noted, name));
 	free(hmap_del_str(rec->owned, name));
 	if (!now->n) {
 		free(now);

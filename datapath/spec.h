@@ -32,6 +32,8 @@
 /* Clients remembered at once over every affine service; a full map adds
  * no more (those clients are balanced as if without affinity). */
 #define AFFINITY_SIZE		262144
+#define SET_FW		"firewall"
+#define SET_FW_ALLOW	"firewall-allow"
 
 #define CHAIN_PRE	"prerouting"
 #define CHAIN_OUT	"output"
@@ -81,6 +83,7 @@ enum spec_reg {
 	R_A_PORT,
 	R_A_BE,
 	R_A_BE_PORT,
+	R_FW_SADDR,	/* firewall-allow: the source address after addr . l4proto . dport */
 };
 
 enum spec_expr_kind {
@@ -101,6 +104,9 @@ enum spec_expr_kind {
 	SX_SADDR_OUTSIDE,	/* ip saddr != the cluster CIDR (none with masquerade-all) */
 	SX_MASQ,	/* masquerade */
 	SX_DYNSET,	/* update @set { sreg [timeout : dreg] }: dreg is the data */
+	/* source_ranges */
+	SX_DROP,	/* drop (an immediate verdict) */
+	SX_BYTEORDER,	/* sreg = hton(sreg): value bytes of a mod-size word (see spec.c) */
 };
 
 enum spec_reject { REJ_TCP_RST, REJ_PORT_UNREACH };
@@ -111,8 +117,10 @@ struct spec_expr {
 	uint8_t field;		/* enum spec_field: loaded, compared, hashed */
 	uint8_t sreg, dreg;	/* enum spec_reg */
 	uint8_t ng;		/* NFT_NG_RANDOM, NFT_NG_INCREMENTAL */
-	uint8_t value;		/* cmp: the byte compared; reject: enum spec_reject */
-	uint32_t mod, seed;
+	uint8_t value;		/* cmp: the byte compared; reject: enum spec_reject;
+				 * byteorder: the bytes converted */
+	bool inv;		/* lookup: not in the set (NFT_LOOKUP_F_INV) */
+	uint32_t mod, seed;	/* byteorder: mod is the word size */
 	const char *set;	/* lookup */
 };
 
@@ -131,7 +139,7 @@ enum spec_data { DATA_NONE, DATA_VERDICT, DATA_FIELDS };
 struct spec_set {
 	const char *name, *comment;
 	uint32_t id;			/* NFTNL_SET_ID within the transaction */
-	uint32_t flags;			/* NFT_SET_MAP or 0 */
+	uint32_t flags;			/* NFT_SET_MAP, NFT_SET_INTERVAL | NFT_SET_CONCAT or 0 */
 	const uint8_t *key;		/* enum spec_field */
 	size_t n_key;
 	uint8_t data;			/* enum spec_data */

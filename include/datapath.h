@@ -74,14 +74,31 @@ enum change_op {
 	 * the frontend's affinity entries that name backend be (any backend
 	 * when be.port is 0), so their clients move at once. */
 	CH_AFF_PURGE,
+	/* ---- source_ranges (firewall) ---- */
+	CH_FW_ADD,	/* firewall: an external IP frontend whose sources are filtered */
+	CH_FW_DEL,
+	CH_FWR_ADD,	/* firewall-allow: frontend . a source range it accepts */
+	CH_FWR_DEL,
 };
+
+/* A source range of firewall-allow: a CIDR, or (read back only, a range
+ * someone else added) FW_SRC_POINT with the range's first address, which
+ * is enough to delete it (the kernel deletes the range a point is in). */
+struct fw_src {
+	uint8_t addr[16];	/* network order, host bits zero */
+	uint8_t len;		/* prefix length, or FW_SRC_POINT */
+};
+#define FW_SRC_POINT	0xff
 
 struct change {
 	uint8_t op;		/* enum change_op */
 	uint16_t slot;
 	struct class_key cls;
 	struct fe_key fe;
-	struct be_addr be;
+	union {
+		struct be_addr be;
+		struct fw_src src;	/* CH_FWR_*: the range */
+	};
 	char *comment;		/* owned; names the service (and endpoint) */
 };
 
@@ -142,6 +159,10 @@ struct dp_reader {
 	void (*noep)(void *arg, const struct fe_key *fe, const char *comment);
 	void (*masq)(void *arg, const struct fe_key *fe);
 	void (*affine)(void *arg, const struct fe_key *fe, const struct class_key *cls);
+	/* source_ranges: firewall and firewall-allow elements */
+	void (*firewall)(void *arg, const struct fe_key *fe, const char *comment);
+	void (*firewall_allow)(void *arg, const struct fe_key *fe, const struct fw_src *src,
+			       const char *comment);
 };
 /* Returns 0, -EAGAIN (a dump raced with another writer: read again) or a
  * negative errno; nothing is logged, dp_error says what failed. */

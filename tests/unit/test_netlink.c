@@ -78,8 +78,9 @@ static void check_key_load(struct nftnl_rule *r, uint8_t family)
 static void base_family(uint8_t family)
 {
 	static const struct { const char *name, *type; uint32_t hook; int32_t prio; size_t rules; } ch[] = {
-		{ CHAIN_PRE, "nat", NF_INET_PRE_ROUTING, -100, 3 },
-		{ CHAIN_OUT, "nat", NF_INET_LOCAL_OUT, -100, 3 },
+		/* source_ranges' firewall rule and affinity first, then the two vmaps */
+		{ CHAIN_PRE, "nat", NF_INET_PRE_ROUTING, -100, 4 },
+		{ CHAIN_OUT, "nat", NF_INET_LOCAL_OUT, -100, 4 },
 		{ CHAIN_FWD, "filter", NF_INET_FORWARD, 0, 2 },
 		{ CHAIN_FOUT, "filter", NF_INET_LOCAL_OUT, 0, 2 },
 		{ CHAIN_FIN, "filter", NF_INET_LOCAL_IN, 0, 4 },
@@ -99,9 +100,9 @@ static void base_family(uint8_t family)
 	assert_int_equal(nft_base_build(&t, family, NULL), 0);
 	assert_int_equal(t.err, 0);
 	msgs_collect(&t, &m);
-	/* table, the sets, 6 x (chain, flush), 18 rules */
+	/* table, the sets, 6 x (chain, flush), 20 rules */
 	assert_int_equal(st->n_chains, 6);
-	assert_int_equal(m.n, 1 + st->n_sets + 12 + 18);
+	assert_int_equal(m.n, 1 + st->n_sets + 12 + 20);
 
 	assert_int_equal(msg_type(m.v[k]), NFT_MSG_NEWTABLE);
 	assert_int_equal(nftnl_table_nlmsg_parse(m.v[k++], tb), 0);
