@@ -1,6 +1,9 @@
 /* --dry-run: the spec's ruleset, with the elements a commit would add, in
  * nft 1.0.6's own syntax and layout, so an operator can read it and
- * `nft -c -f` can check it. Nothing here names an object: spec.c does. */
+ * `nft -c -f` can check it (all but the rules with `ct original proto-dst`
+ * in a concatenation, which nft 1.0.6 prints but cannot parse: printed
+ * here exactly as nft lists them). Nothing here names an object: spec.c
+ * does. */
 #include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
