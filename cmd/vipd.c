@@ -39,6 +39,7 @@ struct daemon {
 	struct reconciler *rec;
 	struct dp *dp;
 	struct ct *ct;		/* NULL: conntrack cleanup unavailable (logged once) */
+	struct changes aff_pending;	/* affinity purges that failed: retried */
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
 	int exit_code;
@@ -141,19 +142,24 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
  * clients move now rather than when the timeout runs out. */
 static void aff_cleanup(struct daemon *d, const struct changes *c)
 {
-	bool any = false;
-	int ret;
+	struct changes *p = &d->aff_pending;
+	int ret = 0;
 
-	for (size_t i = 0; i < c->n && !any; i++)
-		any = c->v[i].op == CH_AFF_PURGE;
-	if (!any)
+	/* an entry not purged keeps its client on the dead backend for as
+	 * long as it reconnects: a failed purge is kept and tried again */
+	for (size_t i = 0; i < c->n && !ret; i++)
+		if (c->v[i].op == CH_AFF_PURGE)
+			ret = changes_push(p, &c->v[i], NULL);
+	if (!p->n)
 		return;
-	ret = dp_affinity_purge(d->dp, c);
-	if (ret < 0)
-		log_err("%s: %s; those clients move when their affinity times out", dp_error(d->dp),
-			strerror(-ret));
-	else
-		log_debug("affinity: %d entries of backends that left deleted", ret);
+	ret = ret ?: dp_affinity_purge(d->dp, p);
+	if (ret < 0) {
+		log_err("%s: %s; retried at the next change", dp_error(d->dp), strerror(-ret));
+		return;
+	}
+	log_debug("affinity: %d entries of backends that left deleted", ret);
+	changes_free(p);
+	memset(p, 0, sizeof(*p));
 }
 
 static int reconcile(struct daemon *d)
@@ -187,8 +193,10 @@ static int reconcile(struct daemon *d)
 		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
 		     st.slots, st.classes);
 		learn_shape(d, &c, d->base);
-		ct_cleanup(d, &c);
+		/* affinity first: until its entries go, a new flow of an affine
+		 * client may still be DNATed to the backend that left */
 		aff_cleanup(d, &c);
+		ct_cleanup(d, &c);
 		d->full = d->base = d->verifying = false;
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
@@ -500,6 +508,7 @@ int main(int argc, char **argv)
 		close(d.claim_fd);
 	dp_close(d.dp);
 	ct_close(d.ct);
+	changes_free(&d.aff_pending);
 	rec_free(d.rec);
 	model_free(d.model);
 	loop_free(d.loop);
