@@ -105,6 +105,7 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 {
 	struct ct_match *m;
 	size_t n = 0;
+	uint64_t t0;
 	int ret;
 
 	for (size_t i = 0; i < c->n; i++)
@@ -130,11 +131,13 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 		memcpy(m[n].be, ch->be.addr, 16);
 		n++;
 	}
+	t0 = loop_now_ms();
 	ret = ct_delete(d->ct, m, n);
 	if (ret < 0)
 		log_err("conntrack: %s; stale UDP entries stay", ct_error(d->ct));
 	else
-		log_debug("conntrack: %d stale UDP entries deleted (%zu matches)", ret, n);
+		log_debug("conntrack: %d stale UDP entries deleted (%zu matches) in %llu ms", ret, n,
+			  (unsigned long long)(loop_now_ms() - t0));
 	free(m);
 }
 

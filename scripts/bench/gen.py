@@ -11,6 +11,8 @@
                                           (iptables-legacy-restore)
     gen.py raw      S E > raw.txt         vipd's map elements as a plain list, for
                                           rawbatch.c (the physical limit)
+    gen.py vipd-features S E > services.json  vipd input with the issue-14
+                                          semantics switched on (GEN_* below)
     gen.py expect   S E                   expected object counts, one
                                           "key value" per line (for checks)
     gen.py nft-chunks S E CHUNK DIR       the nft shape as DIR/000.nft + one file per
@@ -361,6 +363,67 @@ def gen_raw(s, e, out):
                                                    svc_name(i), j))
 
 
+# ---------------------------------------------------------------- vipd, service semantics
+
+def gen_vipd_features(s, e, out):
+    """gen_vipd's services and endpoints, with the service semantics of
+    DESIGN.md switched on by environment (scripts/bench/semantics.sh):
+      GEN_NODEPORT=1      ports[0].node_port = 20000 + i (unique)
+      GEN_EXTIP=1         external_ips = [198.18.0.0 + i + 1] (one per service)
+      GEN_AFFINITY=T      affinity_timeout T (0: off)
+      GEN_LOCAL_EVERY=K   traffic_policy local on every K-th service (0: none);
+                          endpoints alternate node "node-a" / "node-b" (vipd
+                          runs with --node-name node-a)
+      GEN_ALGO=mix|ALGO   mix: services 0..R-1 round-robin, the next M maglev,
+                          the others random and source-hash in turn; else
+                          every service ALGO (random, round-robin, ...)
+      GEN_RR=R            (mix) the number of round-robin services
+      GEN_MAGLEV=M        (mix) the number of maglev services (each frontend
+                          of one fills 1021 slots: keep M small for speed)"""
+    env = os.environ.get
+    nodeport = env("GEN_NODEPORT", "0") == "1"
+    extip = env("GEN_EXTIP", "0") == "1"
+    aff = int(env("GEN_AFFINITY", "0"))
+    local_every = int(env("GEN_LOCAL_EVERY", "0"))
+    algo = env("GEN_ALGO", "mix")
+    rr = int(env("GEN_RR", "0"))
+    mg = int(env("GEN_MAGLEV", "0"))
+    if nodeport and s > 45535:
+        raise SystemExit("gen.py: node ports 20000+i need S <= 45535")
+    mix = ("random", "source-hash")
+    ext_base = int(ipaddress.IPv4Address("198.18.0.0"))
+    services = {}
+    endpoints = {}
+    for i in range(s):
+        name = svc_name(i)
+        port = {"name": PORT_NAME, "port": PORT, "protocol": "tcp", "target_port": TARGET_PORT}
+        if nodeport:
+            port["node_port"] = 20000 + i
+        svc = {"vip": vip(i), "ports": [port]}
+        if algo != "mix":
+            svc["algorithm"] = algo
+        elif i < rr:
+            svc["algorithm"] = "round-robin"
+        elif i < rr + mg:
+            svc["algorithm"] = "maglev"
+        else:
+            svc["algorithm"] = mix[(i - rr - mg) % len(mix)]
+        if extip:
+            svc["external_ips"] = [str(ipaddress.IPv4Address(ext_base + i + 1))]
+        if aff:
+            svc["affinity_timeout"] = aff
+        if local_every and i % local_every == 0:
+            svc["traffic_policy"] = "local"
+        services[name] = svc
+        endpoints[name] = {
+            "e%d" % j: dict({"ip": ip, "port": TARGET_PORT, "weight": wt},
+                            **({"node": "node-a" if j % 2 == 0 else "node-b"} if local_every else {}))
+            for j, (ip, wt) in enumerate(eps_of(i, e))
+        }
+    json.dump({"services": services, "endpoints": endpoints}, out, separators=(",", ":"))
+    out.write("\n")
+
+
 # ---------------------------------------------------------------- kube-proxy nft in chunks
 
 def gen_nft_chunks(s, e, chunk, outdir):
@@ -506,14 +569,14 @@ def gen_ipt_changes(s, e, n, outdir, services_chain=False):
             w("COMMIT\n")
 
 
-USAGE = """usage: gen.py vipd|nft|nft-plain|nft-vipd|iptables|raw|expect S E
+USAGE = """usage: gen.py vipd|vipd-features|nft|nft-plain|nft-vipd|iptables|raw|expect S E
        gen.py nft-chunks S E CHUNK DIR
        gen.py nft-changes|ipt-changes|ipt-changes-svc S E N DIR
 """
 
 
 def main(argv):
-    modes = {"vipd": 0, "nft": 0, "nft-plain": 0, "nft-vipd": 0, "iptables": 0, "raw": 0,
+    modes = {"vipd": 0, "vipd-features": 0, "nft": 0, "nft-plain": 0, "nft-vipd": 0, "iptables": 0, "raw": 0,
              "expect": 0, "nft-chunks": 2, "nft-changes": 2, "ipt-changes": 2,
              "ipt-changes-svc": 2}
     if len(argv) < 4 or argv[1] not in modes or len(argv) != 4 + modes[argv[1]]:
@@ -534,7 +597,7 @@ def main(argv):
     elif mode in ("ipt-changes", "ipt-changes-svc"):
         gen_ipt_changes(s, e, n, argv[5], services_chain=mode == "ipt-changes-svc")
     else:
-        {"vipd": gen_vipd, "nft": gen_nft, "iptables": gen_iptables,
+        {"vipd": gen_vipd, "vipd-features": gen_vipd_features, "nft": gen_nft, "iptables": gen_iptables,
          "nft-plain": lambda s, e, out: gen_nft(s, e, out, flush=False),
          "nft-vipd": gen_nft_vipd, "raw": gen_raw,
          "expect": gen_expect}[mode](s, e, sys.stdout)

@@ -352,6 +352,16 @@ w("")
 w(re.sub(r"(?m)^## ", "### ", rd("docker.md").strip()) or "(not run)")
 w("")
 
+# ---------------------------------------------------------------- 7. service semantics
+w("## 7. Service semantics (issue 14): ruleset size, full sync, affinity, conntrack")
+w("")
+sem_cmd = rd("semantics.cmd").strip()
+w("`scripts/bench/semantics.sh` (command: `%s`; run.sh item `semantics`): every "
+  "namespace is its own, as above. Its tables follow." % (sem_cmd or "not run"))
+w("")
+w(re.sub(r"(?m)^## ", "### ", rd("semantics.md").strip()) or "(not run)")
+w("")
+
 # ---------------------------------------------------------------- gap to the physical limit
 def children(name):
     """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
@@ -456,7 +466,7 @@ w("")
 w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
-  "REPS), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
+  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
   "REPS), `connbench.c`, `gen.py` (every input shape), `profile.sh S E DIR`. Earlier findings: "
   "`scripts/bench/README-notes.txt` (full sync), "
   "`scripts/bench/datapath-notes.txt`.")

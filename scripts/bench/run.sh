@@ -13,6 +13,9 @@
 #              its source to the kernel (vipd file, vipd etcd, kube-proxy nft -f,
 #              iptables-legacy-restore --noflush) and vipd's daemon RSS
 #   datapath   datapath.sh: new connections/s and vipd's LB accuracy
+#   semantics  semantics.sh: issue 14's service semantics: chains/rules with every
+#              feature (and per round-robin service), full sync plain vs node_port +
+#              affinity, conn/s with affinity on/off, UDP conntrack cleanup time
 #   profile    profile.sh: perf record of vipd --once and rawbatch at the largest size
 #   docker     docker_latency.sh: a real dockerd; container start/stop event to
 #              the kernel, cold start with DK_CONTAINERS containers, RSS
@@ -31,6 +34,9 @@
 #   DP_SECS=5 / 1  DP_REPS=5 / 1  DP_SVCS=<largest size> / 100  LB_CONNS=100000 / 3000
 #   QUIET_WAIT=10 / 0                     datapath: wait for an idle machine (s)
 #   DK_CYCLES=50 / 3  DK_CONTAINERS=100 / 5  docker: stop/start cycles, cold-start containers
+#   SEM_SVCS=<largest size> / 100  SEM_RR=1000 / 10  SEM_MAGLEV=100 / 2  SEM_FLOWS=10000 / 500
+#                                         semantics: services, round-robin services, maglev
+#                                         services, UDP flows (it uses EPS, REPS, DP_SECS, DP_REPS)
 #   OUT=<repo>/BENCHMARKS.md / a temp file
 #   VIPD=<repo>/vipd  KEEP=1 (keep the work directory)
 #   REPORT_FROM=dir   run nothing: write the report again from a kept work
@@ -50,21 +56,24 @@ if [ "$SMOKE" = 1 ]; then
 	CHANGES=${CHANGES:-10} SLOW_CHANGES=${SLOW_CHANGES:-5}
 	DP_SECS=${DP_SECS:-1} DP_REPS=${DP_REPS:-1} DP_SVCS=${DP_SVCS:-100} LB_CONNS=${LB_CONNS:-3000}
 	QUIET_WAIT=${QUIET_WAIT:-0} DK_CYCLES=${DK_CYCLES:-3} DK_CONTAINERS=${DK_CONTAINERS:-5}
+	SEM_SVCS=${SEM_SVCS:-100} SEM_RR=${SEM_RR:-10} SEM_MAGLEV=${SEM_MAGLEV:-2} SEM_FLOWS=${SEM_FLOWS:-500}
 else
 	SIZES=${SIZES:-1000 3000 10000} EPS=${EPS:-10} REPS=${REPS:-3} NFT_CAP=${NFT_CAP:-200}
 	CHANGES=${CHANGES:-200} SLOW_CHANGES=${SLOW_CHANGES:-50}
 	DP_SECS=${DP_SECS:-5} DP_REPS=${DP_REPS:-5} LB_CONNS=${LB_CONNS:-100000}
 	QUIET_WAIT=${QUIET_WAIT:-10} DK_CYCLES=${DK_CYCLES:-50} DK_CONTAINERS=${DK_CONTAINERS:-100}
+	SEM_RR=${SEM_RR:-1000} SEM_MAGLEV=${SEM_MAGLEV:-100} SEM_FLOWS=${SEM_FLOWS:-10000}
 fi
-ITEMS=${ITEMS:-fullsync latency datapath profile docker}
+ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker}
 export VIPD=${VIPD:-$REPO/vipd}
 BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
 DP_SVCS=${DP_SVCS:-$BIG}
+SEM_SVCS=${SEM_SVCS:-$BIG}
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$VIPD" ] || { echo "run.sh: $VIPD is not built (make)" >&2; exit 1; }
 for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT \
-	$DK_CYCLES $DK_CONTAINERS; do
+	$DK_CYCLES $DK_CONTAINERS $SEM_SVCS $SEM_RR $SEM_MAGLEV $SEM_FLOWS; do
 	case "$x" in *[!0-9]*) echo "run.sh: not a number: $x" >&2; exit 2 ;; esac
 done
 
@@ -164,6 +173,15 @@ if [[ " $ITEMS " == *" datapath "* ]]; then
 		NFT_CHUNK=500 run_item datapath 1800 bash "$HERE/datapath.sh" "$DP_SECS"
 fi
 
+# ---------------------------------------------------------------- service semantics (issue 14)
+if [[ " $ITEMS " == *" semantics "* ]]; then
+	SEM_CMD="SVCS=$SEM_SVCS EPS=$EPS RR=$SEM_RR MAGLEV=$SEM_MAGLEV REPS=$REPS RR_REPS=1 DP_SECS=$DP_SECS DP_REPS=$DP_REPS CT_FLOWS=$SEM_FLOWS bash scripts/bench/semantics.sh"
+	echo "$SEM_CMD" >"$W/semantics.cmd"
+	SVCS=$SEM_SVCS EPS=$EPS RR=$SEM_RR MAGLEV=$SEM_MAGLEV REPS=$REPS RR_REPS=1 DP_SECS=$DP_SECS DP_REPS=$DP_REPS \
+		CT_FLOWS=$SEM_FLOWS QUIET_WAIT=$QUIET_WAIT TSV=$W/semantics.tsv \
+		run_item semantics 2400 bash "$HERE/semantics.sh"
+fi
+
 # ---------------------------------------------------------------- profile: vipd --once vs rawbatch
 if [[ " $ITEMS " == *" profile "* ]]; then
 	run_item profile 900 bash "$HERE/profile.sh" "$BIG" "$EPS" "$W"
@@ -180,10 +198,11 @@ if [ -z "${REPORT_FROM:-}" ]; then
 	T_END=$(date +%s)
 	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	declare -p VIPD_INFO T_START T_END DATE_START LOAD_START LOAD_END FAILED_ITEMS SMOKE SIZES EPS REPS NFT_CAP \
-		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG DK_CYCLES DK_CONTAINERS >"$W/meta.sh"
+		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG DK_CYCLES DK_CONTAINERS \
+		SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS >"$W/meta.sh"
 fi
 export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG \
-	DK_CYCLES DK_CONTAINERS
+	DK_CYCLES DK_CONTAINERS SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS
 export VIPD_INFO DATE_START LOAD_START LOAD_END T_START T_END FAILED_ITEMS REPO
 export CMDLINE="${BENCH_CMDLINE:-$([ "$SMOKE" = 1 ] && echo 'make bench-smoke' || echo 'make bench')}"
 if ! python3 "$HERE/report.py" >"$OUT.tmp"; then
