@@ -678,7 +678,10 @@ static int claim(struct reconciler *rec, const char *name, struct fe_want *want,
 		struct vaddr a = { .family = want->key.family };
 
 		memcpy(a.bytes, want->key.addr, sizeof(a.bytes));
-		if (!hmap_get_str(rec->conflicts, name))
+		if (!hmap_get_str(rec->conflicts, name) && want->key.kind == FE_NODEPORT)
+			log_err("service \"%s\": field node_port: value %u/%s: already used by service \"%s\"; ignored",
+				name, want->key.port, model_proto_name(want->key.proto), fe->owner);
+		else if (!hmap_get_str(rec->conflicts, name))
 			log_err("service \"%s\": field vip: value %s port %u/%s: already used by service \"%s\"; ignored",
 				name, addr_format(&a, vip), want->key.port,
 				model_proto_name(want->key.proto), fe->owner);
