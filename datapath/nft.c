@@ -301,7 +301,6 @@ static int outside_push(struct nftnl_rule *r, uint8_t field, uint8_t family,
 static int phrase_push(struct nftnl_rule *r, const struct spec_expr *x, uint8_t family,
 		       const struct dp_opts *opts)
 {
-	static const uint8_t loop4[16] = { 127 }, loop6[16] = { [15] = 1 };
 	unsigned fam = spec_fam(family);
 	struct nftnl_expr *e;
 	uint32_t v;
@@ -326,7 +325,7 @@ static int phrase_push(struct nftnl_rule *r, const struct spec_expr *x, uint8_t 
 		v = RTN_LOCAL;
 		return cmp_push(r, NFT_REG_1, NFT_CMP_EQ, &v, 4);
 	case SX_NOT_LOOPBACK:
-		return outside_push(r, F_DADDR, family, fam ? loop6 : loop4, fam ? 128 : 8);
+		return outside_push(r, F_DADDR, family, spec_loopback[fam], spec_loopback_len[fam]);
 	case SX_SADDR_OUTSIDE:
 		if (!opts || opts->masq_all || !opts->has_cidr[fam])
 			return 0;

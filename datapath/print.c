@@ -184,7 +184,6 @@ static void outside(struct line *l, uint8_t field, uint8_t family, const uint8_t
 static bool phrase(struct line *l, const struct spec_expr *x, uint8_t family,
 		   const struct dp_opts *opts)
 {
-	static const uint8_t loop4[16] = { 127 }, loop6[16] = { [15] = 1 };
 	unsigned fam = spec_fam(family);
 
 	switch (x->kind) {
@@ -195,7 +194,7 @@ static bool phrase(struct line *l, const struct spec_expr *x, uint8_t family,
 		add(l, "%sfib daddr type local", l->n ? " " : "");
 		return true;
 	case SX_NOT_LOOPBACK:
-		outside(l, F_DADDR, family, fam ? loop6 : loop4, fam ? 128 : 8);
+		outside(l, F_DADDR, family, spec_loopback[fam], spec_loopback_len[fam]);
 		return true;
 	case SX_SADDR_OUTSIDE:
 		if (opts && !opts->masq_all && opts->has_cidr[fam])

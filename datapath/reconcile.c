@@ -375,17 +375,19 @@ static bool be_in(const struct slot *v, size_t n, const struct be_addr *be)
 	return false;
 }
 
-/* UDP flows stay on the backend their conntrack entry names, and a
- * one-way sender's entry never ends: a backend that leaves takes its
- * entries with it, and a frontend that gets its first backend drops those
- * made while nothing DNATed it (DESIGN.md "UDP and conntrack"). */
-static int ct_stale(const struct fe_state *fe, const struct slot *want, size_t n,
-		    struct changes *out)
+/* What outlives a backend in the kernel, for the caller to delete right
+ * after the commit: UDP flows stay on the backend their conntrack entry
+ * names (a one-way sender's entry never ends), and affine clients on the
+ * one their affinity entry names. A frontend that gets its first backend
+ * also drops the UDP entries made while nothing DNATed it (DESIGN.md "UDP
+ * and conntrack"). */
+static int stale_flows(const struct fe_state *fe, const struct slot *want, size_t n,
+		       struct changes *out)
 {
-	bool had = false;
+	bool udp = fe->key.proto == IPPROTO_UDP, had = false;
 	int ret = 0;
 
-	if (fe->key.proto != IPPROTO_UDP)
+	if (!udp && !fe->aff)
 		return 0;
 	for (uint16_t s = 0; s < fe->n && !ret; s++) {
 		const struct be_addr *be = &fe->slots[s].be;
@@ -393,29 +395,15 @@ static int ct_stale(const struct fe_state *fe, const struct slot *want, size_t n
 		if (!be->port)
 			continue;
 		had = true;
-		if (!be_in(want, n, be) && !be_in(fe->slots, s, be))
+		if (be_in(want, n, be) || be_in(fe->slots, s, be))
+			continue;
+		if (udp)
 			ret = be_change(out, CH_CT_BACKEND, &fe->key, 0, be, NULL);
-	}
-	if (!had && n && !ret)
-		ret = emit(out, CH_CT_UNNATED, &fe->key, NULL);
-	return ret;
-}
-
-/* Affine clients of a backend that leaves move at once, not after the
- * timeout: their entries go right after the commit. */
-static int aff_stale(const struct fe_state *fe, const struct slot *want, size_t n,
-		     struct changes *out)
-{
-	int ret = 0;
-
-	if (!fe->aff)
-		return 0;
-	for (uint16_t s = 0; s < fe->n && !ret; s++) {
-		const struct be_addr *be = &fe->slots[s].be;
-
-		if (be->port && !be_in(want, n, be) && !be_in(fe->slots, s, be))
+		if (fe->aff && !ret)
 			ret = be_change(out, CH_AFF_PURGE, &fe->key, 0, be, NULL);
 	}
+	if (udp && !had && n && !ret)
+		ret = emit(out, CH_CT_UNNATED, &fe->key, NULL);
 	return ret;
 }
 
@@ -586,8 +574,7 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 		ret = ret ?: emit(out, CH_NOEP_ADD, &fe->key, port_label);
 	fe->noep = noep;
 	fe->tag = tag_of(port_label);
-	ret = ret ?: ct_stale(fe, want->slots, want->n, out);
-	ret = ret ?: aff_stale(fe, want->slots, want->n, out);
+	ret = ret ?: stale_flows(fe, want->slots, want->n, out);
 	ret = ret ?: aff_diff(rec, fe, want->aff, out);
 	if (fe->masq != rec->masq)
 		ret = ret ?: emit(out, rec->masq ? CH_MASQ_ADD : CH_MASQ_DEL, &fe->key, fe->owner);
@@ -624,7 +611,7 @@ static int fe_diff(struct reconciler *rec, struct fe_state *fe,
 static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 		     struct changes *out)
 {
-	int ret = ct_stale(fe, NULL, 0, out);
+	int ret = stale_flows(fe, NULL, 0, out);
 
 	if (fe->svc && !ret) {
 		ret = emit(out, CH_SVC_DEL, &fe->key, fe->owner);

@@ -379,6 +379,9 @@ const struct spec_table spec_table = {
 	.classes = classes, .n_classes = N(classes),
 };
 
+const uint8_t spec_loopback[2][16] = { { 127 }, { [15] = 1 } };
+const uint8_t spec_loopback_len[2] = { 8, 128 };
+
 /* ---- lookups ---------------------------------------------------------- */
 
 const struct spec_field_desc *spec_field(uint8_t field)
@@ -504,7 +507,7 @@ static bool parse_id(const char *s, unsigned long *id)
 	char *end;
 
 	for (int i = 0; i < 8; i++)
-		if (!strchr("0123456789abcdef", s[i]) || !s[i])
+		if (!s[i] || !strchr("0123456789abcdef", s[i]))
 			return false;
 	*id = strtoul(s, &end, 16);
 	return end == s + 8 && *id;
@@ -514,20 +517,20 @@ bool class_chain_parse(const char *name, uint8_t family, struct class_key *out)
 {
 	for (uint8_t k = 0; k < N(classes); k++) {
 		size_t p = strlen(classes[k].prefix);
+		bool rr = k == CLASS_RR || k == CLASS_NP_RR;
+		unsigned long n, id = 0;
 		char *end;
-		unsigned long n;
 
 		if (strncmp(name, classes[k].prefix, p) || name[p] != '-')
 			continue;
 		n = strtoul(name + p + 1, &end, 10);
-		/* digits only, no sign, space or leading zero: one name per N */
-		unsigned long id = 0;
-
-		if (*end == '-' && (k == CLASS_RR || k == CLASS_NP_RR) &&
-		    !parse_id(end + 1, &id))
-			return false;
-		else if (*end == '-' && (k == CLASS_RR || k == CLASS_NP_RR))
+		/* a round-robin frontend's own chain: rr-N-<id> */
+		if (rr && *end == '-') {
+			if (!parse_id(end + 1, &id))
+				return false;
 			end += 9;
+		}
+		/* digits only, no sign, space or leading zero: one name per N */
 		if (name[p + 1] < '1' || name[p + 1] > '9' || *end ||
 		    n > (k == CLASS_AFF ? AFFINITY_MAX_S : UINT16_MAX))
 			return false;

@@ -193,6 +193,11 @@ struct spec_field_desc {
 	const char *proto;		/* otherwise "meta", "th" */
 };
 
+/* The loopback network of each family ([0] 127.0.0.0/8, [1] ::1/128),
+ * which node ports exclude. */
+extern const uint8_t spec_loopback[2][16];
+extern const uint8_t spec_loopback_len[2];
+
 const struct spec_field_desc *spec_field(uint8_t field);
 unsigned spec_fam(uint8_t family);		/* 0 ip, 1 ip6 */
 const char *family_name(uint8_t family);	/* "ip", "ip6" */

@@ -6,6 +6,7 @@
 #include "nl_parse.h"
 #include "codec.h"
 #include "reconcile.h"
+#include "rec_fixture.h"
 
 /* ---- sets and rule ------------------------------------------------------ */
 
@@ -329,32 +330,6 @@ static void ranges_read_back(void **state)
 
 /* ---- planning ----------------------------------------------------------- */
 
-struct fixture {
-	struct model *m;
-	struct reconciler *rec;
-	struct changes c;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->m = model_alloc();
-	f->rec = rec_alloc("node-a");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	changes_free(&f->c);
-	rec_free(f->rec);
-	model_free(f->m);
-	free(f);
-	return 0;
-}
 
 static void put_svc(struct fixture *f, const char *json)
 {

@@ -11,33 +11,7 @@
 
 #include "codec.h"
 #include "reconcile.h"
-
-struct fixture {
-	struct model *m;
-	struct reconciler *rec;
-	struct changes c;
-};
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-
-	f->m = model_alloc();
-	f->rec = rec_alloc("node-a");
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-
-	changes_free(&f->c);
-	rec_free(f->rec);
-	model_free(f->m);
-	free(f);
-	return 0;
-}
+#include "rec_fixture.h"
 
 static void put_svc(struct fixture *f, const char *name, const char *json)
 {
