@@ -65,6 +65,16 @@ struct ep_port {
 	uint16_t port;
 };
 
+/* Why a source reports an endpoint not ready or terminating, when it
+ * knows more than the flag (shown in the backend's reason). */
+enum ep_cause {
+	CAUSE_NONE,
+	CAUSE_DOCKER_KILL,	/* terminating: a kill event */
+	CAUSE_DOCKER_STOP,	/* terminating: a stop event */
+	CAUSE_DOCKER_UNHEALTHY,	/* not ready: HEALTHCHECK says unhealthy */
+	CAUSE_DOCKER_STARTING,	/* not ready: HEALTHCHECK still starting */
+};
+
 struct endpoint {
 	char *id;
 	struct vaddr ip;
@@ -74,6 +84,7 @@ struct endpoint {
 	uint32_t weight;
 	char *node, *zone;
 	bool ready, terminating;
+	uint8_t cause;		/* enum ep_cause */
 	uint8_t source;		/* enum source_id; set by the model */
 	bool stale;		/* model bookkeeping during a source resync */
 };
@@ -104,7 +115,8 @@ void model_endpoint_del(struct model *m, enum source_id src,
 			const char *service, const char *id);
 
 /* A source that re-reads everything marks its objects, puts what it found
- * (which unmarks them) and sweeps: what is still marked is deleted. */
+ * (which unmarks them) and sweeps: what is still marked is deleted. For
+ * SRC_ETCD that includes the verdicts. */
 void model_source_mark(struct model *m, enum source_id src);
 void model_source_sweep(struct model *m, enum source_id src);
 /* During a resync: keep an object as it was (its new version was refused).
@@ -121,6 +133,27 @@ size_t model_endpoints_get(const struct model *m, const char *service,
 /* for (size_t it = 0; (name = model_service_next(m, &it));) */
 const char *model_service_next(const struct model *m, size_t *it);
 size_t model_service_count(const struct model *m);
+
+/* Health verdicts that another node published for the endpoints it
+ * checks (/vipd/health/<service>/<id>; only etcd reports them). A verdict
+ * may arrive before or outlive its endpoint. A put or delete that changes
+ * a verdict marks the service dirty. reason is copied (may be NULL). */
+struct verdict {
+	bool healthy;
+	bool stale;		/* model bookkeeping during an etcd resync */
+	char reason[120];
+};
+int model_verdict_put(struct model *m, const char *service, const char *id,
+		      bool healthy, const char *reason);
+void model_verdict_del(struct model *m, const char *service, const char *id);
+/* Borrowed until the next change; NULL: no verdict (the backend counts as
+ * healthy, as every checked backend starts). */
+const struct verdict *model_verdict_get(const struct model *m, const char *service,
+					const char *id);
+
+/* Marks a service dirty although no source changed it: its backends'
+ * state (health, slow start) moved. Unknown names are ignored. */
+void model_touch(struct model *m, const char *name);
 
 /* Names whose services or endpoints changed since the last take. The caller
  * owns the array and its strings (model_names_free). model_dirty_take

@@ -250,7 +250,8 @@ static bool endpoint_equal(const struct endpoint *a, const struct endpoint *b)
 	       a->n_ports == b->n_ports &&
 	       (!a->n_ports || !memcmp(a->ports, b->ports, a->n_ports * sizeof(*a->ports))) &&
 	       a->weight == b->weight && a->ready == b->ready &&
-	       a->terminating == b->terminating && str_equal(a->node, b->node) &&
+	       a->terminating == b->terminating && a->cause == b->cause &&
+	       str_equal(a->node, b->node) &&
 	       str_equal(a->zone, b->zone);
 }
 
@@ -451,6 +452,14 @@ size_t model_service_count(const struct model *m)
 	while (model_service_next(m, &it))
 		n++;
 	return n;
+}
+
+void model_touch(struct model *m, const char *name)
+{
+	struct entry *e = entry_get(m, name, false);
+
+	if (e)
+		mark_dirty(m, e);
 }
 
 bool model_dirty(const struct model *m)
