@@ -43,7 +43,9 @@ struct docker_view {
 	char id[13];			/* short id, for log lines */
 	char *name;			/* without the leading '/' */
 	int64_t created_ns;		/* oldest definition of a service wins */
-	bool up;			/* running, not paused, healthy if checked */
+	bool up;			/* running, not paused or restarting: its
+					 * endpoints exist (ready as its
+					 * HEALTHCHECK says: ep->ready, ep->cause) */
 	int stop_signal;		/* Config.StopSignal, default SIGTERM */
 	int64_t started_ns;		/* State.StartedAt: which run this is */
 	size_t n_items;
@@ -86,6 +88,12 @@ enum docker_event_kind docker_event_parse(const json_t *ev, struct docker_event 
  * container's stop signal, not sent before that run started (the events
  * replayed after a relist start a second early). */
 bool docker_event_stops(const struct docker_event *e, const struct docker_view *v);
+/* Why such a kill stops it: CAUSE_DOCKER_STOP for the container's stop
+ * signal (what `docker stop` sends first), CAUSE_DOCKER_KILL for SIGKILL
+ * (`docker kill`); CAUSE_NONE when it stops nothing. A SIGKILL after the
+ * stop timeout comes when the endpoint is terminating already, and the
+ * first cause stays. */
+enum ep_cause docker_event_cause(const struct docker_event *e, const struct docker_view *v);
 
 /* What can change a container's endpoints (state, health, name, networks
  * and addresses) as one number, from an entry of /containers/json and

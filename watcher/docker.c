@@ -238,8 +238,10 @@ static bool on_event(json_t *ev, void *arg)
 	if (e.kind == DOCKER_EV_DESTROY) {
 		forget(c);
 	} else if (e.kind == DOCKER_EV_KILL) {
-		if (docker_event_stops(&e, &c->view))
-			dk_ctr_terminating(c);
+		enum ep_cause why = docker_event_cause(&e, &c->view);
+
+		if (why != CAUSE_NONE)
+			dk_ctr_terminating(c, why);
 	} else {
 		inspect(c);
 	}

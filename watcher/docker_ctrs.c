@@ -118,6 +118,15 @@ static void define(struct docker *d, struct ctr *c, const char *old_name)
 		redefine(d, name);
 }
 
+/* While it stops, why it stops says more than its health: the kill or
+ * stop is the cause the endpoint shows. */
+static void mark_terminating(const struct ctr *c, struct endpoint *ep)
+{
+	ep->terminating = c->terminating;
+	if (c->terminating)
+		ep->cause = c->term_cause;
+}
+
 /* Takes over nv: what the container contributes from now on. */
 void dk_ctr_apply(struct ctr *c, struct docker_view *nv)
 {
@@ -126,13 +135,17 @@ void dk_ctr_apply(struct ctr *c, struct docker_view *nv)
 
 	c->view = *nv;
 	/* a container stopped and started again (also while we were away) */
-	if (c->terminating && c->view.started_ns != c->term_started_ns)
+	if (c->terminating && c->view.started_ns != c->term_started_ns) {
 		c->terminating = false;
+		c->term_cause = CAUSE_NONE;
+	}
 	for (size_t i = 0; i < old.n_items; i++)
 		if (!has_item(&c->view, &old.items[i]) && !owned_elsewhere(d, c, &old.items[i]))
 			sink_del(d, old.items[i].service, old.items[i].ep->id);
+	/* An item that stays is put over its old self: a health change is
+	 * the same backend turning (not) ready, never a removal and a new one. */
 	for (size_t i = 0; i < c->view.n_items; i++) {
-		c->view.items[i].ep->terminating = c->terminating;
+		mark_terminating(c, c->view.items[i].ep);
 		sink_put(d, c->view.items[i].service, c->view.items[i].ep);
 	}
 	define(d, c, old.svc ? old.svc->name : NULL);
@@ -181,18 +194,20 @@ void dk_ctr_remove(struct ctr *c)
 	dk_ctr_free(c);
 }
 
-void dk_ctr_terminating(struct ctr *c)
+void dk_ctr_terminating(struct ctr *c, enum ep_cause cause)
 {
 	if (c->terminating)
 		return;
 	c->terminating = true;
+	c->term_cause = (uint8_t)cause;
 	c->term_started_ns = c->view.started_ns;
 	for (size_t i = 0; i < c->view.n_items; i++) {
-		c->view.items[i].ep->terminating = true;
+		mark_terminating(c, c->view.items[i].ep);
 		sink_put(c->d, c->view.items[i].service, c->view.items[i].ep);
 	}
 	if (c->view.n_items)
-		log_debug("docker: container %s is stopping: no new connections", c->view.name);
+		log_debug("docker: container %s is stopping (%s): no new connections", c->view.name,
+			  cause == CAUSE_DOCKER_KILL ? "docker kill" : "docker stop");
 }
 
 /* One refusal line per container and reason. */

@@ -50,3 +50,10 @@ bool docker_event_stops(const struct docker_event *e, const struct docker_view *
 		return false;
 	return !(e->time_ns && v->started_ns != INT64_MAX && e->time_ns < v->started_ns);
 }
+
+enum ep_cause docker_event_cause(const struct docker_event *e, const struct docker_view *v)
+{
+	if (!docker_event_stops(e, v))
+		return CAUSE_NONE;
+	return e->signal == v->stop_signal ? CAUSE_DOCKER_STOP : CAUSE_DOCKER_KILL;
+}

@@ -416,14 +416,35 @@ static int64_t time_ns(const char *s)
 	return (int64_t)timegm(&tm) * 1000000000 + ns;
 }
 
+/* Running: it has endpoints. A paused or restarting container answers
+ * nothing and has none; its HEALTHCHECK only makes them not ready. */
 static bool is_up(const json_t *state)
+{
+	return json_is_true(json_object_get(state, "Running")) &&
+	       !json_is_true(json_object_get(state, "Paused")) &&
+	       !json_is_true(json_object_get(state, "Restarting"));
+}
+
+/* Why a running container's endpoints are not ready: State.Health.Status.
+ * A status this vipd does not know counts as unhealthy (no traffic on a
+ * guess). */
+static enum ep_cause health_cause(const json_t *state)
 {
 	const char *h = json_string_value(json_object_get(json_object_get(state, "Health"), "Status"));
 
-	return json_is_true(json_object_get(state, "Running")) &&
-	       !json_is_true(json_object_get(state, "Paused")) &&
-	       !json_is_true(json_object_get(state, "Restarting")) &&
-	       (!h || !*h || !strcmp(h, "none") || !strcmp(h, "healthy"));
+	if (!h || !*h || !strcmp(h, "none") || !strcmp(h, "healthy"))
+		return CAUSE_NONE;
+	return !strcmp(h, "starting") ? CAUSE_DOCKER_STARTING : CAUSE_DOCKER_UNHEALTHY;
+}
+
+static void health(const json_t *insp, struct docker_view *v)
+{
+	enum ep_cause cause = health_cause(json_object_get(insp, "State"));
+
+	for (size_t i = 0; i < v->n_items; i++) {
+		v->items[i].ep->ready = cause == CAUSE_NONE;
+		v->items[i].ep->cause = (uint8_t)cause;
+	}
 }
 
 static bool ignored(const struct dk_ctx *x)
@@ -492,6 +513,8 @@ static int announce(struct dk_ctx *x, const json_t *insp, struct docker_view *v)
 		ret = dk_define(x, v, name);
 	if (ret == 0 && v->up && v->n_items)
 		ret = address(x, insp, v);
+	if (ret == 0)
+		health(insp, v);
 	if (ret == 0)
 		unknown_labels(x, v);
 	if (ret < 0 || !v->up)

@@ -27,6 +27,7 @@ struct ctr {
 	bool terminating;		/* stop signal sent, not dead yet */
 	bool retry;			/* the last inspect failed */
 	int64_t term_started_ns;	/* StartedAt of the run being stopped */
+	uint8_t term_cause;		/* enum ep_cause: the kill or stop */
 	uint64_t print;			/* docker_inspect_print of the last inspect */
 	bool said_disagree, said_register;
 };
@@ -60,8 +61,9 @@ void dk_ctr_apply(struct ctr *c, struct docker_view *nv);
 void dk_ctr_remove(struct ctr *c);
 /* The hmap destructor: frees c alone (cancelling its inspect). */
 void dk_ctr_free(void *c);
-/* Its stop signal was sent: no new connections. */
-void dk_ctr_terminating(struct ctr *c);
+/* Its stop signal was sent (cause CAUSE_DOCKER_STOP or _KILL): no new
+ * connections. The first cause of a run stays until the next run. */
+void dk_ctr_terminating(struct ctr *c, enum ep_cause cause);
 /* Logs a refusal or warning of a new view once per reason. */
 void dk_ctr_judged(struct ctr *c, const struct docker_view *nv, int ret, const char *err);
 

@@ -64,6 +64,12 @@ static void check_view(int ret, const struct docker_view *v, const char *err)
 	for (size_t i = 0; i < v->n_items; i++) {
 		CHECK(codec_name_valid(v->items[i].service));
 		check_endpoint(v->items[i].ep);
+		/* only its HEALTHCHECK holds a new view back, and says why */
+		CHECK(!v->items[i].ep->terminating);
+		CHECK(v->items[i].ep->ready == (v->items[i].ep->cause == CAUSE_NONE));
+		CHECK(v->items[i].ep->cause == CAUSE_NONE ||
+		      v->items[i].ep->cause == CAUSE_DOCKER_UNHEALTHY ||
+		      v->items[i].ep->cause == CAUSE_DOCKER_STARTING);
 		for (size_t k = 0; k < i; k++)	/* one endpoint per service */
 			CHECK(strcmp(v->items[k].service, v->items[i].service) ||
 			      strcmp(v->items[k].ep->id, v->items[i].ep->id));
@@ -142,6 +148,7 @@ static bool on_event(json_t *ev, void *arg)
 	CHECK(docker_event_parse(ev, &e) == e.kind);
 	CHECK(e.kind >= DOCKER_EV_IGNORE && e.kind <= DOCKER_EV_KILL);
 	CHECK(!docker_event_stops(&e, v) || e.kind == DOCKER_EV_KILL);
+	CHECK((docker_event_cause(&e, v) != CAUSE_NONE) == docker_event_stops(&e, v));
 	if (e.kind == DOCKER_EV_IGNORE) {
 		CHECK(!e.id && !e.create);
 		return true;
