@@ -3,7 +3,7 @@
 # no etcd. Labelled containers share a VIP their vipd.vip label defines;
 # docker stop turns one terminating at once (no failed request), start,
 # unpause and a passing health check bring it back, pause and a failing
-# health check take it out. dockerd killed and restarted: the map converges
+# health check take it out (a failing check: the same endpoint, not ready). dockerd killed and restarted: the map converges
 # to the containers that run. Bad labels: one log line, nothing else.
 # Seed-fleet labelling (NAMESPACE env, host network, --node-ip) and
 # registrator style (SERVICE_NAME) join services of a services file; of
@@ -114,24 +114,32 @@ sleep 0.5
 in_map "$(cip c1)" || fail "c1 left the backends map after SIGHUP (only its stop signal or KILL stops it)"
 is_running c1 || fail "c1 died of SIGHUP"
 
-say "4. health checks: only healthy containers are endpoints"
+say "4. health checks: only healthy containers take traffic; the others are not-ready endpoints"
 # h2's first check is 30 s away: it stays "starting" for the whole test part.
+log_mark
 run_web h2 "${WEB[@]}" --health-cmd true --health-interval 30s
 run_web h1 "${WEB[@]}" "${dk_health[@]}"
 wait_health h1 healthy
 within 2 has_page 10.96.0.10 80 h1 || fail "healthy h1 gets no connection 2 s after it turned healthy"
 assert_eq "$(health h2)" starting "h2's health"
 out_of_map "$(cip h2)" || fail "h2 (health: starting) is in the backends map"
+log_since "web: \+h2 $(re "$(cip h2)"):8080 weight 100 \(not ready\)" ||
+	fail "no line \"web: +h2 ... (not ready)\": h2 (health: starting) is not a not-ready endpoint"
 dk rm -f h2 >/dev/null
+# A health change is the same backend turning (not) ready, never a removal.
+log_mark
 make_unhealthy h1
 wait_health h1 unhealthy
 t0=$(now_ms)
 since_ms=$t0 within 1 out_of_map "$(cip h1)" || fail "unhealthy h1 still in the backends map 1 s after docker said so"
+log_since 'web: h1 ready -> not ready$' || fail "no line \"web: h1 ready -> not ready\" for the unhealthy h1"
 spread_pages 10.96.0.10 80 40 h1 c1 c2 c3
 make_healthy h1
 wait_health h1 healthy
 since_ms=$(now_ms) within 1 has_page 10.96.0.10 80 h1 || fail "h1 gets no connection 1 s after it turned healthy again"
 within 1 web_converged || not_converged "h1 healthy again"
+log_since 'web: h1 not ready -> ready$' || fail "no line \"web: h1 not ready -> ready\" for h1 healthy again"
+! log_since 'web: [-+]h1' || fail "h1 was removed or added while only its health changed: $(grep -E 'web: [-+]h1' "$vipd_log" | tail -n 1)"
 
 say "5. dockerd kill -9: traffic flows while it is down; restarted: the map converges"
 before=$(web_ips | tr '\n' ' ')

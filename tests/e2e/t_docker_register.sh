@@ -3,7 +3,8 @@
 # containers to etcd as endpoints/<service>/<node>:<container> under a lease
 # it keeps alive, and routes what etcd holds. A client behind node A reaches
 # containers on node B; containers of the same name on both nodes do not
-# clash; docker stop on B takes the container out at once; SIGTERM of vipd
+# clash; docker stop on B takes the container out at once; an unhealthy
+# container stays registered as "ready":false; SIGTERM of vipd
 # B revokes its lease (keys gone at once), kill -9 lets it expire (--register-ttl 3).
 # vipd.vip is not written in register mode: services come from vipctl.
 # A node routes its own containers from Docker directly: with etcd down a
@@ -154,6 +155,29 @@ DK=b wait_web c2
 b2=$(DK=b cip c2)
 since_ms=$t0 within 2 has_page 10.96.0.10 80 c2 || fail "B's c2 gets no connection 2 s after docker start"
 has_key node-b:c2 || fail "no key node-b:c2 after docker start"
+
+say "3b. a failing HEALTHCHECK on B: its key stays, \"ready\":false; healthy again: true"
+dk_use b
+run_web h1 "${dk_health[@]}"
+bh=$(cip h1)
+wait_health h1 healthy
+dk_use a
+ready_is() { [[ $(field "$(val "$1")" ready) == "$2" ]]; }
+within 3 ready_is node-b:h1 true || fail "key node-b:h1 not ready:true 3 s after h1 turned healthy: '$(val node-b:h1)'"
+within 2 in_map "$bh" || fail "B's healthy h1 ($bh) not in node A's map"
+DK=b make_unhealthy h1
+DK=b wait_health h1 unhealthy
+t0=$(now_ms)
+since_ms=$t0 within 1 ready_is node-b:h1 false || fail "key node-b:h1 not ready:false 1 s after h1 turned unhealthy: '$(val node-b:h1)'"
+assert_eq "$(field "$(val node-b:h1)" terminating)" false "terminating of the unhealthy node-b:h1"
+assert_eq "$(field "$(val node-b:h1)" cause)" null "cause in node-b:h1 (node-local, not written)"
+within 1 out_of_map "$bh" || fail "B's unhealthy h1 ($bh) still in node A's map"
+DK=b make_healthy h1
+DK=b wait_health h1 healthy
+within 1 ready_is node-b:h1 true || fail "key node-b:h1 not ready:true again 1 s after h1 turned healthy: '$(val node-b:h1)'"
+within 1 in_map "$bh" || fail "B's h1 ($bh) not back in node A's map"
+DK=b dk rm -f h1 >/dev/null
+within 2 no_key node-b:h1 || fail "key node-b:h1 still there 2 s after docker rm -f h1"
 
 say "4. SIGTERM vipd B: its lease is revoked, node-b keys gone at once"
 # The node-b keys have outlived the 3 s TTL: vipd B keeps its lease alive.
