@@ -45,7 +45,7 @@ struct registrar {
 	struct etcd_client *client;
 	const struct etcd_conf *conf;	/* borrowed */
 	char *node;
-	const char *what;		/* "endpoint", "health": for log lines */
+	char *what;			/* "endpoint", "health": for log lines */
 	long ttl;
 	int64_t lease;
 	int64_t txn_lease, ka_lease;	/* the lease each request in flight used */
@@ -400,8 +400,8 @@ int registrar_open(struct loop *loop, const struct register_conf *conf, struct r
 	r->loop = loop;
 	r->ttl = conf->ttl;
 	r->conf = conf->etcd;
-	r->what = conf->what ? conf->what : "endpoint";
 	if (!(r->node = strdup(conf->node)) || !(r->keys = hmap_alloc()) ||
+	    !(r->what = strdup(conf->what ? conf->what : "endpoint")) ||
 	    !(r->client = etcd_client_alloc(loop, r->conf)))
 		return -ENOMEM;
 	etcd_client_set_connect_timeout(r->client, CONNECT_TIMEOUT_MS);
@@ -454,6 +454,7 @@ void registrar_close(struct registrar *r)
 		log_warn("register: could not revoke lease %lld (%s); its keys expire within %ld s",
 			 (long long)r->lease, why, r->ttl);
 	hmap_free(r->keys, reg_key_free);
+	free(r->what);
 	free(r->node);
 	free(r);
 }

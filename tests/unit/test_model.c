@@ -22,8 +22,8 @@ static struct service *svc_of(const char *name)
 	return s;
 }
 
-/* The names dirtied since the last call, joined with ',' (sorted is not
- * needed: each test dirties at most one name at a time). */
+/* The names dirtied since the last call, joined with ',' in the order
+ * they were dirtied (these tests dirty one at a time). */
 static const char *taken(struct model *m)
 {
 	static char buf[256];
