@@ -230,7 +230,7 @@ static void apply_verdict(struct etcd *e, const char *key, const char *path,
 		return;
 	}
 	if (!codec_id_valid(id)) {
-		log_err("etcd %s: field id: value \"%s\": must be 1..253 letters, digits and ._:-",
+		log_err("etcd %s: field id: value \"%.80s\": must be 1..253 letters, digits and ._:-",
 			key, id);
 		return;
 	}
