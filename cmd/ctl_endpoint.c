@@ -189,7 +189,42 @@ static int endpoint_del(struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
-static void print_row(const char *path, json_t *v, int64_t lease)
+/* The published verdicts (health/<service>/<id>) as "<service>/<id>" ->
+ * "healthy" or "unhealthy: <reason>"; empty when there are none or etcd
+ * does not answer (the list still shows the endpoints). */
+static json_t *verdicts_load(struct ctl *c, const char *service)
+{
+	char *prefix = ctl_key(c, "health", service, service ? "" : NULL);
+	char *end = prefix ? etcd_prefix_end(prefix) : NULL;
+	char *body = end ? etcd_range_body(prefix, strlen(prefix), end, 0, 0, false) : NULL;
+	size_t i, base = strlen(c->conf.prefix) + strlen("/health/");
+	json_t *reply = NULL, *out = json_object(), *v;
+
+	if (out && body && ctl_call(c, "kv/range", body, &reply) == 0) {
+		json_array_foreach(json_object_get(reply, "kvs"), i, v) {
+			char err[CODEC_ERR_LEN], reason[120], shown[160] = "unreadable (counts as healthy)";
+			struct etcd_kv kv;
+			bool ok;
+
+			if (etcd_kv_decode(v, &kv) < 0 || kv.key_len <= base)
+				continue;
+			/* the codec makes the reason printable */
+			if (codec_verdict_parse_text(kv.key + base, kv.value ? kv.value : "", kv.value_len,
+						     &ok, reason, sizeof(reason), err) == 0)
+				snprintf(shown, sizeof(shown), "%s%s%s", ok ? "healthy" : "unhealthy",
+					 *reason ? ": " : "", reason);
+			json_object_set_new(out, kv.key + base, json_string(shown));
+			etcd_kv_fini(&kv);
+		}
+	}
+	free(prefix);
+	free(end);
+	free(body);
+	json_decref(reply);
+	return out;
+}
+
+static void print_row(const char *path, json_t *v, int64_t lease, const char *health)
 {
 	const char *slash = strchr(path, '/');
 	json_t *port = json_object_get(v, "port");
@@ -201,19 +236,20 @@ static void print_row(const char *path, json_t *v, int64_t lease)
 		snprintf(ports, sizeof(ports), "%lld", (long long)json_integer_value(port));
 	else if (json_object_get(v, "ports"))
 		snprintf(ports, sizeof(ports), "named");
-	printf("%-20.*s %-20s %-16s %-6s %-6lld %-10s %-5s %s\n",
+	printf("%-20.*s %-20s %-16s %-6s %-6lld %-10s %-5s %-10s %s\n",
 	       (int)(slash ? slash - path : 0), path, slash ? slash + 1 : path,
 	       json_string_value(json_object_get(v, "ip")) ?: "?", ports,
 	       json_object_get(v, "weight") ? (long long)json_integer_value(json_object_get(v, "weight")) : 100LL,
 	       json_string_value(json_object_get(v, "node")) ?: "-",
-	       json_is_false(json_object_get(v, "ready")) ? "no" : "yes", leased);
+	       json_is_false(json_object_get(v, "ready")) ? "no" : "yes", leased,
+	       health ? health : "-");
 }
 
 static int endpoint_list(struct ctl *c, int argc, char **argv)
 {
 	char *prefix = argc > 1 ? ctl_key(c, "endpoints", argv[1], "") : ctl_key(c, "endpoints", NULL, NULL);
 	char *end = prefix ? etcd_prefix_end(prefix) : NULL, *body = NULL;
-	json_t *reply = NULL, *out = json_array(), *v;
+	json_t *reply = NULL, *out = json_array(), *v, *verdicts = NULL;
 	size_t i, base = strlen(c->conf.prefix) + strlen("/endpoints/");
 	int ret = CTL_FAIL;
 
@@ -226,21 +262,27 @@ static int endpoint_list(struct ctl *c, int argc, char **argv)
 		body = etcd_range_body(prefix, strlen(prefix), end, 0, 0, false);
 	if (!body || ctl_call(c, "kv/range", body, &reply) < 0)
 		goto out;
+	verdicts = verdicts_load(c, argc > 1 ? argv[1] : NULL);
 	if (!c->json)
-		printf("%-20s %-20s %-16s %-6s %-6s %-10s %-5s %s\n", "SERVICE", "ID", "IP",
-		       "PORT", "WEIGHT", "NODE", "READY", "LEASE");
+		printf("%-20s %-20s %-16s %-6s %-6s %-10s %-5s %-10s %s\n", "SERVICE", "ID", "IP",
+		       "PORT", "WEIGHT", "NODE", "READY", "LEASE", "HEALTH");
 	json_array_foreach(json_object_get(reply, "kvs"), i, v) {
 		struct etcd_kv kv;
-		json_t *ep;
+		json_t *ep, *row;
+		const char *health;
 
 		if (etcd_kv_decode(v, &kv) < 0 || kv.key_len <= base)
 			continue;
 		ep = json_loads(kv.value ? kv.value : "", 0, NULL);
-		if (c->json)
-			json_array_append_new(out, json_pack("{sssO}", "key", kv.key + base,
-				"endpoint", ep ? ep : json_null()));
-		else
-			print_row(kv.key + base, ep, kv.lease);
+		health = json_string_value(json_object_get(verdicts, kv.key + base));
+		if (c->json) {
+			row = json_pack("{sssO}", "key", kv.key + base, "endpoint", ep ? ep : json_null());
+			if (row && health)
+				json_object_set_new(row, "health", json_string(health));
+			json_array_append_new(out, row);
+		} else {
+			print_row(kv.key + base, ep, kv.lease, health);
+		}
 		json_decref(ep);
 		etcd_kv_fini(&kv);
 	}
@@ -253,6 +295,7 @@ out:
 	free(body);
 	json_decref(reply);
 	json_decref(out);
+	json_decref(verdicts);
 	return ret;
 }
 

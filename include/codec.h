@@ -1,4 +1,4 @@
-/* codec.h: service and endpoint JSON (DESIGN.md) to model objects.
+/* codec.h: service, endpoint and verdict JSON (DESIGN.md) to model objects.
  *
  * Every source (file, etcd, docker) parses through here, so one object is
  * refused the same way wherever it comes from. On error the functions return
@@ -66,6 +66,22 @@ int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
 
 /* The endpoint as DESIGN.md's JSON (what registrars write); NULL: ENOMEM. */
 json_t *codec_endpoint_json(const struct endpoint *ep);
+
+/* A health verdict, {"healthy":false,"reason":"HTTP 500 (3 of 3)"}
+ * (DESIGN.md "etcd registry"): "healthy" is required, "reason" optional
+ * (absent: ""). The reason is cut to fit reason_len bytes (at a character
+ * boundary) and control characters in it become '?': it is for log lines
+ * and vipctl, not worth refusing a verdict over. name is what an unknown
+ * key's warning names when rep is NULL ('verdict "web/b1": ...'). */
+int codec_verdict_read(const char *name, const json_t *obj,
+		       const struct codec_report *rep, bool *healthy,
+		       char *reason, size_t reason_len, char err[CODEC_ERR_LEN]);
+int codec_verdict_parse_text(const char *name, const char *text, size_t len,
+			     bool *healthy, char *reason, size_t reason_len,
+			     char err[CODEC_ERR_LEN]);
+/* What a node publishes; reason NULL or "": none. NULL: out of memory, or
+ * reason is not UTF-8. */
+json_t *codec_verdict_json(bool healthy, const char *reason);
 
 /* A services file is refused past this size unless told otherwise: room
  * for 250,000 endpoints of ~100 bytes and their services. */

@@ -32,11 +32,14 @@ struct etcd_source_conf {
 	const char *own_node;
 };
 
-/* Register mode: where and how this node's containers are written. */
+/* Register mode: where and how this node's containers are written (or,
+ * with what "health", the verdicts this node publishes). */
 struct register_conf {
 	const struct etcd_conf *etcd;
 	const char *node;		/* keys are <node>:<container> */
 	long ttl;			/* lease, seconds */
+	const char *what;		/* the keys, for log lines ("health");
+					 * NULL: "endpoint" */
 };
 
 struct docker_source_conf {

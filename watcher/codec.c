@@ -66,6 +66,7 @@ static const char *const health_keys[] = {
 static const char *const endpoint_keys[] = {
 	"ip", "port", "ports", "weight", "node", "zone", "ready", "terminating", NULL,
 };
+static const char *const verdict_keys[] = { "healthy", "reason", NULL };
 static const char *const file_keys[] = { "services", "endpoints", NULL };
 
 struct unknown_log {
@@ -711,6 +712,65 @@ int codec_endpoint_parse(const char *id, const json_t *obj,
 	return codec_endpoint_read(id, obj, NULL, out, err);
 }
 
+/* ---- verdicts ------------------------------------------------------------ */
+
+/* reason into out[size]: cut before a character that does not fit (jansson
+ * strings are valid UTF-8), control bytes (and NULs) shown as '?'. */
+static void reason_fit(const json_t *v, char *out, size_t size)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (!size)
+		return;
+	if (n >= size) {
+		n = size - 1;
+		while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
+	}
+	for (size_t i = 0; i < n; i++)
+		out[i] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+	out[n] = '\0';
+}
+
+int codec_verdict_read(const char *name, const json_t *obj,
+		       const struct codec_report *rep, bool *healthy,
+		       char *reason, size_t reason_len, char err[CODEC_ERR_LEN])
+{
+	struct unknown_log ul = { "verdict", name };
+	struct codec_report dflt = { unknown_log, &ul };
+	const json_t *h = json_object_get(obj, "healthy"), *r = json_object_get(obj, "reason");
+
+	if (!json_is_object(obj))
+		return fail(err, "verdict", obj, "must be an object");
+	/* no default: a verdict that says nothing must not pass for either */
+	if (!h || json_is_null(h))
+		return fail(err, "healthy", NULL, "required");
+	if (!json_is_boolean(h))
+		return fail(err, "healthy", h, "must be true or false");
+	if (r && !json_is_null(r) && !json_is_string(r))
+		return fail(err, "reason", r, "must be a string");
+	*healthy = json_is_true(h);
+	if (json_is_string(r))
+		reason_fit(r, reason, reason_len);
+	else if (reason_len)
+		*reason = '\0';
+	keys_check(obj, "", verdict_keys, rep ? rep : &dflt);
+	return 0;
+}
+
+json_t *codec_verdict_json(bool healthy, const char *reason)
+{
+	json_t *o = json_pack("{s:b}", "healthy", healthy);
+
+	if (o && reason && *reason &&
+	    json_object_set_new(o, "reason", json_string(reason)) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
 static json_t *load_text(const char *text, size_t len, char *err)
 {
 	json_error_t jerr;
@@ -752,6 +812,20 @@ int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
 	if (!root)
 		return -EINVAL;
 	ret = codec_endpoint_parse(id, root, out, err);
+	json_decref(root);
+	return ret;
+}
+
+int codec_verdict_parse_text(const char *name, const char *text, size_t len,
+			     bool *healthy, char *reason, size_t reason_len,
+			     char err[CODEC_ERR_LEN])
+{
+	json_t *root = load_text(text, len, err);
+	int ret;
+
+	if (!root)
+		return -EINVAL;
+	ret = codec_verdict_read(name, root, NULL, healthy, reason, reason_len, err);
 	json_decref(root);
 	return ret;
 }

@@ -202,6 +202,53 @@ static void apply_endpoint(struct etcd *e, const char *key, const char *path,
 		model_endpoint_keep(m, SRC_ETCD, svc, id) ? "; keeping its previous version" : "");
 }
 
+/* <prefix>/health/<service>/<id>: the verdict of the node that checks
+ * that endpoint (DESIGN.md "etcd registry"). A value vipd cannot read
+ * deletes the verdict, unlike a refused endpoint, which keeps its previous
+ * version: a checked backend with no verdict counts as healthy, as every
+ * one starts, and a bad write by one node must not take another node's
+ * backend out of every kernel (failing open, as a service whose backends
+ * all fail stays in). */
+static void apply_verdict(struct etcd *e, const char *key, const char *path,
+			  const struct etcd_kv *kv, bool deleted, char *err)
+{
+	struct model *m = e->src->model;
+	const char *slash = strchr(path, '/'), *id;
+	char svc[NAME_MAX_LEN + 1], name[2 * NAME_MAX_LEN + 2];
+	struct verdict v;
+	int ret;
+
+	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - path) > NAME_MAX_LEN) {
+		log_err("etcd %s: field key: expected %shealth/<service>/<id>", key, e->prefix);
+		return;
+	}
+	memcpy(svc, path, (size_t)(slash - path));
+	svc[slash - path] = '\0';
+	id = slash + 1;
+	if (!codec_name_valid(svc)) {
+		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
+		return;
+	}
+	if (!codec_id_valid(id)) {
+		log_err("etcd %s: field id: value \"%.80s\": must be 1..253 letters, digits and ._:-",
+			key, id);
+		return;
+	}
+	if (deleted) {
+		model_verdict_del(m, svc, id);
+		return;
+	}
+	snprintf(name, sizeof(name), "%s/%s", svc, id);
+	ret = value_refusal(kv, err) ? -EINVAL :
+	      codec_verdict_parse_text(name, kv->value, kv->value_len, &v.healthy,
+				       v.reason, sizeof(v.reason), err);
+	if (ret == 0 && (ret = model_verdict_put(m, svc, id, v.healthy, v.reason)) == 0)
+		return;
+	model_verdict_del(m, svc, id);
+	log_err("etcd %s: %s; the backend counts as healthy", key,
+		ret == -ENOMEM ? "out of memory" : err);
+}
+
 static void apply(struct etcd *e, const struct etcd_kv *kv, bool deleted)
 {
 	size_t plen = strlen(e->prefix);
@@ -217,7 +264,9 @@ static void apply(struct etcd *e, const struct etcd_kv *kv, bool deleted)
 		apply_service(e, key, rest + 9, kv, deleted, err);
 	else if (!strncmp(rest, "endpoints/", 10))
 		apply_endpoint(e, key, rest + 10, kv, deleted, err);
-	else if (strncmp(rest, "health/", 7))
+	else if (!strncmp(rest, "health/", 7))
+		apply_verdict(e, key, rest + 7, kv, deleted, err);
+	else
 		log_debug("etcd %s: not a vipd key; ignored", key);
 }
 

@@ -22,6 +22,11 @@ struct entry {
 
 struct model {
 	struct hmap *entries;		/* name -> struct entry */
+	/* "<service>\0<id>" -> struct verdict. Apart from the entries: a
+	 * verdict may come before its service or endpoint, and outlive them
+	 * (another node's key, under another lease). NUL is in neither a
+	 * service name nor an id, so the key splits one way only. */
+	struct hmap *verdicts;
 	struct name_list dirty;
 	size_t dirty_cap;
 	/* A name that could not be recorded as dirty (out of memory): the
@@ -142,7 +147,8 @@ struct model *model_alloc(void)
 {
 	struct model *m = calloc(1, sizeof(*m));
 
-	if (m && !(m->entries = hmap_alloc())) {
+	if (m && (!(m->entries = hmap_alloc()) || !(m->verdicts = hmap_alloc()))) {
+		hmap_free(m->entries, NULL);
 		free(m);
 		return NULL;
 	}
@@ -156,6 +162,7 @@ void model_free(struct model *m)
 	if (!m)
 		return;
 	hmap_free(m->entries, entry_free);
+	hmap_free(m->verdicts, free);
 	model_names_free(&m->dirty);
 	free(m);
 }
@@ -357,6 +364,131 @@ void model_endpoint_del(struct model *m, enum source_id src,
 	entry_drop_if_empty(m, e);
 }
 
+/* ---- verdicts ------------------------------------------------------------ */
+
+/* The verdict table's key: service, NUL, id (*len bytes, no final NUL).
+ * Returns NULL when out of memory. */
+static char *verdict_key(const char *service, const char *id, size_t *len)
+{
+	size_t ls = strlen(service), li = strlen(id);
+	char *k = malloc(ls + 1 + li + 1);
+
+	if (!k)
+		return NULL;
+	memcpy(k, service, ls + 1);
+	memcpy(k + ls + 1, id, li + 1);
+	*len = ls + 1 + li;
+	return k;
+}
+
+/* A reason cut to fit, at a character boundary: a UTF-8 sequence cut in
+ * half would make the JSON vipctl prints, or a log line, invalid. */
+static void reason_copy(char *dst, size_t size, const char *src)
+{
+	size_t n = src ? strlen(src) : 0;
+
+	if (n >= size) {
+		n = size - 1;
+		while (n && ((unsigned char)src[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, src ? src : "", n);
+	dst[n] = '\0';
+}
+
+/* The service's entry, when the model knows it, is dirty; a verdict for a
+ * name it does not know waits: the service is planned when it appears. */
+static void verdict_changed(struct model *m, const char *service)
+{
+	struct entry *e = entry_get(m, service, false);
+
+	if (e)
+		mark_dirty(m, e);
+}
+
+int model_verdict_put(struct model *m, const char *service, const char *id,
+		      bool healthy, const char *reason)
+{
+	struct verdict *v, nv = { .healthy = healthy };
+	size_t len;
+	char *key = verdict_key(service, id, &len);
+	int ret = 0;
+
+	if (!key)
+		return -ENOMEM;
+	reason_copy(nv.reason, sizeof(nv.reason), reason);
+	v = hmap_get(m->verdicts, key, len);
+	if (v) {
+		bool same = v->healthy == nv.healthy && !strcmp(v->reason, nv.reason);
+
+		*v = nv;	/* also unmarks it */
+		if (!same)
+			verdict_changed(m, service);
+	} else if (!(v = malloc(sizeof(*v))) || hmap_put(m->verdicts, key, len, v) < 0) {
+		free(v);
+		ret = -ENOMEM;
+	} else {
+		*v = nv;
+		verdict_changed(m, service);
+	}
+	free(key);
+	return ret;
+}
+
+void model_verdict_del(struct model *m, const char *service, const char *id)
+{
+	size_t len;
+	char *key = verdict_key(service, id, &len);
+	struct verdict *v;
+
+	/* out of memory: the verdict stays, and the resync after the next
+	 * reconnect or compaction sweeps it */
+	if (!key)
+		return;
+	if ((v = hmap_del(m->verdicts, key, len))) {
+		free(v);
+		verdict_changed(m, service);
+	}
+	free(key);
+}
+
+const struct verdict *model_verdict_get(const struct model *m, const char *service,
+					const char *id)
+{
+	size_t ls = strlen(service), li = strlen(id);
+	char buf[2 * (NAME_MAX_LEN + 1)];
+
+	/* names and ids the sources accept fit; a longer one has no verdict */
+	if (ls + 1 + li > sizeof(buf))
+		return NULL;
+	memcpy(buf, service, ls + 1);
+	memcpy(buf + ls + 1, id, li);
+	return hmap_get(m->verdicts, buf, ls + 1 + li);
+}
+
+static void verdicts_mark(struct model *m)
+{
+	struct verdict *v;
+
+	for (size_t it = 0; hmap_next(m->verdicts, &it, NULL, NULL, (void **)&v);)
+		v->stale = true;
+}
+
+static void verdicts_sweep(struct model *m)
+{
+	const void *key;
+	struct verdict *v;
+	size_t len;
+
+	for (size_t it = 0; hmap_next(m->verdicts, &it, &key, &len, (void **)&v);) {
+		if (!v->stale)
+			continue;
+		/* the key starts with the service name and its NUL */
+		verdict_changed(m, key);
+		free(hmap_del(m->verdicts, key, len));
+	}
+}
+
 void model_source_mark(struct model *m, enum source_id src)
 {
 	struct entry *e;
@@ -368,6 +500,8 @@ void model_source_mark(struct model *m, enum source_id src)
 			if (e->eps[i]->source == src)
 				e->eps[i]->stale = true;
 	}
+	if (src == SRC_ETCD)
+		verdicts_mark(m);
 }
 
 void model_source_sweep(struct model *m, enum source_id src)
@@ -387,6 +521,8 @@ void model_source_sweep(struct model *m, enum source_id src)
 				ep_remove_at(m, e, i);
 		entry_drop_if_empty(m, e);
 	}
+	if (src == SRC_ETCD)
+		verdicts_sweep(m);
 }
 
 bool model_service_keep(struct model *m, enum source_id src, const char *name)

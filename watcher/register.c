@@ -1,4 +1,5 @@
-/* Register mode: this node's container endpoints, written to etcd.
+/* Register mode: this node's container endpoints, written to etcd; and,
+ * in an instance of its own, the health verdicts this node publishes.
  *
  * Every key lives under one lease: granted at start, refreshed every third
  * of its TTL, revoked on a clean exit (every key goes at once); after a
@@ -44,6 +45,7 @@ struct registrar {
 	struct etcd_client *client;
 	const struct etcd_conf *conf;	/* borrowed */
 	char *node;
+	char *what;			/* "endpoint", "health": for log lines */
 	long ttl;
 	int64_t lease;
 	int64_t txn_lease, ka_lease;	/* the lease each request in flight used */
@@ -171,8 +173,12 @@ static void grant_done(const struct etcd_reply *res, void *arg)
 		fail(r, res->endpoint, res->err ? res->why : "lease grant: no ID in the reply");
 		return;
 	}
-	log_info("register: lease %lld (TTL %ld s) from %s; this node's endpoints go under %s/endpoints/<service>/%s:<container>",
-		 (long long)r->lease, r->ttl, res->endpoint, r->conf->prefix, r->node);
+	if (!strcmp(r->what, "endpoint"))
+		log_info("register: lease %lld (TTL %ld s) from %s; this node's endpoints go under %s/endpoints/<service>/%s:<container>",
+			 (long long)r->lease, r->ttl, res->endpoint, r->conf->prefix, r->node);
+	else
+		log_info("register: lease %lld (TTL %ld s) from %s for this node's %s keys under %s/",
+			 (long long)r->lease, r->ttl, res->endpoint, r->what, r->conf->prefix);
 	kick(r);
 }
 
@@ -285,13 +291,15 @@ static void on_flush(struct loop *l, void *arg)
 	kick(r);
 }
 
-/* Changes made in one pass of the loop go out as one txn. */
-static void set(struct registrar *r, const char *service, const char *id, char *value)
+/* Changes made in one pass of the loop go out as one txn. value: taken
+ * over (NULL: delete the key). */
+static void set(struct registrar *r, const char *rel_key, char *value)
 {
 	struct reg_key *k;
 	char *key;
 
-	if (asprintf(&key, "%s/endpoints/%s/%s:%s", r->conf->prefix, service, r->node, id) < 0) {
+	if (asprintf(&key, "%s/%s", r->conf->prefix, rel_key) < 0) {
+		log_err("register: out of memory writing %s/%s", r->conf->prefix, rel_key);
 		free(value);
 		return;
 	}
@@ -304,6 +312,8 @@ static void set(struct registrar *r, const char *service, const char *id, char *
 			k = NULL;
 		}
 	}
+	if (!k && value)
+		log_err("register: out of memory writing %s/%s", r->conf->prefix, rel_key);
 	if (k && !(k->value && value && !strcmp(k->value, value)) && (k->value || value)) {
 		free(k->value);
 		k->value = value;
@@ -317,6 +327,33 @@ static void set(struct registrar *r, const char *service, const char *id, char *
 	free(key);
 }
 
+void registrar_set(struct registrar *r, const char *rel_key, const char *value)
+{
+	char *copy = value ? strdup(value) : NULL;
+
+	if (value && !copy) {
+		log_err("register: out of memory writing %s/%s", r->conf->prefix, rel_key);
+		return;
+	}
+	set(r, rel_key, copy);
+}
+
+/* Keys are <node>:<id>: node names have no ':', so two nodes never write
+ * the same key. */
+static void set_endpoint(struct registrar *r, const char *service, const char *id,
+			 char *value)
+{
+	char *rel;
+
+	if (asprintf(&rel, "endpoints/%s/%s:%s", service, r->node, id) < 0) {
+		log_err("register: out of memory writing %s/%s", service, id);
+		free(value);
+		return;
+	}
+	set(r, rel, value);
+	free(rel);
+}
+
 void registrar_put(struct registrar *r, const char *service, const struct endpoint *ep)
 {
 	json_t *o = codec_endpoint_json(ep);
@@ -324,14 +361,31 @@ void registrar_put(struct registrar *r, const char *service, const struct endpoi
 
 	json_decref(o);
 	if (value)
-		set(r, service, ep->id, value);
+		set_endpoint(r, service, ep->id, value);
 	else
 		log_err("register: out of memory writing %s/%s", service, ep->id);
 }
 
 void registrar_del(struct registrar *r, const char *service, const char *id)
 {
-	set(r, service, id, NULL);
+	set_endpoint(r, service, id, NULL);
+}
+
+void registrar_put_verdict(struct registrar *r, const char *service, const char *id,
+			   bool healthy, const char *reason)
+{
+	json_t *o = codec_verdict_json(healthy, reason);
+	char *value = o ? json_dumps(o, JSON_COMPACT) : NULL, *rel = NULL;
+
+	json_decref(o);
+	if (!value || asprintf(&rel, "health/%s/%s", service, id) < 0) {
+		log_err("register: out of memory (or a reason not UTF-8) writing health/%s/%s",
+			service, id);
+		free(value);
+		return;
+	}
+	set(r, rel, value);
+	free(rel);
 }
 
 /* ---- lifetime ----------------------------------------------------------- */
@@ -347,6 +401,7 @@ int registrar_open(struct loop *loop, const struct register_conf *conf, struct r
 	r->ttl = conf->ttl;
 	r->conf = conf->etcd;
 	if (!(r->node = strdup(conf->node)) || !(r->keys = hmap_alloc()) ||
+	    !(r->what = strdup(conf->what ? conf->what : "endpoint")) ||
 	    !(r->client = etcd_client_alloc(loop, r->conf)))
 		return -ENOMEM;
 	etcd_client_set_connect_timeout(r->client, CONNECT_TIMEOUT_MS);
@@ -393,12 +448,13 @@ void registrar_close(struct registrar *r)
 		loop_timer_del(r->loop, r->flush_timer);
 	etcd_client_free(r->client);
 	if (r->lease && revoke(r, why, sizeof(why)) == 0)
-		log_info("register: lease %lld revoked: this node's %zu endpoint keys are gone",
-			 (long long)r->lease, hmap_count(r->keys));
+		log_info("register: lease %lld revoked: this node's %zu %s keys are gone",
+			 (long long)r->lease, hmap_count(r->keys), r->what);
 	else if (r->lease)
 		log_warn("register: could not revoke lease %lld (%s); its keys expire within %ld s",
 			 (long long)r->lease, why, r->ttl);
 	hmap_free(r->keys, reg_key_free);
+	free(r->what);
 	free(r->node);
 	free(r);
 }

@@ -59,6 +59,22 @@ json_ok() {
 vctl --json service list | json_ok "vipctl --json service list" web api 10.96.0.10 10.96.0.20
 vctl --json service get web | json_ok "vipctl --json service get web" 10.96.0.10 8080
 vctl --json endpoint list web | json_ok "vipctl --json endpoint list web" b1 b2 b4 10.250.2.14
+
+say "a published health verdict shows in vipctl endpoint list; a bad one is logged and counts as healthy"
+# healthy verdicts only: whatever the planner does with them, traffic stays
+log_mark
+ectl put "$etcd_prefix/health/web/b4" '{"healthy":true,"reason":"HTTP 200 (2 of 2)"}' >/dev/null
+ectl put "$etcd_prefix/health/web/b1" '{"healthy":"no"}' >/dev/null
+within 2 log_since "etcd $(re "$etcd_prefix")/health/web/b1: field healthy: value \"no\": must be true or false; the backend counts as healthy" ||
+	fail "no error line naming health/web/b1, field healthy and value \"no\""
+out=$(vctl endpoint list web)
+echo "$out"
+grep -E '^web +b4 .*healthy: HTTP 200 \(2 of 2\)$' <<<"$out" >/dev/null ||
+	fail "vipctl endpoint list web does not show b4's verdict"
+grep -E '^web +b1 .*unreadable \(counts as healthy\)$' <<<"$out" >/dev/null ||
+	fail "vipctl endpoint list web does not show b1's verdict as unreadable"
+vctl --json endpoint list web | json_ok "vipctl --json endpoint list web (health)" '"health": "healthy: HTTP 200'
+ectl del --prefix "$etcd_prefix/health/" >/dev/null
 rc=0
 vctl service get nosuch >/dev/null 2>&1 || rc=$?
 [[ $rc -ne 0 ]] || fail "vipctl service get nosuch exits 0"

@@ -3,7 +3,8 @@
  * and the codec, no source file included: jstream_feed framing, each
  * reply's error (etcd_error, etcd_reply_failed), its key-values
  * (etcd_kv_decode, etcd_int) and the values under services/ and
- * endpoints/ (codec_service_parse_text, codec_endpoint_parse_text).
+ * endpoints/ and health/ (codec_service_parse_text,
+ * codec_endpoint_parse_text, codec_verdict_parse_text).
  *
  * Invariants: framing does not depend on where the stream is cut; a reply
  * fails exactly when it carries an error; a decoded key-value encoded
@@ -69,8 +70,34 @@ static void check_endpoint(const char *id, const char *text, size_t len)
 	endpoint_free(e);
 }
 
-/* A key-value of a reply; under /vipd/services/ or /vipd/endpoints/ its
- * value goes to the codec as the etcd source would give it. */
+/* A verdict the codec accepts has a printable reason that fits, is valid
+ * UTF-8 (the cut splits no character), and reads back the same when
+ * written as a node publishes it. */
+static void check_verdict(const char *text, size_t len)
+{
+	char err[CODEC_ERR_LEN], reason[16], back_reason[16], *out;
+	bool healthy, back;
+	int ret = codec_verdict_parse_text("web/e1", text, len, &healthy, reason,
+					   sizeof(reason), err);
+	json_t *j;
+
+	CHECK(ret == 0 || ret == -EINVAL || ret == -ENOMEM);
+	if (ret)
+		return;
+	CHECK(strlen(reason) < sizeof(reason));
+	for (const unsigned char *p = (const unsigned char *)reason; *p; p++)
+		CHECK(*p >= 0x20 && *p != 0x7f);
+	CHECK((j = codec_verdict_json(healthy, reason)) && (out = json_dumps(j, JSON_COMPACT)));
+	CHECK(codec_verdict_parse_text("web/e1", out, strlen(out), &back, back_reason,
+				       sizeof(back_reason), err) == 0);
+	CHECK(back == healthy && !strcmp(back_reason, reason));
+	free(out);
+	json_decref(j);
+}
+
+/* A key-value of a reply; under /vipd/services/, /vipd/endpoints/ or
+ * /vipd/health/ its value goes to the codec as the etcd source would give
+ * it. */
 static void check_kv(const json_t *kvj)
 {
 	struct etcd_kv kv, again;
@@ -109,6 +136,8 @@ static void check_kv(const json_t *kvj)
 	} else if (kv.value && !strncmp(kv.key, "/vipd/endpoints/", 16) &&
 		   (slash = strchr(kv.key + 16, '/'))) {
 		check_endpoint(slash + 1, kv.value, kv.value_len);
+	} else if (kv.value && !strncmp(kv.key, "/vipd/health/", 13)) {
+		check_verdict(kv.value, kv.value_len);
 	}
 	etcd_kv_fini(&kv);
 }
@@ -153,5 +182,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	/* the whole input as one value, as a range's single key gives it */
 	check_service("web", text, size);
 	check_endpoint("e1", text, size);
+	check_verdict(text, size);
 	return 0;
 }

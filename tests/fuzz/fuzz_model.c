@@ -1,13 +1,15 @@
 /* libFuzzer target: any bytes as a sequence of operations on the model
  * (include/model.h only): service and endpoint puts and deletes from the
- * three sources, resyncs (mark, puts and keeps, sweep) and takes of the
- * dirty names, over a few names, ids and versions so that they collide.
+ * three sources, verdict puts and deletes, resyncs (mark, puts and keeps,
+ * sweep; etcd's cover verdicts) and takes of the dirty names, over a few
+ * names, ids and versions so that they collide.
  *
  * The harness keeps what the model should hold in plain arrays. At every
  * take and at the end the model must match it: the effective service of
  * each name (the lowest source's), and each name's endpoints from every
- * source; a take must name every service whose effective definition or
- * endpoints changed since the previous take. At the end a second model,
+ * source, and each verdict; a take must name every service whose
+ * effective definition or endpoints changed since the previous take, or
+ * whose verdicts did while the model knows the name. At the end a second model,
  * given only the final state, must serve the same. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -27,7 +29,14 @@ static const char *const names[N_NAMES] = { "web", "dns", "arch.task.http" };
 static const char *const ids[N_IDS] = { "e1", "e2", "ctr-9af7624e5f06" };
 
 enum op { OP_SVC_PUT, OP_SVC_DEL, OP_EP_PUT, OP_EP_DEL, OP_MARK, OP_SWEEP,
-	  OP_SVC_KEEP, OP_EP_KEEP, OP_TAKE, OP_MAX };
+	  OP_SVC_KEEP, OP_EP_KEEP, OP_TAKE, OP_VD_PUT, OP_VD_DEL, OP_MAX };
+
+/* Verdict versions: healthy is ver & 1; the last reason is cut to fit. */
+static const char *const reasons[N_VERS] = {
+	NULL, "HTTP 500 (3 of 3)", "timeout",
+	"a reason longer than the model keeps: 0123456789012345678901234567890123456789"
+	"0123456789012345678901234567890123456789012345678901234567890123456789",
+};
 
 /* What the model should hold: a version, or -1; and whether a resync has
  * marked it and not yet seen it. */
@@ -36,12 +45,15 @@ struct ref {
 	bool svc_stale[SRC_MAX][N_NAMES];
 	int8_t ep[SRC_MAX][N_NAMES][N_IDS];
 	bool ep_stale[SRC_MAX][N_NAMES][N_IDS];
+	int8_t vd[N_NAMES][N_IDS];	/* only etcd reports verdicts */
+	bool vd_stale[N_NAMES][N_IDS];
 };
 
 /* What one name looked like at the last take, to know what changed. */
 struct seen {
 	int8_t svc;
 	int8_t ep[SRC_MAX][N_IDS];
+	int8_t vd[N_IDS];
 };
 
 static struct service *svc_new(int name, int ver)
@@ -84,6 +96,28 @@ static int ref_svc(const struct ref *r, int name)
 		if (r->svc[s][name] >= 0)
 			return r->svc[s][name];
 	return -1;
+}
+
+/* Whether the model has an entry for the name (a verdict alone is none). */
+static bool ref_known(const struct ref *r, int name)
+{
+	for (int s = 0; s < SRC_MAX; s++) {
+		if (r->svc[s][name] >= 0)
+			return true;
+		for (int i = 0; i < N_IDS; i++)
+			if (r->ep[s][name][i] >= 0)
+				return true;
+	}
+	return false;
+}
+
+static void check_verdict(const struct verdict *v, int ver)
+{
+	const char *want = reasons[ver] ? reasons[ver] : "";
+	size_t n = strlen(want) < sizeof(v->reason) ? strlen(want) : sizeof(v->reason) - 1;
+
+	CHECK(v && v->healthy == (ver & 1));
+	CHECK(strlen(v->reason) == n && !strncmp(v->reason, want, n));
 }
 
 static int name_of(const char *name)
@@ -138,6 +172,14 @@ static void check_model(const struct model *m, const struct ref *r)
 			for (size_t j = 0; j < k; j++)	/* one per source and id */
 				CHECK(eps[j]->source != eps[k]->source || strcmp(eps[j]->id, eps[k]->id));
 		}
+		for (int i = 0; i < N_IDS; i++) {
+			const struct verdict *v = model_verdict_get(m, names[n], ids[i]);
+
+			if (r->vd[n][i] < 0)
+				CHECK(!v);
+			else
+				check_verdict(v, r->vd[n][i]);
+		}
 	}
 	while ((name = model_service_next(m, &it))) {
 		CHECK(name_of(name) >= 0 && ref_svc(r, name_of(name)) >= 0);
@@ -153,6 +195,8 @@ static void seen_now(const struct ref *r, struct seen seen[N_NAMES])
 		for (int s = 0; s < SRC_MAX; s++)
 			for (int i = 0; i < N_IDS; i++)
 				seen[n].ep[s][i] = r->ep[s][n][i];
+		for (int i = 0; i < N_IDS; i++)
+			seen[n].vd[i] = r->vd[n][i];
 	}
 }
 
@@ -170,7 +214,11 @@ static void take(struct model *m, const struct ref *r, struct seen seen[N_NAMES]
 
 		for (size_t k = 0; k < l.n; k++)
 			named |= !strcmp(l.names[k], names[n]);
-		if (memcmp(&now[n], &seen[n], sizeof(now[n])))
+		if (now[n].svc != seen[n].svc || memcmp(now[n].ep, seen[n].ep, sizeof(now[n].ep)))
+			CHECK(named);
+		/* a verdict changed while the name was unknown is planned when
+		 * the service appears: that put names it */
+		if (memcmp(now[n].vd, seen[n].vd, sizeof(now[n].vd)) && ref_known(r, n))
 			CHECK(named);
 	}
 	CHECK(!model_dirty(m));
@@ -189,6 +237,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(r.ep, -1, sizeof(r.ep));
 	memset(r.svc_stale, 0, sizeof(r.svc_stale));
 	memset(r.ep_stale, 0, sizeof(r.ep_stale));
+	memset(r.vd, -1, sizeof(r.vd));
+	memset(r.vd_stale, 0, sizeof(r.vd_stale));
 	seen_now(&r, seen);
 	for (size_t k = 0; k + 1 < size; k += 2) {
 		enum op op = data[k] % OP_MAX;
@@ -219,8 +269,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			model_source_mark(m, src);
 			for (n = 0; n < N_NAMES; n++) {
 				r.svc_stale[src][n] = r.svc[src][n] >= 0;
-				for (i = 0; i < N_IDS; i++)
+				for (i = 0; i < N_IDS; i++) {
 					r.ep_stale[src][n][i] = r.ep[src][n][i] >= 0;
+					if (src == SRC_ETCD)
+						r.vd_stale[n][i] = r.vd[n][i] >= 0;
+				}
 			}
 			break;
 		case OP_SWEEP:
@@ -233,6 +286,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					if (r.ep[src][n][i] >= 0 && r.ep_stale[src][n][i])
 						r.ep[src][n][i] = -1;
 					r.ep_stale[src][n][i] = false;
+					if (src == SRC_ETCD && r.vd_stale[n][i])
+						r.vd[n][i] = -1;
+					if (src == SRC_ETCD)
+						r.vd_stale[n][i] = false;
 				}
 			}
 			break;
@@ -243,6 +300,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		case OP_EP_KEEP:
 			CHECK(model_endpoint_keep(m, src, names[n], ids[i]) == (r.ep[src][n][i] >= 0));
 			r.ep_stale[src][n][i] = false;
+			break;
+		case OP_VD_PUT:
+			CHECK(model_verdict_put(m, names[n], ids[i], ver & 1, reasons[ver]) == 0);
+			r.vd[n][i] = (int8_t)ver;
+			r.vd_stale[n][i] = false;
+			break;
+		case OP_VD_DEL:
+			model_verdict_del(m, names[n], ids[i]);
+			r.vd[n][i] = -1;
+			r.vd_stale[n][i] = false;
 			break;
 		case OP_TAKE:
 		case OP_MAX:
@@ -262,6 +329,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					CHECK(model_endpoint_put(replay, (enum source_id)s, names[n],
 								 ep_new(i, r.ep[s][n][i])) == 0);
 		}
+	for (int n = 0; n < N_NAMES; n++)
+		for (int i = 0; i < N_IDS; i++)
+			if (r.vd[n][i] >= 0)
+				CHECK(model_verdict_put(replay, names[n], ids[i], r.vd[n][i] & 1,
+							reasons[r.vd[n][i]]) == 0);
 	check_model(replay, &r);
 	for (int n = 0; n < N_NAMES; n++) {
 		const struct service *a = model_service_get(m, names[n]);

@@ -1,10 +1,11 @@
-/* Validation of service and endpoint JSON: what is refused, and how the
- * refusal names the field and the value. */
+/* Validation of service, endpoint and verdict JSON: what is refused, and
+ * how the refusal names the field and the value. */
 #include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -310,6 +311,74 @@ static void endpoint_refused(void **state)
 		"field zone");
 }
 
+static int vd(const char *json, char *err)
+{
+	char reason[32];
+	bool healthy;
+
+	return codec_verdict_parse_text("web/b1", json, strlen(json), &healthy, reason,
+					sizeof(reason), err);
+}
+
+static void verdict_good(void **state)
+{
+	char err[CODEC_ERR_LEN], reason[8];
+	const char *j = "{\"healthy\":false,\"reason\":\"HTTP 500 (3 of 3)\"}";
+	bool healthy = true;
+	char *text;
+	json_t *o;
+
+	assert_int_equal(codec_verdict_parse_text("web/b1", j, strlen(j), &healthy, reason,
+						  sizeof(reason), err), 0);
+	assert_false(healthy);
+	assert_string_equal(reason, "HTTP 50");		/* cut to fit */
+	j = "{\"healthy\":true,\"reason\":null}";
+	assert_int_equal(codec_verdict_parse_text("web/b1", j, strlen(j), &healthy, reason,
+						  sizeof(reason), err), 0);
+	assert_true(healthy);
+	assert_string_equal(reason, "");
+	/* a cut never splits a character; control bytes cannot forge a line */
+	j = "{\"healthy\":false,\"reason\":\"abcde\\u00e9\"}";	/* é: 2 bytes at 5..6 */
+	assert_int_equal(codec_verdict_parse_text("web/b1", j, strlen(j), &healthy, reason,
+						  7, err), 0);
+	assert_string_equal(reason, "abcde");
+	j = "{\"healthy\":false,\"reason\":\"a\\nb\\u0001c\"}";
+	assert_int_equal(codec_verdict_parse_text("web/b1", j, strlen(j), &healthy, reason,
+						  sizeof(reason), err), 0);
+	assert_string_equal(reason, "a?b?c");
+	o = json_pack("{sbso}", "healthy", 0, "reason", json_stringn("a\0b", 3));
+	assert_int_equal(codec_verdict_read("web/b1", o, NULL, &healthy, reason, sizeof(reason), err), 0);
+	assert_string_equal(reason, "a?b");
+	json_decref(o);
+
+	/* what a node publishes reads back the same */
+	o = codec_verdict_json(false, "HTTP 500 (3 of 3)");
+	assert_non_null(o);
+	text = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+	assert_string_equal(text, "{\"healthy\":false,\"reason\":\"HTTP 500 (3 of 3)\"}");
+	free(text);
+	json_decref(o);
+	o = codec_verdict_json(true, NULL);
+	text = json_dumps(o, JSON_COMPACT);
+	assert_string_equal(text, "{\"healthy\":true}");
+	free(text);
+	json_decref(o);
+	assert_null(codec_verdict_json(false, "\xff"));	/* not UTF-8 */
+}
+
+static void verdict_refused(void **state)
+{
+	REFUSED(vd("{}", err), "field healthy: value (missing): required");
+	REFUSED(vd("{\"healthy\":null}", err), "field healthy: value (missing): required");
+	REFUSED(vd("{\"healthy\":\"no\"}", err),
+		"field healthy: value \"no\": must be true or false");
+	REFUSED(vd("{\"healthy\":0}", err), "field healthy: value 0: must be true or false");
+	REFUSED(vd("{\"healthy\":false,\"reason\":500}", err),
+		"field reason: value 500: must be a string");
+	REFUSED(vd("[true]", err), "field verdict: value [true]: must be an object");
+	REFUSED(vd("{\"healthy\":fals", err), "field (json)");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -319,6 +388,8 @@ int main(void)
 		cmocka_unit_test(service_external_refused),
 		cmocka_unit_test(endpoint_good),
 		cmocka_unit_test(endpoint_refused),
+		cmocka_unit_test(verdict_good),
+		cmocka_unit_test(verdict_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
