@@ -8,6 +8,7 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 
+#include "bstate.h"
 #include "config.h"
 #include "conntrack.h"
 #include "datapath.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "loop.h"
 #include "model.h"
+#include "publish.h"
 #include "reconcile.h"
 #include "source.h"
 
@@ -37,6 +39,10 @@ struct daemon {
 	struct loop *loop;
 	struct model *model;
 	struct reconciler *rec;
+	struct bstate *bs;	/* what takes traffic, and why */
+	struct bs_conf bs_conf;
+	struct publisher *pub;	/* this node's verdicts in etcd; NULL: none */
+	struct register_conf pub_conf;
 	struct dp *dp;
 	struct ct *ct;		/* NULL: conntrack cleanup unavailable (logged once) */
 	struct changes aff_pending;	/* affinity purges that failed: retried */
@@ -141,6 +147,25 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 	free(m);
 }
 
+/* drain_seconds after a TCP backend left: its established connections
+ * are cut (DESIGN.md "drain_seconds"). */
+static void drain(void *arg, const char *service, const char *id, const struct ct_match *m,
+		  size_t n)
+{
+	struct daemon *d = arg;
+	int ret;
+
+	if (!d->ct)
+		return;		/* said once at start */
+	ret = ct_delete(d->ct, m, n);
+	if (ret < 0)
+		log_err("service \"%s\" backend %s: conntrack: %s; its connections stay", service, id,
+			ct_error(d->ct));
+	else
+		log_info("service \"%s\" backend %s: drain over: %d connection%s cut", service, id,
+			 ret, ret == 1 ? "" : "s");
+}
+
 /* After a commit: affinity entries of backends that left, so their
  * clients move now rather than when the timeout runs out. */
 static void aff_cleanup(struct daemon *d, const struct changes *c)
@@ -175,7 +200,8 @@ static int reconcile(struct daemon *d)
 
 	if (model_dirty_take(d->model, &dirty))
 		full = true;
-	ret = rec_plan(d->rec, d->model, &dirty, full, &c);
+	ret = bs_update(d->bs, &dirty, full);
+	ret = ret ?: rec_plan(d->rec, d->model, &dirty, full, &c);
 	if (ret < 0)
 		log_err("planning %s%zu services: %s", full ? "all " : "",
 			full ? model_service_count(d->model) : dirty.n, strerror(-ret));
@@ -366,7 +392,9 @@ static void dp_opts_of(const struct vipd_config *cfg, struct dp_opts *o)
 static int dry_run(struct daemon *d)
 {
 	struct changes c = { 0 };
-	int ret = rec_plan(d->rec, d->model, NULL, true, &c);
+	int ret = bs_update(d->bs, NULL, true);
+
+	ret = ret ?: rec_plan(d->rec, d->model, NULL, true, &c);
 
 	if (ret == 0)
 		dp_print(stdout, d->cfg.table, &d->dp_opts, &c);
@@ -477,6 +505,41 @@ nomem:
 	return -ENOMEM;
 }
 
+static void publish(void *arg, const char *service, const struct endpoint *ep, bool healthy,
+		    const char *reason, bool gone)
+{
+	struct daemon *d = arg;
+
+	publisher_verdict(d->pub, service, ep, healthy, reason, gone);
+}
+
+/* Backend states: checks run only in a daemon that keeps running (not
+ * --once, --dry-run or --cleanup); the planner asks them every weight. */
+static int backends_open(struct daemon *d)
+{
+	bool daemon = !d->cfg.once && !d->cfg.dry_run && !d->cfg.cleanup;
+	bool etcd = d->cfg.etcd_flags.endpoints != NULL;
+	struct bs_hooks hooks = { .drain = drain, .arg = d };
+	int ret;
+
+	d->bs_conf = (struct bs_conf){ .node = d->cfg.node_name, .follow_verdicts = etcd };
+	/* with a registry and a name, this node's verdicts are others' */
+	if (daemon && etcd && d->cfg.node_name) {
+		d->pub_conf = (struct register_conf){
+			.etcd = &d->cfg.etcd, .node = d->cfg.node_name, .ttl = d->cfg.register_ttl,
+			.what = "health",
+		};
+		ret = publisher_open(d->loop, &d->pub_conf, d->cfg.docker == DOCKER_REGISTER, &d->pub);
+		if (ret < 0)
+			return ret;
+		hooks.publish = publish;
+	}
+	if (!(d->bs = bs_alloc(daemon ? d->loop : NULL, d->model, &d->bs_conf, &hooks)))
+		return -ENOMEM;
+	rec_set_weigh(d->rec, bs_weight, d->bs);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = { .sig_fd = -1, .claim_fd = -1 };
@@ -494,6 +557,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rec_set_masq(d.rec, d.dp_opts.masq_all || d.dp_opts.has_cidr[0] || d.dp_opts.has_cidr[1]);
+	if ((ret = backends_open(&d)) < 0) {
+		log_err("backend states: %s", strerror(-ret));
+		return 1;
+	}
 	if (!d.cfg.dry_run && claim_table(&d) < 0)
 		return 1;
 	if (!d.cfg.dry_run && (ret = ct_open(&d.ct)) < 0)
@@ -512,6 +579,8 @@ int main(int argc, char **argv)
 	dp_close(d.dp);
 	ct_close(d.ct);
 	changes_free(&d.aff_pending);
+	bs_free(d.bs);
+	publisher_close(d.pub);
 	rec_free(d.rec);
 	model_free(d.model);
 	loop_free(d.loop);

@@ -25,6 +25,8 @@ struct owned {
 
 struct reconciler {
 	const char *node;
+	rec_weigh_fn weigh;	/* NULL: the plain rule of eligible() */
+	void *weigh_arg;
 	struct hmap *fes;	/* fe_key -> struct fe_state */
 	struct hmap *classes;	/* class_key -> struct class_state */
 	struct hmap *owned;	/* service name -> struct owned */
@@ -632,14 +634,32 @@ static int fe_remove(struct reconciler *rec, struct fe_state *fe,
 	return ret;
 }
 
+/* The weight ep takes new connections with (0: none). vipd asks its
+ * backend states (bstate.h); without them (tests, tools) a backend takes
+ * its weight while ready, not terminating and, for a local service, on
+ * this node. */
+static uint32_t weigh(const struct reconciler *rec, const struct service *svc,
+		      const struct endpoint *ep)
+{
+	if (rec->weigh)
+		return rec->weigh(rec->weigh_arg, svc, ep);
+	if (!ep->ready || ep->terminating)
+		return 0;
+	if (svc->policy == POLICY_LOCAL && !(rec->node && ep->node && !strcmp(rec->node, ep->node)))
+		return 0;
+	return ep->weight;
+}
+
 static bool eligible(const struct reconciler *rec, const struct service *svc,
 		     const struct endpoint *ep, uint8_t family)
 {
-	if (ep->ip.family != family || !ep->ready || ep->terminating)
-		return false;
-	if (svc->policy == POLICY_LOCAL)
-		return rec->node && ep->node && !strcmp(rec->node, ep->node);
-	return true;
+	return ep->ip.family == family && weigh(rec, svc, ep) > 0;
+}
+
+void rec_set_weigh(struct reconciler *rec, rec_weigh_fn fn, void *arg)
+{
+	rec->weigh = fn;
+	rec->weigh_arg = arg;
 }
 
 static bool owned_has(const struct owned *o, size_t upto, const struct fe_key *k)
@@ -738,17 +758,27 @@ static int plan_family(struct reconciler *rec, const struct model *m,
 	struct endpoint *const *all;
 	size_t n_all = model_endpoints_get(m, svc->name, &all), n = 0;
 	struct endpoint **eps = malloc((n_all + 1) * sizeof(*eps));
+	/* shallow copies that carry the effective weight; their strings stay
+	 * the model's */
+	struct endpoint *view = malloc((n_all + 1) * sizeof(*view));
 	char **labels = calloc(n_all + 1, sizeof(*labels));
 	char label[NAME_MAX_LEN + PORT_NAME_LEN + 2];
 	int ret = 0;
 
-	if (!eps || !labels) {
+	if (!eps || !labels || !view) {
 		ret = -ENOMEM;
 		goto out;
 	}
-	for (size_t i = 0; i < n_all; i++)
-		if (eligible(rec, svc, all[i], vip->family))
-			eps[n++] = all[i];
+	for (size_t i = 0; i < n_all; i++) {
+		uint32_t w = all[i]->ip.family == vip->family ? weigh(rec, svc, all[i]) : 0;
+
+		if (!w)
+			continue;
+		view[n] = *all[i];
+		view[n].weight = w;
+		eps[n] = &view[n];
+		n++;
+	}
 	qsort(eps, n, sizeof(*eps), ep_cmp);
 	/* Element comments name the endpoint: "service/id". */
 	for (size_t i = 0; i < n && !ret; i++)
@@ -784,6 +814,7 @@ out:
 		free(labels[i]);
 	free(labels);
 	free(eps);
+	free(view);
 	return ret;
 }
 

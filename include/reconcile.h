@@ -18,6 +18,12 @@ struct reconciler;
  * borrowed for the reconciler's life (may be NULL). */
 struct reconciler *rec_alloc(const char *node_name);
 void rec_free(struct reconciler *rec);
+/* Who decides the weight an endpoint takes new connections with (0:
+ * none); see weigh() in reconcile.c for the rule without one. arg is
+ * borrowed. */
+typedef uint32_t (*rec_weigh_fn)(void *arg, const struct service *svc,
+				 const struct endpoint *ep);
+void rec_set_weigh(struct reconciler *rec, rec_weigh_fn fn, void *arg);
 /* With masquerade on (--cluster-cidr, --masquerade-all), every frontend
  * is also in the masq-frontends sets. */
 void rec_set_masq(struct reconciler *rec, bool on);
