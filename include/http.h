@@ -10,6 +10,7 @@
 #ifndef VIPD_HTTP_H
 #define VIPD_HTTP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct loop;
@@ -22,6 +23,10 @@ struct http_opts {
 	const char *header;			/* one extra header line, or NULL */
 	long connect_timeout_ms;		/* 0: curl's default */
 	long timeout_ms;			/* 0: none (streams) */
+	/* Health checks: a new connection that is never reused, closed with
+	 * a reset (no TIME_WAIT piling up on this node), and never through
+	 * a proxy from the environment. */
+	bool fresh;
 };
 
 /* on_data returns 0 to go on, non-zero to stop the transfer (on_done then

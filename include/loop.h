@@ -24,7 +24,10 @@ void loop_fd_del(struct loop *l, int fd);
  * that (log it and retry some other way), since a retry that never fires
  * is a silent hang. A callback re-arming its own timer never gets 0, and
  * nor does anyone while fewer than 64 timers are live (they are reserved
- * with the loop). */
+ * with the loop). Due timers fire earliest first, ties in the order they
+ * were added; one added by a callback fires on a later pass, never in the
+ * pass that added it (so a 0 ms re-arm cannot starve the fds). Thousands
+ * may be live: adding and deleting are O(log n). */
 uint64_t loop_timer_add(struct loop *l, uint64_t ms, loop_cb cb, void *arg);
 void loop_timer_del(struct loop *l, uint64_t id);
 

@@ -28,17 +28,24 @@ struct probe;
 typedef void (*probe_cb)(struct probe *p, bool ok, const char *why, void *arg);
 
 /* Owned by the caller; prober_free cancels every live probe without
- * calling back. */
+ * calling back. Not from inside a probe's callback (the HTTP client is
+ * still on the stack there). */
 struct prober *prober_alloc(struct loop *loop);
 void prober_free(struct prober *pr);
 
 /* Starts a probe; the callback runs exactly once (from the loop, never
  * from inside these calls) unless the probe is cancelled first. Returns
- * NULL only when out of memory or the address family is unusable. */
+ * NULL only when out of memory or the address family is unusable (or,
+ * for probe_http, the path does not begin with '/'); a socket that
+ * cannot be had for want of descriptors is a failed probe ("socket: ...").
+ * The struct probe is the caller's handle until the callback returns or
+ * the probe is cancelled; a probe_cancel of it inside its own callback
+ * does nothing. */
 struct probe *probe_tcp(struct prober *pr, const struct vaddr *addr, uint16_t port,
 			uint32_t timeout_ms, probe_cb cb, void *arg);
-/* GET http://addr:port<path> (path begins with '/'); ok when the status
- * equals expect. The whole probe (connect and answer) gets timeout_ms. */
+/* GET http://addr:port<path> (path begins with '/', sent as it is); ok
+ * when the status equals expect ("HTTP <status>" when not). The whole
+ * probe (connect and answer) gets timeout_ms; the body is not read. */
 struct probe *probe_http(struct prober *pr, const struct vaddr *addr, uint16_t port,
 			 const char *path, uint16_t expect, uint32_t timeout_ms,
 			 probe_cb cb, void *arg);

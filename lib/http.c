@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
 #include <curl/curl.h>
 
 #include "http.h"
@@ -227,6 +228,18 @@ void http_free(struct http *h)
 	free(h);
 }
 
+/* SO_LINGER {1, 0}: close() sends RST instead of FIN, so the checker
+ * keeps no TIME_WAIT for each probe (HAProxy closes its checks the same
+ * way). A check has read all it needs (or given up) when it closes. */
+static int linger_cb(void *arg, curl_socket_t fd, curlsocktype purpose)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+
+	if (purpose == CURLSOCKTYPE_IPCXN)
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg));
+	return CURL_SOCKOPT_OK;
+}
+
 static void set_opts(struct http_req *r, const struct http_opts *o)
 {
 	CURL *e = r->easy;
@@ -252,6 +265,13 @@ static void set_opts(struct http_req *r, const struct http_opts *o)
 		curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
 	if (o->timeout_ms)
 		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	if (o->fresh) {
+		curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+		curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+		curl_easy_setopt(e, CURLOPT_SOCKOPTFUNCTION, linger_cb);
+		curl_easy_setopt(e, CURLOPT_NOPROXY, "*");
+		curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 0L);
+	}
 }
 
 struct http_req *http_request(struct http *h, const char *url, const char *body,

@@ -1,5 +1,5 @@
-/* An epoll loop in the shape of redis' ae: file events, timers kept in a
- * small array (vipd has a handful), and a before-sleep hook. */
+/* An epoll loop in the shape of redis' ae: file events, timers in a binary
+ * min-heap, and a before-sleep hook. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdlib.h>
@@ -10,11 +10,19 @@
 
 #include "loop.h"
 
-/* Timer slots allocated with the loop. vipd holds a handful of timers at
- * once (one per source state, one per HTTP client, the daemon's retry and
- * verify ticks), so adding one never needs memory after loop_alloc in
- * practice; growth past this is still tried. */
+/* Timer slots allocated with the loop, so that a daemon holding only its
+ * handful of timers (one per source state, one per HTTP client, the retry
+ * and verify ticks) never needs memory to add one. Health probes hold
+ * thousands: the slots then grow by doubling. */
 #define TIMERS_RESERVED 64
+
+/* A timer id is its slot's generation above its slot number (plus one, so
+ * that no id is 0): loop_timer_del finds the slot without a map, and an id
+ * kept after its timer fired or was deleted matches nothing, until one slot
+ * has been reused 2^40 times (decades at a thousand re-arms a second). */
+#define SLOT_BITS 24
+#define SLOT_MASK ((UINT64_C(1) << SLOT_BITS) - 1)
+#define NO_POS UINT32_MAX
 
 struct fd_reg {
 	int fd;
@@ -26,17 +34,21 @@ struct fd_reg {
 
 struct timer {
 	uint64_t id, due;
+	uint64_t seq;		/* order of adding: ties on due fire in it */
 	loop_cb cb;
 	void *arg;
+	uint32_t pos;		/* index in the heap, NO_POS when free */
+	uint32_t next_free;	/* free slots form a stack */
 };
 
 struct loop {
 	int epfd;
 	bool stop;
 	struct fd_reg *fds;
-	struct timer *timers;
-	size_t n_timers, cap_timers;
-	uint64_t next_id;
+	struct timer *slots;	/* by slot number; realloc may move them */
+	uint32_t *heap;		/* slot numbers, earliest (due, seq) first */
+	uint32_t n_heap, cap, free_top;
+	uint64_t seq;
 	loop_cb before_sleep;
 	void *before_sleep_arg;
 };
@@ -49,20 +61,42 @@ uint64_t loop_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+/* Slots cap..n-1 become free, pushed so that the lowest is taken first. */
+static int timers_grow(struct loop *l, uint32_t n)
+{
+	struct timer *t = realloc(l->slots, n * sizeof(*t));
+	uint32_t *h;
+
+	if (!t)
+		return -ENOMEM;
+	l->slots = t;
+	h = realloc(l->heap, n * sizeof(*h));
+	if (!h)
+		return -ENOMEM;	/* slots grew alone: harmless, cap did not */
+	l->heap = h;
+	for (uint32_t i = n; i-- > l->cap;) {
+		l->slots[i] = (struct timer){ .pos = NO_POS, .next_free = l->free_top };
+		l->free_top = i;
+	}
+	l->cap = n;
+	return 0;
+}
+
 struct loop *loop_alloc(void)
 {
 	struct loop *l = calloc(1, sizeof(*l));
 
 	if (!l)
 		return NULL;
-	l->timers = calloc(TIMERS_RESERVED, sizeof(*l->timers));
-	l->epfd = l->timers ? epoll_create1(EPOLL_CLOEXEC) : -1;
-	if (l->epfd < 0) {
-		free(l->timers);
+	l->epfd = -1;
+	l->free_top = NO_POS;
+	if (timers_grow(l, TIMERS_RESERVED) < 0 ||
+	    (l->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0) {
+		free(l->slots);
+		free(l->heap);
 		free(l);
 		return NULL;
 	}
-	l->cap_timers = TIMERS_RESERVED;
 	return l;
 }
 
@@ -76,7 +110,8 @@ void loop_free(struct loop *l)
 		l->fds = r->next;
 		free(r);
 	}
-	free(l->timers);
+	free(l->slots);
+	free(l->heap);
 	close(l->epfd);
 	free(l);
 }
@@ -145,30 +180,85 @@ static void reap(struct loop *l)
 	}
 }
 
+static bool before(const struct loop *l, uint32_t a, uint32_t b)
+{
+	const struct timer *x = &l->slots[a], *y = &l->slots[b];
+
+	return x->due < y->due || (x->due == y->due && x->seq < y->seq);
+}
+
+static void heap_set(struct loop *l, uint32_t pos, uint32_t slot)
+{
+	l->heap[pos] = slot;
+	l->slots[slot].pos = pos;
+}
+
+/* Moves the slot at pos up or down until the heap is ordered again. */
+static void heap_fix(struct loop *l, uint32_t pos)
+{
+	uint32_t slot = l->heap[pos];
+
+	while (pos > 0 && before(l, slot, l->heap[(pos - 1) / 2])) {
+		heap_set(l, pos, l->heap[(pos - 1) / 2]);
+		pos = (pos - 1) / 2;
+	}
+	for (;;) {
+		uint32_t kid = 2 * pos + 1;
+
+		if (kid >= l->n_heap)
+			break;
+		if (kid + 1 < l->n_heap && before(l, l->heap[kid + 1], l->heap[kid]))
+			kid++;
+		if (!before(l, l->heap[kid], slot))
+			break;
+		heap_set(l, pos, l->heap[kid]);
+		pos = kid;
+	}
+	heap_set(l, pos, slot);
+}
+
+/* Takes the timer out of the heap and frees its slot (its id stays, so the
+ * next generation differs). */
+static void timer_remove(struct loop *l, struct timer *t)
+{
+	uint32_t pos = t->pos, last = l->heap[--l->n_heap];
+
+	t->pos = NO_POS;
+	t->next_free = l->free_top;
+	l->free_top = (uint32_t)(t - l->slots);
+	if (pos < l->n_heap) {
+		heap_set(l, pos, last);
+		heap_fix(l, pos);
+	}
+}
+
 uint64_t loop_timer_add(struct loop *l, uint64_t ms, loop_cb cb, void *arg)
 {
-	if (l->n_timers == l->cap_timers) {
-		size_t cap = l->cap_timers ? l->cap_timers * 2 : 8;
-		struct timer *t = realloc(l->timers, cap * sizeof(*t));
+	struct timer *t;
+	uint32_t slot;
 
-		if (!t)
-			return 0;
-		l->timers = t;
-		l->cap_timers = cap;
-	}
-	l->timers[l->n_timers++] = (struct timer){
-		.id = ++l->next_id, .due = loop_now_ms() + ms, .cb = cb, .arg = arg,
-	};
-	return l->next_id;
+	if (l->free_top == NO_POS &&
+	    (l->cap > SLOT_MASK / 2 || timers_grow(l, l->cap * 2) < 0))
+		return 0;
+	slot = l->free_top;
+	t = &l->slots[slot];
+	l->free_top = t->next_free;
+	t->id = ((t->id >> SLOT_BITS) + 1) << SLOT_BITS | (slot + 1);
+	t->due = loop_now_ms() + ms;
+	t->seq = ++l->seq;
+	t->cb = cb;
+	t->arg = arg;
+	heap_set(l, l->n_heap++, slot);
+	heap_fix(l, t->pos);
+	return t->id;
 }
 
 void loop_timer_del(struct loop *l, uint64_t id)
 {
-	for (size_t i = 0; i < l->n_timers; i++)
-		if (l->timers[i].id == id) {
-			l->timers[i] = l->timers[--l->n_timers];
-			return;
-		}
+	uint64_t slot = (id & SLOT_MASK) - 1;
+
+	if (slot < l->cap && l->slots[slot].pos != NO_POS && l->slots[slot].id == id)
+		timer_remove(l, &l->slots[slot]);
 }
 
 void loop_before_sleep(struct loop *l, loop_cb cb, void *arg)
@@ -184,31 +274,31 @@ void loop_stop(struct loop *l)
 
 static int next_timeout(const struct loop *l)
 {
-	uint64_t now = loop_now_ms(), first = UINT64_MAX;
+	uint64_t now = loop_now_ms(), first;
 
-	for (size_t i = 0; i < l->n_timers; i++)
-		if (l->timers[i].due < first)
-			first = l->timers[i].due;
-	if (first == UINT64_MAX)
+	if (!l->n_heap)
 		return -1;
+	first = l->slots[l->heap[0]].due;
 	return first <= now ? 0 : (int)(first - now > 60000 ? 60000 : first - now);
 }
 
-/* Fires due timers; one removed before its callback may add others. Its
- * slot is free by then, so a callback re-arming itself cannot fail. */
+/* Fires due timers, earliest first; one is removed before its callback,
+ * which may then add others: its slot is free by then, so a callback
+ * re-arming itself cannot fail. Timers added meanwhile wait for the next
+ * pass, so that one re-arming itself at 0 ms cannot starve the fds. */
 static void run_timers(struct loop *l)
 {
-	uint64_t now = loop_now_ms();
+	uint64_t now = loop_now_ms(), last = l->seq;
 
-	for (size_t i = 0; i < l->n_timers;) {
-		struct timer t = l->timers[i];
+	while (l->n_heap) {
+		struct timer *t = &l->slots[l->heap[0]];
+		loop_cb cb = t->cb;
+		void *arg = t->arg;
 
-		if (t.due > now) {
-			i++;
-			continue;
-		}
-		l->timers[i] = l->timers[--l->n_timers];
-		t.cb(l, t.arg);
+		if (t->due > now || t->seq > last)
+			break;
+		timer_remove(l, t);
+		cb(l, arg);
 	}
 }
 
