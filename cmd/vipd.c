@@ -505,12 +505,12 @@ nomem:
 	return -ENOMEM;
 }
 
-static void publish(void *arg, const char *service, const struct endpoint *ep, bool healthy,
-		    const char *reason, bool gone)
+static void publish(void *arg, const char *service, const char *id, uint8_t source,
+		    bool healthy, const char *reason, bool gone)
 {
 	struct daemon *d = arg;
 
-	publisher_verdict(d->pub, service, ep, healthy, reason, gone);
+	publisher_verdict(d->pub, service, id, source, healthy, reason, gone);
 }
 
 /* Backend states: checks run only in a daemon that keeps running (not

@@ -26,6 +26,9 @@
 
 struct loop;
 struct bstate;
+struct bs_svc;
+struct rec;
+struct drain;
 
 enum bs_state {
 	BS_HEALTHY,
@@ -49,10 +52,11 @@ struct bs_conf {
 };
 
 /* This node's verdict on a backend it checks, for others to follow
- * (published under <prefix>/health/<service>/<id>). Called when a check
- * starts (healthy) and at every change; healthy with reason NULL and
- * gone set when the check stops. */
-typedef void (*bs_publish_cb)(void *arg, const char *service, const struct endpoint *ep,
+ * (published under <prefix>/health/<service>/<id>): id and source are
+ * the endpoint's (enum source_id). Called when a check starts and at
+ * every change of verdict (reason NULL when healthy), and with gone set
+ * when the check stops. */
+typedef void (*bs_publish_cb)(void *arg, const char *service, const char *id, uint8_t source,
 			      bool healthy, const char *reason, bool gone);
 /* drain_seconds after a backend left: delete its established
  * connections' conntrack entries, m[0..n) (borrowed for the call). */
@@ -92,8 +96,15 @@ struct bs_view {
 	uint8_t source;		/* enum source_id */
 	uint64_t since_ms;	/* loop_now_ms() of the last change of state */
 };
-/* for (size_t it = 0; bs_next(bs, &it, &v);): every backend; v's strings
- * are borrowed until the next bs_next or bs_update. */
-bool bs_next(struct bstate *bs, size_t *it, struct bs_view *v);
+/* for (struct bs_iter it = { 0 }; bs_next(bs, &it, &v);): every backend,
+ * and every removed one still draining; v's strings are borrowed until
+ * the next bs_next or bs_update. */
+struct bs_iter {
+	size_t it;
+	struct bs_svc *sv;
+	struct rec *r;
+	struct drain *d;
+};
+bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v);
 
 #endif

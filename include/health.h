@@ -29,14 +29,19 @@ struct checker *checker_alloc(struct loop *loop);
 void checker_free(struct checker *ck);
 
 /* Starts checking addr:port as spec says (spec->enabled must be set; the
- * path is copied). NULL when out of memory. */
+ * path is copied), with the verdict healthy (a new backend: true; one
+ * whose check only got new timings: what it had). NULL when out of
+ * memory. */
 struct check *check_start(struct checker *ck, const struct vaddr *addr, uint16_t port,
-			  const struct health_spec *spec, check_cb cb, void *arg);
+			  const struct health_spec *spec, bool healthy, check_cb cb, void *arg);
 /* Stops the check (never calls back) and frees it; NULL is fine. */
 void check_stop(struct check *c);
-/* Whether a running check would be the same as one started with these. */
+/* Whether a running check would be the same as one started with these;
+ * whether it probes the same thing the same way (timings aside). */
 bool check_same(const struct check *c, const struct vaddr *addr, uint16_t port,
 		const struct health_spec *spec);
+bool check_target_same(const struct check *c, const struct vaddr *addr, uint16_t port,
+		       const struct health_spec *spec);
 
 /* Counts for tests and metrics. */
 struct checker_stats {

@@ -5,8 +5,8 @@
 #define VIPD_PUBLISH_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
-struct endpoint;
 struct loop;
 struct publisher;
 struct register_conf;
@@ -19,8 +19,8 @@ int publisher_open(struct loop *loop, const struct register_conf *conf, bool doc
 		   struct publisher **out);
 /* A verdict of bstate.h's publish hook: endpoints that other nodes know (from etcd, or this node's registered containers) get their
  * verdict written, and deleted when gone; others are this node's alone. */
-void publisher_verdict(struct publisher *p, const char *service, const struct endpoint *ep,
-		       bool healthy, const char *reason, bool gone);
+void publisher_verdict(struct publisher *p, const char *service, const char *id,
+		       uint8_t source, bool healthy, const char *reason, bool gone);
 /* Revokes the lease (every verdict goes at once) and frees p. */
 void publisher_close(struct publisher *p);
 

@@ -1,10 +1,12 @@
 /* Backend states: every input about a backend, folded into one state, a
  * reason and the weight it takes new connections with.
  *
- * A record per backend (service, source, id) lives from the backend's
- * first sight in the model until it left and finished draining. Records
- * of one service are evaluated together, since two rules (fail open, the
- * terminating fallback) look at all backends of a family at once.
+ * A record per backend (service, source, id) lives while the model has
+ * the endpoint. A backend that leaves with drain_seconds set leaves a
+ * drain behind: the conntrack matches of its connections and a timer.
+ * Records and drains of one service are evaluated together, since two
+ * rules (fail open, the terminating fallback) look at all backends of a
+ * family at once, and a drain ends early when its address is live again.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -20,41 +22,74 @@
 #include "log.h"
 #include "loop.h"
 
-#define KEY_MAX		(NAME_MAX_LEN + 1 + 1 + NAME_MAX_LEN)
-#define WHY_LEN		128
+#define KEY_MAX		(2 * NAME_MAX_LEN + 2)
+#define REASON_LEN	256
 #define RAMP_FROM	10	/* percent of its weight a backend starts at */
+/* Linear from RAMP_FROM % to 100 % over slow_start seconds in RAMP_STEPS
+ * steps of 10 %: each step moves the slots once (one small batch), and
+ * round percentages keep the reduced weights small (100:10 is 10:1
+ * slots, where 100:19 would be 119 slots). */
+#define RAMP_STEPS	9
 
 struct bs_svc;
+struct drain;
+
+/* What a reason is made of; a copy taken before an evaluation says what
+ * a backend moved from. */
+struct facts {
+	uint8_t state, cause;
+	bool open, fallback;		/* taking traffic by a family rule */
+	uint32_t weight, eff;
+	uint64_t drain_until;		/* 0: no drain counting */
+	char *why;			/* an unhealthy verdict's (malloc'd) */
+};
 
 struct rec {
-	struct rec *next;		/* in its service's list */
+	struct rec *next, *prev;	/* in its service's list */
 	struct bs_svc *sv;
 	struct bstate *bs;
 	char *id;
 	uint8_t source;
 	struct vaddr ip;
 	uint16_t port;			/* of the first service port, for logs */
-	uint32_t weight, eff;
-	uint8_t state, cause;
-	bool present, ready, terminating, local;
-	bool open, fallback;		/* taking traffic by a family rule */
-	bool drained;			/* its conntrack entries were cut */
+	struct facts f;
+	bool ready, terminating, local;
+	bool renewed;			/* a new address: ramps as a new backend */
+	bool drained;			/* terminating, and its drain ran */
 	bool published;
 	struct check *chk;		/* NULL: not checked here */
 	bool healthy;			/* the check's or its node's verdict */
-	char *why;			/* of an unhealthy verdict (malloc'd) */
-	uint64_t since, ramp_start, drain_until;
-	uint64_t ramp_timer, drain_timer;
-	struct ct_match *ct;		/* what a drain cuts */
-	size_t n_ct;
+	struct drain *drain;		/* while terminating */
+	uint64_t since, ramp_start, ramp_timer;
+	struct ct_match *ct;		/* what a drain of it would cut */
+	size_t n_ct, cap_ct;
 	uint64_t gen;
+	size_t snap;			/* 1 + its index in the snapshot, 0: new */
 	size_t key_len;
 	char key[];			/* service \0 source id */
+};
+
+/* Connections of a backend that left (or is terminating), cut when the
+ * timer fires unless its address serves again first. */
+struct drain {
+	struct drain *next;		/* in its service's list */
+	struct bstate *bs;
+	struct bs_svc *sv;
+	struct rec *rec;		/* the terminating backend; NULL once removed */
+	char *id;
+	uint8_t source;
+	struct vaddr ip;
+	uint16_t port;
+	uint32_t weight;
+	uint64_t since, until, timer;
+	struct ct_match *ct;
+	size_t n_ct;
 };
 
 struct bs_svc {
 	char *name;
 	struct rec *recs;
+	struct drain *drains;
 	bool open[2];			/* fail open in force, per family */
 	uint32_t drain_seconds;		/* the service's, kept for when it is deleted */
 };
@@ -69,7 +104,7 @@ struct bstate {
 	struct hmap *svcs;		/* name -> struct bs_svc */
 	uint64_t gen;
 	bool started;			/* the first update is vipd's start */
-	char view_reason[WHY_LEN + 64];	/* bs_next's */
+	char view_reason[REASON_LEN];	/* bs_next's */
 };
 
 static const char *const state_names[BS_MAX] = {
@@ -84,17 +119,6 @@ const char *bs_state_name(enum bs_state s)
 	return s < BS_MAX ? state_names[s] : "?";
 }
 
-static size_t key_of(char *buf, const char *svc, uint8_t source, const char *id)
-{
-	size_t a = strlen(svc), b = strlen(id);
-
-	memcpy(buf, svc, a);
-	buf[a] = '\0';
-	buf[a + 1] = (char)('0' + source);
-	memcpy(buf + a + 2, id, b);
-	return a + 2 + b;
-}
-
 static bool serving(uint8_t state)
 {
 	return state == BS_HEALTHY || state == BS_SLOW_START;
@@ -105,26 +129,108 @@ static unsigned fam_ix(const struct vaddr *a)
 	return a->family == AF_INET6;
 }
 
-/* ---- slow start ---------------------------------------------------------- */
+/* Ids are at most NAME_MAX_LEN (the codec's rule); a longer one from a
+ * source that did not check is cut, not overrun. */
+static size_t key_of(char *buf, const char *svc, uint8_t source, const char *id)
+{
+	size_t a = strnlen(svc, NAME_MAX_LEN), b = strnlen(id, NAME_MAX_LEN);
 
-/* Linear from RAMP_FROM % to 100 % over slow_start seconds in RAMP_STEPS
- * steps of 10 %: each step moves the slots once (one small batch), and
- * round percentages keep the reduced weights small (100:10 is 10:1
- * slots, where 100:19 would be 119 slots). */
-#define RAMP_STEPS	9
+	memcpy(buf, svc, a);
+	buf[a] = '\0';
+	buf[a + 1] = (char)('0' + source);
+	memcpy(buf + a + 2, id, b);
+	return a + 2 + b;
+}
+
+static void set_why(char **slot, const char *why)
+{
+	if (why && *why && *slot && !strcmp(*slot, why))
+		return;
+	free(*slot);
+	*slot = why && *why ? strdup(why) : NULL;
+}
+
+/* ---- reasons ------------------------------------------------------------- */
+
+static const char *cause_text(uint8_t cause)
+{
+	switch (cause) {
+	case CAUSE_DOCKER_KILL: return ": docker kill";
+	case CAUSE_DOCKER_STOP: return ": docker stop";
+	case CAUSE_DOCKER_UNHEALTHY: return ": docker health unhealthy";
+	case CAUSE_DOCKER_STARTING: return ": docker health starting";
+	default: return "";
+	}
+}
+
+static void drain_text(uint64_t until, char *buf, size_t len)
+{
+	uint64_t now = loop_now_ms(), left = until > now ? until - now : 0;
+
+	snprintf(buf, len, "draining %llu s left", (unsigned long long)((left + 999) / 1000));
+}
+
+/* The reason as status and logs show it. */
+static const char *reason(const struct facts *f, char *buf, size_t len)
+{
+	char drain[48] = "";
+
+	if (f->drain_until)
+		drain_text(f->drain_until, drain, sizeof(drain));
+	switch (f->state) {
+	case BS_SLOW_START:
+		snprintf(buf, len, "slow start %u%%", f->weight ? f->eff * 100 / f->weight : 0);
+		break;
+	case BS_UNHEALTHY:
+		snprintf(buf, len, "unhealthy: %s%s", f->why ? f->why : "failed",
+			 f->open ? "; fail open: every backend fails its check" : "");
+		break;
+	case BS_NOT_READY:
+		snprintf(buf, len, "not ready%s", cause_text(f->cause));
+		break;
+	case BS_TERMINATING:
+		snprintf(buf, len, "terminating%s%s%s%s", cause_text(f->cause), *drain ? ", " : "",
+			 drain, f->fallback ? "; still serving: no ready backend" : "");
+		break;
+	case BS_DRAINING:
+		snprintf(buf, len, "removed, %s", drain);
+		break;
+	case BS_NOT_LOCAL:
+		snprintf(buf, len, "not local");
+		break;
+	case BS_HEALTHY:
+		snprintf(buf, len, "healthy");
+		break;
+	default:
+		snprintf(buf, len, "new");
+	}
+	return buf;
+}
+
+static void say_move(const struct bs_svc *sv, const char *id, const struct vaddr *ip,
+		     uint16_t port, enum vlog_level level, const struct facts *was,
+		     const struct facts *now)
+{
+	char a[REASON_LEN], b[REASON_LEN], addr[ADDR_STRLEN];
+
+	vlog(level, "service \"%s\" backend %s (%s port %u): %s -> %s", sv->name, id,
+	     addr_format(ip, addr), port, reason(was, a, sizeof(a)), reason(now, b, sizeof(b)));
+}
+
+/* ---- slow start ---------------------------------------------------------- */
 
 /* The percent of its weight at now, or 100 once the ramp is over; *next:
  * when the next step is due (0 for none). */
 static unsigned ramp_pct(uint64_t start, uint32_t seconds, uint64_t now, uint64_t *next)
 {
-	unsigned n = RAMP_STEPS;
-	uint64_t step = (uint64_t)seconds * 1000 / n, k = step ? (now - start) / step : n;
+	uint64_t step = (uint64_t)seconds * 1000 / RAMP_STEPS;
+	uint64_t k = step && now > start ? (now - start) / step : 0;
 
 	*next = 0;
-	if (!seconds || k >= n)
+	if (!seconds || !step || k >= RAMP_STEPS)
 		return 100;
 	*next = start + (k + 1) * step;
-	return RAMP_FROM + (unsigned)((100 - RAMP_FROM) * k / n);
+	return RAMP_FROM + (unsigned)((100 - RAMP_FROM) * k / RAMP_STEPS);
 }
 
 static void on_ramp(struct loop *l, void *arg)
@@ -135,65 +241,118 @@ static void on_ramp(struct loop *l, void *arg)
 	model_touch(r->bs->model, r->sv->name);
 }
 
+static void ramp_stop(struct rec *r)
+{
+	if (r->ramp_timer)
+		loop_timer_del(r->bs->loop, r->ramp_timer);
+	r->ramp_timer = 0;
+	r->ramp_start = 0;
+}
+
 /* ---- draining ------------------------------------------------------------ */
 
-static void rec_free(struct rec *r);
-static void svc_unlink(struct rec *r);
-static void svc_free(struct bstate *bs, struct bs_svc *sv);
+static void svc_free_if_empty(struct bstate *bs, struct bs_svc *sv);
+
+static void drain_unlink(struct drain *d)
+{
+	for (struct drain **p = &d->sv->drains; *p; p = &(*p)->next)
+		if (*p == d) {
+			*p = d->next;
+			return;
+		}
+}
+
+static void drain_free(struct bstate *bs, struct drain *d)
+{
+	if (d->timer)
+		loop_timer_del(bs->loop, d->timer);
+	if (d->rec)
+		d->rec->drain = NULL;
+	drain_unlink(d);
+	free(d->ct);
+	free(d->id);
+	free(d);
+}
 
 static void on_drain(struct loop *l, void *arg)
 {
-	struct rec *r = arg;
-	struct bstate *bs = r->bs;
+	struct drain *d = arg;
+	struct bstate *bs = d->bs;
+	struct bs_svc *sv = d->sv;
 
-	r->drain_timer = 0;
-	r->drained = true;
+	d->timer = 0;
 	log_info("service \"%s\" backend %s: drained: its established connections are cut now",
-		 r->sv->name, r->id);
-	if (bs->hooks.drain && r->n_ct)
-		bs->hooks.drain(bs->hooks.arg, r->sv->name, r->id, r->ct, r->n_ct);
-	if (!r->present) {
-		struct bs_svc *sv = r->sv;
+		 sv->name, d->id);
+	if (bs->hooks.drain)
+		bs->hooks.drain(bs->hooks.arg, sv->name, d->id, d->ct, d->n_ct);
+	if (d->rec)
+		d->rec->drained = true;
+	drain_free(bs, d);
+	svc_free_if_empty(bs, sv);
+}
 
-		svc_unlink(r);
-		hmap_del(bs->recs, r->key, r->key_len);
-		rec_free(r);
-		if (!sv->recs)
-			svc_free(bs, sv);
+/* A drain of r's connections, drain_seconds from now (*out, or NULL for
+ * none); r stays its owner while it is terminating. */
+static int drain_begin(struct bstate *bs, struct rec *r, bool owned, struct drain **out)
+{
+	uint32_t seconds = r->sv->drain_seconds;
+	struct drain *d;
+
+	*out = NULL;
+	if (!seconds || !r->n_ct || !bs->loop)
+		return 0;
+	if (!(d = calloc(1, sizeof(*d))) || !(d->id = strdup(r->id)) ||
+	    !(d->ct = malloc(r->n_ct * sizeof(*d->ct)))) {
+		if (d)
+			free(d->id);
+		free(d);
+		return -ENOMEM;
 	}
-}
-
-/* drain_seconds from now, unless a drain already counts. */
-static void drain_start(struct rec *r, uint32_t seconds)
-{
-	if (r->drain_timer || r->drained || !seconds || !r->n_ct || !r->bs->loop)
-		return;
-	r->drain_until = loop_now_ms() + (uint64_t)seconds * 1000;
-	r->drain_timer = loop_timer_add(r->bs->loop, (uint64_t)seconds * 1000, on_drain, r);
-	if (!r->drain_timer)
-		log_err("service \"%s\" backend %s: out of memory arming its drain; its connections stay",
-			r->sv->name, r->id);
-}
-
-static void drain_stop(struct rec *r)
-{
-	if (r->drain_timer)
-		loop_timer_del(r->bs->loop, r->drain_timer);
-	r->drain_timer = 0;
-	r->drained = false;
+	memcpy(d->ct, r->ct, r->n_ct * sizeof(*d->ct));
+	d->n_ct = r->n_ct;
+	d->bs = bs;
+	d->sv = r->sv;
+	d->source = r->source;
+	d->ip = r->ip;
+	d->port = r->port;
+	d->weight = r->f.weight;
+	d->since = loop_now_ms();
+	d->until = d->since + (uint64_t)seconds * 1000;
+	d->timer = loop_timer_add(bs->loop, (uint64_t)seconds * 1000, on_drain, d);
+	if (!d->timer) {
+		free(d->ct);
+		free(d->id);
+		free(d);
+		return -ENOMEM;
+	}
+	d->next = r->sv->drains;
+	r->sv->drains = d;
+	if (owned) {
+		d->rec = r;
+		r->drain = d;
+	}
+	*out = d;
+	return 0;
 }
 
 /* The entries a drain cuts: DNATed to this backend through any frontend
  * of the service (VIP, external IPs, node port), TCP and SCTP (UDP
- * entries go at once when the backend leaves, in the planner). */
+ * entries go at once when the backend leaves, in the planner). Kept in
+ * the record's own buffer: filled at each evaluation, allocated when it
+ * grows. */
 static int ct_matches(struct rec *r, const struct service *svc, const struct endpoint *ep)
 {
 	const struct vaddr *vip = fam_ix(&ep->ip) ? &svc->vip6 : &svc->vip4;
 	size_t cap = (size_t)svc->n_ports * (svc->n_external + 2), n = 0;
-	struct ct_match *m = cap ? calloc(cap, sizeof(*m)) : NULL;
 
-	if (cap && !m)
-		return -ENOMEM;
+	if (cap > r->cap_ct) {
+		struct ct_match *m = realloc(r->ct, cap * sizeof(*m));
+
+		if (!m)
+			return -ENOMEM;
+		r->ct = m;
+		r->cap_ct = cap;
+	}
 	for (unsigned p = 0; p < svc->n_ports; p++) {
 		const struct svc_port *sp = &svc->ports[p];
 		struct ct_match t = {
@@ -206,56 +365,62 @@ static int ct_matches(struct rec *r, const struct service *svc, const struct end
 		memcpy(t.be, ep->ip.bytes, sizeof(t.be));
 		if (vip->family) {
 			memcpy(t.dst, vip->bytes, sizeof(t.dst));
-			m[n++] = t;
+			r->ct[n++] = t;
 		}
 		for (unsigned x = 0; x < svc->n_external; x++)
 			if (svc->external_ips[x].family == ep->ip.family) {
 				memcpy(t.dst, svc->external_ips[x].bytes, sizeof(t.dst));
-				m[n++] = t;
+				r->ct[n++] = t;
 			}
 		if (sp->node_port) {
 			t.any_dst = true;
 			t.port = sp->node_port;
 			memset(t.dst, 0, sizeof(t.dst));
-			m[n++] = t;
+			r->ct[n++] = t;
 		}
 	}
-	free(r->ct);
-	r->ct = m;
 	r->n_ct = n;
 	return 0;
 }
 
+/* A drain whose address serves again (the backend back, or another one
+ * on its address) must not cut what are now that backend's connections. */
+static void drains_settle(struct bstate *bs, struct bs_svc *sv)
+{
+	for (struct drain *d = sv->drains, *next; d; d = next) {
+		next = d->next;
+		for (struct rec *r = sv->recs; r; r = r->next)
+			if (r != d->rec && r->port == d->port && addr_equal(&r->ip, &d->ip)) {
+				drain_free(bs, d);
+				break;
+			}
+	}
+}
+
 /* ---- checks -------------------------------------------------------------- */
 
-static void publish(struct rec *r, const struct endpoint *ep, bool gone)
+static void publish(struct rec *r, bool gone)
 {
 	struct bstate *bs = r->bs;
 
 	if (!bs->hooks.publish || (gone && !r->published))
 		return;
-	bs->hooks.publish(bs->hooks.arg, r->sv->name, ep, r->healthy, r->why, gone);
+	bs->hooks.publish(bs->hooks.arg, r->sv->name, r->id, r->source, r->healthy,
+			  r->healthy ? NULL : r->f.why, gone);
 	r->published = !gone;
 }
 
-static void set_why(struct rec *r, const char *why)
-{
-	free(r->why);
-	r->why = why && *why ? strdup(why) : NULL;
-}
-
+/* The old reason stays until the evaluation this touch brings: it
+ * snapshots the facts first, so its line says what the backend
+ * recovered from (decide drops it). */
 static void on_verdict(struct check *c, bool healthy, const char *why, void *arg)
 {
 	struct rec *r = arg;
-	struct endpoint *const *eps;
-	size_t n = model_endpoints_get(r->bs->model, r->sv->name, &eps);
 
 	r->healthy = healthy;
-	set_why(r, healthy ? NULL : why);
-	/* the endpoint as the model has it, for the publisher's key */
-	for (size_t i = 0; i < n; i++)
-		if (eps[i]->source == r->source && !strcmp(eps[i]->id, r->id))
-			publish(r, eps[i], false);
+	if (!healthy)
+		set_why(&r->f.why, why);
+	publish(r, false);
 	model_touch(r->bs->model, r->sv->name);
 }
 
@@ -276,40 +441,48 @@ static uint16_t check_port(const struct service *svc, const struct endpoint *ep)
 	return svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0;
 }
 
-/* Starts, moves or stops this backend's check; or reads its node's. */
+static void follow(struct rec *r, const struct service *svc, const struct endpoint *ep)
+{
+	const struct verdict *v = model_verdict_get(r->bs->model, svc->name, ep->id);
+	char why[sizeof(v->reason) + NAME_MAX_LEN + 16];
+
+	r->healthy = !v || v->healthy;
+	snprintf(why, sizeof(why), "%s (checked by %s)", v && *v->reason ? v->reason : "failed",
+		 ep->node);
+	if (!r->healthy)
+		set_why(&r->f.why, why);
+}
+
+/* Starts, moves or stops this backend's check; or reads its node's. A
+ * new check starts healthy (a restart moves no traffic), unless it only
+ * replaces one of the same target (new timings): that one's verdict
+ * carries over, so tuning a check does not send traffic to the dead. */
 static int sync_check(struct rec *r, const struct service *svc, const struct endpoint *ep)
 {
 	struct bstate *bs = r->bs;
 	bool want = svc->health.enabled && r->local && bs->checker && checked_here(bs, ep);
 	uint16_t port = check_port(svc, ep);
+	bool carry = false;
 
-	if (r->chk && (!want || !check_same(r->chk, &ep->ip, port, &svc->health))) {
+	if (r->chk && want && check_same(r->chk, &ep->ip, port, &svc->health))
+		return 0;
+	if (r->chk) {
+		carry = want && check_target_same(r->chk, &ep->ip, port, &svc->health);
 		check_stop(r->chk);
 		r->chk = NULL;
-		r->healthy = true;
-		set_why(r, NULL);
-		if (!want)
-			publish(r, ep, true);
 	}
-	if (want && !r->chk) {
-		/* a check starts healthy: a restart moves no traffic */
-		if (!(r->chk = check_start(bs->checker, &ep->ip, port, &svc->health, on_verdict, r)))
+	if (!carry)
+		r->healthy = true;
+	if (want) {
+		r->chk = check_start(bs->checker, &ep->ip, port, &svc->health, r->healthy,
+				     on_verdict, r);
+		if (!r->chk)
 			return -ENOMEM;
-		r->healthy = true;
-		set_why(r, NULL);
-		publish(r, ep, false);
-	}
-	if (svc->health.enabled && r->local && !checked_here(bs, ep)) {
-		const struct verdict *v = model_verdict_get(bs->model, svc->name, ep->id);
-		char why[sizeof(v->reason) + NAME_MAX_LEN + 16];
-
-		r->healthy = !v || v->healthy;
-		snprintf(why, sizeof(why), "%s (checked by %s)", v && *v->reason ? v->reason : "failed",
-			 ep->node);
-		set_why(r, r->healthy ? NULL : why);
-	} else if (!want) {
-		r->healthy = true;
-		set_why(r, NULL);
+		publish(r, false);
+	} else {
+		publish(r, true);
+		if (svc->health.enabled && r->local && !checked_here(bs, ep))
+			follow(r, svc, ep);
 	}
 	return 0;
 }
@@ -318,24 +491,24 @@ static int sync_check(struct rec *r, const struct service *svc, const struct end
 
 static void rec_free(struct rec *r)
 {
-	if (r->ramp_timer)
-		loop_timer_del(r->bs->loop, r->ramp_timer);
-	if (r->drain_timer)
-		loop_timer_del(r->bs->loop, r->drain_timer);
+	ramp_stop(r);
+	if (r->drain)
+		r->drain->rec = NULL;	/* the drain goes on without it */
 	check_stop(r->chk);
-	free(r->why);
+	free(r->f.why);
 	free(r->ct);
 	free(r->id);
 	free(r);
 }
 
-static void svc_unlink(struct rec *r)
+static void rec_unlink(struct rec *r)
 {
-	for (struct rec **p = &r->sv->recs; *p; p = &(*p)->next)
-		if (*p == r) {
-			*p = r->next;
-			return;
-		}
+	if (r->prev)
+		r->prev->next = r->next;
+	else
+		r->sv->recs = r->next;
+	if (r->next)
+		r->next->prev = r->prev;
 }
 
 static struct bs_svc *svc_get(struct bstate *bs, const char *name)
@@ -354,6 +527,15 @@ static struct bs_svc *svc_get(struct bstate *bs, const char *name)
 	return sv;
 }
 
+static void svc_free_if_empty(struct bstate *bs, struct bs_svc *sv)
+{
+	if (sv->recs || sv->drains)
+		return;
+	hmap_del_str(bs->svcs, sv->name);
+	free(sv->name);
+	free(sv);
+}
+
 static struct rec *rec_get(struct bstate *bs, struct bs_svc *sv, const struct endpoint *ep)
 {
 	char key[KEY_MAX];
@@ -370,7 +552,8 @@ static struct rec *rec_get(struct bstate *bs, struct bs_svc *sv, const struct en
 	r->sv = sv;
 	r->source = ep->source;
 	r->healthy = true;
-	r->state = BS_MAX;	/* none yet: the first evaluation is no change */
+	r->f.state = BS_MAX;	/* none yet */
+	r->ip = ep->ip;
 	r->since = loop_now_ms();
 	if (!(r->id = strdup(ep->id)) || hmap_put(bs->recs, key, len, r) < 0) {
 		free(r->id);
@@ -378,6 +561,8 @@ static struct rec *rec_get(struct bstate *bs, struct bs_svc *sv, const struct en
 		return NULL;
 	}
 	r->next = sv->recs;
+	if (sv->recs)
+		sv->recs->prev = r;
 	sv->recs = r;
 	return r;
 }
@@ -386,112 +571,57 @@ static struct rec *rec_get(struct bstate *bs, struct bs_svc *sv, const struct en
 static int rec_sync(struct rec *r, const struct service *svc, const struct endpoint *ep)
 {
 	const char *node = r->bs->conf->node;
+	int ret;
 
-	if (!r->present)
-		drain_stop(r);		/* back while it drained */
-	r->present = true;
-	r->ip = ep->ip;
-	r->port = svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0;
-	r->weight = ep->weight;
-	r->ready = ep->ready;
-	r->cause = ep->cause;
-	r->local = svc->policy != POLICY_LOCAL || (node && ep->node && !strcmp(node, ep->node));
-	if (r->terminating != ep->terminating && !ep->terminating)
-		drain_stop(r);		/* back: a restarted container */
-	r->terminating = ep->terminating;
-	if (svc->drain_seconds) {
-		int ret = ct_matches(r, svc, ep);
-
-		if (ret < 0)
-			return ret;
+	if (!addr_equal(&r->ip, &ep->ip)) {
+		r->renewed = true;	/* another server under the same id */
+		r->ip = ep->ip;
 	}
-	if (r->terminating)
-		drain_start(r, svc->drain_seconds);
+	r->port = svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0;
+	r->f.weight = ep->weight;
+	r->f.cause = ep->cause;
+	r->ready = ep->ready;
+	r->local = svc->policy != POLICY_LOCAL || (node && ep->node && !strcmp(node, ep->node));
+	if (!ep->terminating) {
+		if (r->drain)		/* back: a restarted container */
+			drain_free(r->bs, r->drain);
+		r->drained = false;
+	}
+	r->terminating = ep->terminating;
+	if (svc->drain_seconds && (ret = ct_matches(r, svc, ep)) < 0)
+		return ret;
 	return sync_check(r, svc, ep);
 }
 
-/* Gone from the model: drain its connections (true: kept for that), or
- * forget it now. */
-static bool rec_left(struct bstate *bs, struct rec *r)
+/* Gone from the model: its connections drain (a terminating backend's
+ * drain goes on), and the record goes. */
+static int rec_leave(struct bstate *bs, struct rec *r)
 {
-	uint32_t seconds = r->sv->drain_seconds;
+	struct facts gone = { .state = BS_DRAINING };
+	struct drain *d = r->drain;
+	int ret = 0;
 
-	if (r->present && r->chk) {
-		struct endpoint ep = { .id = r->id, .source = r->source };
-
-		publish(r, &ep, true);
+	publish(r, true);
+	if (!d && !r->drained)
+		ret = drain_begin(bs, r, false, &d);
+	if (d) {
+		d->rec = NULL;
+		r->drain = NULL;
+		gone.drain_until = d->until;
+		if (bs->started)
+			say_move(r->sv, r->id, &r->ip, r->port, VLOG_INFO, &r->f, &gone);
 	}
-	check_stop(r->chk);
-	r->chk = NULL;
-	r->present = false;
-	if (r->ramp_timer)
-		loop_timer_del(bs->loop, r->ramp_timer);
-	r->ramp_timer = 0;
-	if (seconds && (r->drain_timer || (!r->drained && r->n_ct))) {
-		drain_start(r, seconds);
-		if (r->drain_timer)
-			return true;
-	}
-	svc_unlink(r);
+	rec_unlink(r);
 	hmap_del(bs->recs, r->key, r->key_len);
 	rec_free(r);
-	return false;
+	return ret;
 }
 
 /* ---- the decision -------------------------------------------------------- */
 
-static const char *cause_text(uint8_t cause)
-{
-	switch (cause) {
-	case CAUSE_DOCKER_KILL: return ": docker kill";
-	case CAUSE_DOCKER_STOP: return ": docker stop";
-	case CAUSE_DOCKER_UNHEALTHY: return ": docker health unhealthy";
-	case CAUSE_DOCKER_STARTING: return ": docker health starting";
-	default: return "";
-	}
-}
-
-/* The reason as status and logs show it. */
-static const char *reason(const struct rec *r, char *buf, size_t len)
-{
-	uint64_t now = loop_now_ms(), left = r->drain_until > now ? r->drain_until - now : 0;
-	char drain[48] = "";
-
-	if (r->drain_timer)
-		snprintf(drain, sizeof(drain), "draining %llu s left",
-			 (unsigned long long)((left + 999) / 1000));
-	switch (r->state) {
-	case BS_SLOW_START:
-		snprintf(buf, len, "slow start %u%%", r->weight ? r->eff * 100 / r->weight : 0);
-		break;
-	case BS_UNHEALTHY:
-		snprintf(buf, len, "unhealthy: %s%s", r->why ? r->why : "failed",
-			 r->open ? "; fail open: every backend fails its check" : "");
-		break;
-	case BS_NOT_READY:
-		snprintf(buf, len, "not ready%s", cause_text(r->cause));
-		break;
-	case BS_TERMINATING:
-		snprintf(buf, len, "terminating%s%s%s%s", cause_text(r->cause), *drain ? ", " : "",
-			 drain, r->fallback ? "; still serving: no ready backend" : "");
-		break;
-	case BS_DRAINING:
-		snprintf(buf, len, "removed, %s", drain);
-		break;
-	case BS_NOT_LOCAL:
-		snprintf(buf, len, "not local");
-		break;
-	default:
-		snprintf(buf, len, "healthy");
-	}
-	return buf;
-}
-
 /* The state of one backend alone, before the family rules. */
 static uint8_t base_state(const struct rec *r)
 {
-	if (!r->present)
-		return BS_DRAINING;
 	if (!r->local)
 		return BS_NOT_LOCAL;
 	if (r->terminating)
@@ -504,174 +634,194 @@ static uint8_t base_state(const struct rec *r)
 }
 
 /* A backend that starts serving ramps, unless vipd is just starting: a
- * new one, or one back from unhealthy, not ready or terminating. */
-static void ramp(struct bstate *bs, struct rec *r, const struct service *svc, uint8_t was)
+ * new one (or a new server under its id), or one back from unhealthy,
+ * not ready or terminating. */
+static void ramp(struct bstate *bs, struct rec *r, const struct service *svc, uint64_t now)
 {
-	uint8_t now = base_state(r);
+	uint8_t st = base_state(r);
 	uint64_t next;
 	unsigned pct;
 
-	if (now != BS_HEALTHY && now != BS_SLOW_START) {
-		r->ramp_start = 0;
+	if (st != BS_HEALTHY && st != BS_SLOW_START) {
+		ramp_stop(r);
 		return;
 	}
-	if (!r->ramp_start && svc->slow_start && bs->started && bs->loop && !serving(was))
-		r->ramp_start = loop_now_ms();
+	if (!r->ramp_start && svc->slow_start && bs->started && bs->loop &&
+	    (!serving(r->f.state) || r->renewed))
+		r->ramp_start = now;
 	if (!r->ramp_start)
 		return;
-	pct = ramp_pct(r->ramp_start, svc->slow_start, loop_now_ms(), &next);
+	pct = ramp_pct(r->ramp_start, svc->slow_start, now, &next);
 	if (pct >= 100) {
-		r->ramp_start = 0;
+		ramp_stop(r);
 		return;
 	}
-	r->eff = r->weight * pct / 100 ? r->weight * pct / 100 : 1;
-	if (!r->ramp_timer && next)
-		r->ramp_timer = loop_timer_add(bs->loop, next - loop_now_ms(), on_ramp, r);
+	r->f.eff = r->f.weight * pct / 100 ? r->f.weight * pct / 100 : 1;
+	if (!r->ramp_timer && next) {
+		r->ramp_timer = loop_timer_add(bs->loop, next > now ? next - now : 0, on_ramp, r);
+		if (!r->ramp_timer)	/* the ramp waits for the next change */
+			log_err("service \"%s\" backend %s: out of memory arming its slow start",
+				r->sv->name, r->id);
+	}
 }
 
-/* Fail open and the terminating fallback, for one family. */
+/* The terminating fallback, then fail open, for one family: a passing
+ * terminating backend is a better choice than one failing its check. */
 static void family_rules(struct bs_svc *sv, unsigned f)
 {
-	bool any_serving = false, any_unhealthy = false, open;
+	bool any_serving = false, any_unhealthy = false, any_fallback = false, open, fallback;
 
 	for (struct rec *r = sv->recs; r; r = r->next)
-		if (r->present && fam_ix(&r->ip) == f) {
-			any_serving |= serving(r->state);
-			any_unhealthy |= r->state == BS_UNHEALTHY;
+		if (fam_ix(&r->ip) == f) {
+			any_serving |= serving(r->f.state);
+			any_unhealthy |= r->f.state == BS_UNHEALTHY;
+			any_fallback |= r->f.state == BS_TERMINATING && r->ready && r->healthy;
 		}
-	open = !any_serving && any_unhealthy;
+	/* kube-proxy since 1.26: terminating endpoints that still pass their
+	 * check keep serving while no endpoint is ready, so a rolling update
+	 * of every replica drops nothing */
+	fallback = !any_serving && any_fallback;
+	open = !any_serving && !any_fallback && any_unhealthy;
 	if (open != sv->open[f])
 		vlog(open ? VLOG_WARN : VLOG_INFO,
 		     open ? "service \"%s\": every IPv%c backend fails its check; sending to all of them (fail open)"
-			  : "service \"%s\": an IPv%c backend passes its check again; fail open ends",
+			  : "service \"%s\": not every IPv%c backend fails its check now; fail open ends",
 		     sv->name, f ? '6' : '4');
 	sv->open[f] = open;
 	for (struct rec *r = sv->recs; r; r = r->next) {
-		if (!r->present || fam_ix(&r->ip) != f)
+		if (fam_ix(&r->ip) != f)
 			continue;
-		r->open = open && r->state == BS_UNHEALTHY;
-		/* kube-proxy since 1.26: terminating endpoints that still pass
-		 * their check keep serving while no endpoint is ready, so a
-		 * rolling update of every replica drops nothing */
-		r->fallback = !any_serving && !open && r->state == BS_TERMINATING && r->ready &&
-			      r->healthy;
-		if (r->open || r->fallback)
-			r->eff = r->weight;
+		r->f.open = open && r->f.state == BS_UNHEALTHY;
+		r->f.fallback = fallback && r->f.state == BS_TERMINATING && r->ready && r->healthy;
+		if (r->f.open || r->f.fallback)
+			r->f.eff = r->f.weight;
 	}
 }
 
-/* What a record was before an evaluation, to log what moved. */
-struct before {
-	struct rec *r;			/* NULL: forgotten meanwhile */
-	uint8_t state;
-	char reason[WHY_LEN + 64];
-};
-
-static struct before *snapshot(const struct bs_svc *sv, size_t *n)
+/* A terminating backend drains from when it stops taking new
+ * connections: not while the fallback still sends it clients. */
+static int terminating_drains(struct bstate *bs, struct bs_svc *sv)
 {
-	struct before *b;
-	size_t i = 0;
+	int ret = 0;
 
-	*n = 0;
-	for (const struct rec *r = sv->recs; r; r = r->next)
-		(*n)++;
-	if (!(b = malloc((*n + 1) * sizeof(*b))))
-		return NULL;
-	for (struct rec *r = sv->recs; r; r = r->next, i++) {
-		b[i].r = r;
-		b[i].state = r->state;
-		reason(r, b[i].reason, sizeof(b[i].reason));
-	}
-	return b;
-}
-
-/* One line per change of state; a slow start step or a new reason in the
- * same state only with -v. A new backend is told only when it does not
- * start healthy (the model already logged its arrival). */
-static void log_moves(const struct before *b, size_t n)
-{
-	char now[WHY_LEN + 64], ip[ADDR_STRLEN];
-
-	for (size_t i = 0; i < n; i++) {
-		const struct rec *r = b[i].r;
-
-		if (!r || (b[i].state == BS_MAX && r->state == BS_HEALTHY))
+	for (struct rec *r = sv->recs; r && !ret; r = r->next) {
+		if (r->f.state != BS_TERMINATING)
 			continue;
-		reason(r, now, sizeof(now));
-		if (b[i].state == r->state && !strcmp(b[i].reason, now))
-			continue;
-		vlog(b[i].state == r->state ? VLOG_DEBUG : VLOG_INFO,
-		     "service \"%s\" backend %s (%s port %u): %s -> %s", r->sv->name, r->id,
-		     addr_format(&r->ip, ip), r->port,
-		     b[i].state == BS_MAX ? "new" : b[i].reason, now);
+		if (r->f.fallback && r->drain)
+			drain_free(bs, r->drain);
+		else if (!r->f.fallback && !r->drain && !r->drained)
+			ret = drain_begin(bs, r, true, &(struct drain *){ NULL });
+		r->f.drain_until = r->drain ? r->drain->until : 0;
 	}
+	return ret;
 }
 
 /* Each backend alone, then the rules over a family. */
-static void decide(struct bstate *bs, struct bs_svc *sv, const struct service *svc)
+static int decide(struct bstate *bs, struct bs_svc *sv, const struct service *svc)
 {
-	for (struct rec *r = sv->recs; r; r = r->next) {
-		uint8_t was = r->state;
+	uint64_t now = loop_now_ms();
 
-		r->eff = 0;
-		if (r->present)
-			ramp(bs, r, svc, was);
-		r->state = base_state(r);
-		if (r->state != was)
-			r->since = loop_now_ms();
-		if (serving(r->state) && !r->ramp_start)
-			r->eff = r->weight;
+	for (struct rec *r = sv->recs; r; r = r->next) {
+		uint8_t was = r->f.state;
+
+		r->f.eff = 0;
+		r->f.drain_until = 0;
+		ramp(bs, r, svc, now);
+		r->renewed = false;
+		r->f.state = base_state(r);
+		if (r->healthy)		/* kept by on_verdict for the snapshot */
+			set_why(&r->f.why, NULL);
+		if (r->f.state != was)
+			r->since = now;
+		if (serving(r->f.state) && !r->ramp_start)
+			r->f.eff = r->f.weight;
 	}
 	family_rules(sv, 0);
 	family_rules(sv, 1);
+	return terminating_drains(bs, sv);
+}
+
+/* The facts of every record before an evaluation (why copied: the
+ * evaluation may replace it). */
+static struct facts *snapshot(struct bs_svc *sv, size_t *n)
+{
+	struct facts *s;
+	size_t i = 0;
+
+	*n = 0;
+	for (struct rec *r = sv->recs; r; r = r->next)
+		(*n)++;
+	if (!(s = calloc(*n + 1, sizeof(*s))))
+		return NULL;
+	for (struct rec *r = sv->recs; r; r = r->next, i++) {
+		s[i] = r->f;
+		s[i].why = r->f.why ? strdup(r->f.why) : NULL;
+		r->snap = i + 1;
+	}
+	return s;
+}
+
+/* One line per change of state; a slow start step only with -v. A new
+ * backend is told only when it does not start healthy (the model already
+ * logged its arrival). */
+static void log_moves(struct bs_svc *sv, const struct facts *s)
+{
+	static const struct facts fresh = { .state = BS_MAX };
+
+	for (struct rec *r = sv->recs; r; r = r->next) {
+		const struct facts *was = r->snap ? &s[r->snap - 1] : &fresh;
+
+		if (was->state == r->f.state && (was->eff == r->f.eff || r->f.state != BS_SLOW_START))
+			continue;
+		if (!r->snap && r->f.state == BS_HEALTHY)
+			continue;
+		say_move(sv, r->id, &r->ip, r->port,
+			 was->state == r->f.state ? VLOG_DEBUG : VLOG_INFO, was, &r->f);
+	}
 }
 
 /* Brings one service's records to the model, decides, logs what moved. */
 static int svc_eval(struct bstate *bs, struct bs_svc *sv, const struct service *svc)
 {
 	struct endpoint *const *eps;
-	size_t n = svc ? model_endpoints_get(bs->model, sv->name, &eps) : 0, nb = 0;
+	size_t n = svc ? model_endpoints_get(bs->model, sv->name, &eps) : 0, ns = 0;
 	uint64_t gen = ++bs->gen;
-	struct before *b;
+	struct facts *s = NULL;
 	int ret = 0;
 
 	if (svc)
 		sv->drain_seconds = svc->drain_seconds;
-	for (size_t i = 0; i < n; i++) {
+	/* at start nothing moved: no lines, no snapshot */
+	if (bs->started && !(s = snapshot(sv, &ns)))
+		return -ENOMEM;
+	for (size_t i = 0; i < n && !ret; i++) {
 		struct rec *r = rec_get(bs, sv, eps[i]);
 
-		if (!r)
-			return -ENOMEM;
+		if (!r) {
+			ret = -ENOMEM;
+			break;
+		}
 		r->gen = gen;
+		ret = rec_sync(r, svc, eps[i]);
 	}
-	/* at start nothing moved: no lines, no snapshot */
-	if (bs->started && !(b = snapshot(sv, &nb)))
-		return -ENOMEM;
-	if (!bs->started)
-		b = NULL;
-	for (size_t i = 0; i < n && !ret; i++)
-		ret = rec_sync(rec_get(bs, sv, eps[i]), svc, eps[i]);
-	for (struct rec *r = sv->recs, *next; r; r = next) {
+	/* after a failure some records were not seen: none may count as gone */
+	for (struct rec *r = sv->recs, *next; r && !ret; r = next) {
 		next = r->next;
-		if (r->gen == gen || !r->present || rec_left(bs, r))
-			continue;
-		for (size_t i = 0; i < nb; i++)	/* forgotten */
-			if (b[i].r == r)
-				b[i].r = NULL;
+		if (r->gen != gen)
+			ret = rec_leave(bs, r);
 	}
-	if (ret == 0)
-		decide(bs, sv, svc);
-	if (b)
-		log_moves(b, nb);
-	free(b);
+	if (!ret) {
+		drains_settle(bs, sv);
+		ret = decide(bs, sv, svc);
+	}
+	if (s)
+		log_moves(sv, s);
+	for (size_t i = 0; s && i < ns; i++)
+		free(s[i].why);
+	free(s);
+	for (struct rec *r = sv->recs; r; r = r->next)
+		r->snap = 0;
 	return ret;
-}
-
-static void svc_free(struct bstate *bs, struct bs_svc *sv)
-{
-	hmap_del_str(bs->svcs, sv->name);
-	free(sv->name);
-	free(sv);
 }
 
 static int svc_update(struct bstate *bs, const char *name)
@@ -683,8 +833,7 @@ static int svc_update(struct bstate *bs, const char *name)
 	if (!sv)
 		return svc ? -ENOMEM : 0;
 	ret = svc_eval(bs, sv, svc);
-	if (!sv->recs)
-		svc_free(bs, sv);
+	svc_free_if_empty(bs, sv);
 	return ret;
 }
 
@@ -717,23 +866,56 @@ uint32_t bs_weight(void *arg, const struct service *svc, const struct endpoint *
 	char key[KEY_MAX];
 	const struct rec *r = hmap_get(bs->recs, key, key_of(key, svc->name, ep->source, ep->id));
 
-	return r ? r->eff : 0;
+	return r ? r->f.eff : 0;
 }
 
-bool bs_next(struct bstate *bs, size_t *it, struct bs_view *v)
-{
-	struct rec *r;
+/* ---- status -------------------------------------------------------------- */
 
-	if (!hmap_next(bs->recs, it, NULL, NULL, (void **)&r))
-		return false;
-	reason(r, bs->view_reason, sizeof(bs->view_reason));
+static void rec_view(struct bstate *bs, const struct rec *r, struct bs_view *v)
+{
 	*v = (struct bs_view){
 		.service = r->sv->name, .id = r->id, .ip = &r->ip, .port = r->port,
-		.state = r->state, .weight = r->weight, .effective = r->eff,
-		.reason = bs->view_reason, .source = r->source, .since_ms = r->since,
+		.state = r->f.state, .weight = r->f.weight, .effective = r->f.eff,
+		.reason = reason(&r->f, bs->view_reason, sizeof(bs->view_reason)),
+		.source = r->source, .since_ms = r->since,
 	};
-	return true;
 }
+
+static void drain_view(struct bstate *bs, const struct drain *d, struct bs_view *v)
+{
+	struct facts f = { .state = BS_DRAINING, .weight = d->weight, .drain_until = d->until };
+
+	*v = (struct bs_view){
+		.service = d->sv->name, .id = d->id, .ip = &d->ip, .port = d->port,
+		.state = BS_DRAINING, .weight = d->weight,
+		.reason = reason(&f, bs->view_reason, sizeof(bs->view_reason)),
+		.source = d->source, .since_ms = d->since,
+	};
+}
+
+bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v)
+{
+	for (;;) {
+		if (it->r) {
+			rec_view(bs, it->r, v);
+			it->r = it->r->next;
+			return true;
+		}
+		while (it->d && it->d->rec)	/* shown with its record */
+			it->d = it->d->next;
+		if (it->d) {
+			drain_view(bs, it->d, v);
+			it->d = it->d->next;
+			return true;
+		}
+		if (!hmap_next(bs->svcs, &it->it, NULL, NULL, (void **)&it->sv))
+			return false;
+		it->r = it->sv->recs;
+		it->d = it->sv->drains;
+	}
+}
+
+/* ---- lifetime ------------------------------------------------------------ */
 
 struct bstate *bs_alloc(struct loop *loop, struct model *m, const struct bs_conf *conf,
 			const struct bs_hooks *hooks)
@@ -762,20 +944,21 @@ static void rec_free_void(void *p)
 	rec_free(p);
 }
 
-static void svc_free_void(void *p)
-{
-	struct bs_svc *sv = p;
-
-	free(sv->name);
-	free(sv);
-}
-
 void bs_free(struct bstate *bs)
 {
+	struct bs_svc *sv;
+
 	if (!bs)
 		return;
-	hmap_free(bs->recs, rec_free_void);	/* checks first: they use the checker */
-	hmap_free(bs->svcs, svc_free_void);
+	/* records first (their checks use the checker), drains, services */
+	hmap_free(bs->recs, rec_free_void);
+	for (size_t it = 0; bs->svcs && hmap_next(bs->svcs, &it, NULL, NULL, (void **)&sv);) {
+		while (sv->drains)
+			drain_free(bs, sv->drains);
+		free(sv->name);
+		free(sv);
+	}
+	hmap_free(bs->svcs, NULL);
 	checker_free(bs->checker);
 	free(bs);
 }

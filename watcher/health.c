@@ -119,9 +119,10 @@ static void on_probe(struct probe *p, bool ok, const char *why, void *arg)
 			c->healthy = false;
 	}
 	if (!c->healthy && !ok) {
-		unsigned n = c->fail_run < c->spec.fall ? c->fail_run : c->spec.fall;
-
-		snprintf(text, sizeof(text), "%s (%u of %u)", why, n, (unsigned)c->spec.fall);
+		/* it turned unhealthy after fall failures: the count that says
+		 * so stays while it is out, whatever came between */
+		snprintf(text, sizeof(text), "%s (%u of %u)", why, (unsigned)c->spec.fall,
+			 (unsigned)c->spec.fall);
 		if (was || strcmp(text, c->why)) {
 			memcpy(c->why, text, sizeof(text));
 			tell = true;
@@ -149,7 +150,7 @@ static void on_timer(struct loop *l, void *arg)
 }
 
 struct check *check_start(struct checker *ck, const struct vaddr *addr, uint16_t port,
-			  const struct health_spec *spec, check_cb cb, void *arg)
+			  const struct health_spec *spec, bool healthy, check_cb cb, void *arg)
 {
 	struct check *c = calloc(1, sizeof(*c));
 
@@ -157,7 +158,7 @@ struct check *check_start(struct checker *ck, const struct vaddr *addr, uint16_t
 		return NULL;
 	*c = (struct check){
 		.ck = ck, .addr = *addr, .port = port, .spec = *spec,
-		.cb = cb, .arg = arg, .healthy = true,
+		.cb = cb, .arg = arg, .healthy = healthy,
 	};
 	c->spec.path = spec->path ? strdup(spec->path) : NULL;
 	if (spec->path && !c->spec.path) {
@@ -191,15 +192,22 @@ static bool str_same(const char *a, const char *b)
 	return a == b || (a && b && !strcmp(a, b));
 }
 
+bool check_target_same(const struct check *c, const struct vaddr *addr, uint16_t port,
+		       const struct health_spec *s)
+{
+	const struct health_spec *o = &c->spec;
+
+	return addr_equal(&c->addr, addr) && c->port == port && o->http == s->http &&
+	       str_same(o->path, s->path) && o->expect == s->expect;
+}
+
 bool check_same(const struct check *c, const struct vaddr *addr, uint16_t port,
 		const struct health_spec *s)
 {
 	const struct health_spec *o = &c->spec;
 
-	return addr_equal(&c->addr, addr) && c->port == port && o->http == s->http &&
-	       str_same(o->path, s->path) && o->expect == s->expect &&
-	       o->interval_ms == s->interval_ms && o->timeout_ms == s->timeout_ms &&
-	       o->rise == s->rise && o->fall == s->fall;
+	return check_target_same(c, addr, port, s) && o->interval_ms == s->interval_ms &&
+	       o->timeout_ms == s->timeout_ms && o->rise == s->rise && o->fall == s->fall;
 }
 
 void checker_stats(const struct checker *ck, struct checker_stats *st)

@@ -33,22 +33,22 @@ int publisher_open(struct loop *loop, const struct register_conf *conf, bool doc
 	return registrar_open(loop, conf, &p->reg);
 }
 
-void publisher_verdict(struct publisher *p, const char *service, const struct endpoint *ep,
-		       bool healthy, const char *reason, bool gone)
+void publisher_verdict(struct publisher *p, const char *service, const char *id,
+		       uint8_t source, bool healthy, const char *reason, bool gone)
 {
 	json_t *o = gone ? NULL : codec_verdict_json(healthy, reason);
 	char *key = NULL, *value = o ? json_dumps(o, JSON_COMPACT) : NULL;
 	int ret;
 
 	json_decref(o);
-	if (ep->source == SRC_ETCD)
-		ret = asprintf(&key, "health/%s/%s", service, ep->id);
-	else if (ep->source == SRC_DOCKER && p->docker_register)
-		ret = asprintf(&key, "health/%s/%s:%s", service, p->node, ep->id);
+	if (source == SRC_ETCD)
+		ret = asprintf(&key, "health/%s/%s", service, id);
+	else if (source == SRC_DOCKER && p->docker_register)
+		ret = asprintf(&key, "health/%s/%s:%s", service, p->node, id);
 	else
 		ret = 0;	/* known here only: nobody follows it */
 	if (ret < 0 || (!gone && !value))
-		log_err("health: out of memory publishing %s/%s", service, ep->id);
+		log_err("health: out of memory publishing %s/%s", service, id);
 	else if (ret > 0)
 		registrar_set(p->reg, key, value);
 	if (ret < 0)

@@ -121,7 +121,7 @@ static struct bs_view view(struct fx *f, const char *id)
 {
 	struct bs_view v;
 
-	for (size_t it = 0; bs_next(f->bs, &it, &v);)
+	for (struct bs_iter it = { 0 }; bs_next(f->bs, &it, &v);)
 		if (!strcmp(v.id, id))
 			return v;
 	fail_msg("no backend %s", id);
@@ -304,7 +304,7 @@ static void drain(void **state)
 	assert_int_equal(f->drained[0].be_port, 8080);
 	assert_int_equal(f->drained[0].be[3], 1);
 	assert_true(f->drained[0].any_dst != f->drained[1].any_dst);
-	for (size_t it = 0; ; ) {
+	for (struct bs_iter it = { 0 }; ; ) {
 		struct bs_view v;
 
 		if (!bs_next(f->bs, &it, &v))
@@ -354,13 +354,119 @@ static void planner_weighs(void **state)
 	rec_free(rec);
 }
 
+/* A removed backend's drain must not cut a live backend that took its
+ * address; the same id back on another address: the old one's
+ * connections are still cut. */
+static void drain_and_addresses(void **state)
+{
+	struct fx *f = *state;
+
+	put_svc(f, "{\"vip\":\"10.96.0.10\",\"ports\":[{\"port\":80}],\"drain_seconds\":1}");
+	put_ep(f, SRC_FILE, "b1", "{\"ip\":\"10.0.0.1\"}", CAUSE_NONE);
+	put_ep(f, SRC_FILE, "b2", "{\"ip\":\"10.0.0.2\"}", CAUSE_NONE);
+	update(f);
+	model_endpoint_del(f->m, SRC_FILE, "web", "b1");
+	put_ep(f, SRC_FILE, "b3", "{\"ip\":\"10.0.0.1\"}", CAUSE_NONE);
+	update(f);
+	model_endpoint_del(f->m, SRC_FILE, "web", "b2");
+	update(f);
+	put_ep(f, SRC_FILE, "b2", "{\"ip\":\"10.0.0.9\"}", CAUSE_NONE);
+	update(f);
+	run_for(f, 1300);
+	assert_int_equal(f->drains, 1);
+	assert_int_equal(f->drained[0].be[3], 2);
+	assert_int_equal(view(f, "b3").state, BS_HEALTHY);
+}
+
+/* A terminating backend that passes beats one failing its check; and
+ * while the fallback sends it clients its connections are not cut. */
+static void fallback_before_fail_open(void **state)
+{
+	struct fx *f = *state;
+
+	put_svc(f, "{\"vip\":\"10.96.0.10\",\"ports\":[{\"port\":80}],\"health\":{\"type\":\"tcp\"},\"drain_seconds\":1}");
+	put_ep(f, SRC_ETCD, "b1", "{\"ip\":\"10.0.0.1\",\"node\":\"node-b\"}", CAUSE_NONE);
+	put_ep(f, SRC_ETCD, "b2", "{\"ip\":\"10.0.0.2\",\"node\":\"node-c\"}", CAUSE_NONE);
+	update(f);
+	put_ep(f, SRC_ETCD, "b2", "{\"ip\":\"10.0.0.2\",\"node\":\"node-c\",\"terminating\":true}",
+	       CAUSE_NONE);
+	assert_int_equal(model_verdict_put(f->m, "web", "b1", false, "connect refused (3 of 3)"), 0);
+	update(f);
+	assert_int_equal(view(f, "b1").effective, 0);
+	assert_int_equal(view(f, "b2").effective, 100);
+	assert_null(strstr(view(f, "b1").reason, "fail open"));
+	run_for(f, 1300);
+	assert_int_equal(f->drains, 0);
+	/* b1 passes again: b2 stops serving and drains from now */
+	model_verdict_del(f->m, "web", "b1");
+	update(f);
+	assert_int_equal(view(f, "b2").effective, 0);
+	assert_non_null(strstr(view(f, "b2").reason, "draining"));
+	run_for(f, 1300);
+	assert_int_equal(f->drains, 1);
+}
+
+/* One change, and removing half of a 20,000-endpoint service, cost
+ * about the endpoints that changed (ASan build: generous bounds). */
+static void many_endpoints(void **state)
+{
+	struct fx *f = *state;
+	char id[32], js[64];
+	unsigned n = 20000;
+	uint64_t t;
+
+	put_svc(f, web);
+	for (unsigned i = 0; i < n; i++) {
+		snprintf(id, sizeof(id), "b%u", i);
+		snprintf(js, sizeof(js), "{\"ip\":\"10.%u.%u.%u\"}", (i >> 16) & 255, (i >> 8) & 255,
+			 i & 255);
+		put_ep(f, SRC_FILE, id, js, CAUSE_NONE);
+	}
+	update(f);
+	for (unsigned i = 0; i < n / 2; i++) {
+		snprintf(id, sizeof(id), "b%u", i);
+		model_endpoint_del(f->m, SRC_FILE, "web", id);
+	}
+	t = loop_now_ms();
+	update(f);
+	assert_true(loop_now_ms() - t < 500);
+	model_service_del(f->m, SRC_FILE, "web");
+	t = loop_now_ms();
+	update(f);
+	assert_true(loop_now_ms() - t < 500);
+}
+
+/* A ramp cut short by a failed check starts again from 10 %. */
+static void ramp_restarts(void **state)
+{
+	struct fx *f = *state;
+
+	put_svc(f, "{\"vip\":\"10.96.0.10\",\"ports\":[{\"port\":80}],\"slow_start\":2,\"health\":{\"type\":\"tcp\"}}");
+	put_ep(f, SRC_ETCD, "b1", "{\"ip\":\"10.0.0.1\",\"node\":\"node-b\"}", CAUSE_NONE);
+	update(f);
+	put_ep(f, SRC_ETCD, "b2", "{\"ip\":\"10.0.0.2\",\"node\":\"node-b\"}", CAUSE_NONE);
+	update(f);
+	run_for(f, 700);
+	assert_true(view(f, "b2").effective > 10);
+	assert_int_equal(model_verdict_put(f->m, "web", "b2", false, "x"), 0);
+	update(f);
+	assert_int_equal(view(f, "b2").effective, 0);
+	model_verdict_del(f->m, "web", "b2");
+	update(f);
+	assert_int_equal(view(f, "b2").effective, 10);
+	run_for(f, 2300);
+	assert_int_equal(view(f, "b2").state, BS_HEALTHY);
+	assert_int_equal(view(f, "b2").effective, 100);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		T(ready_and_terminating), T(terminating_fallback), T(verdicts_and_fail_open),
-		T(not_local), T(slow_start), T(drain), T(planner_weighs),
+		T(not_local), T(slow_start), T(drain), T(planner_weighs), T(drain_and_addresses),
+		T(fallback_before_fail_open), T(many_endpoints), T(ramp_restarts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
