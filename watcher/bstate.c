@@ -234,7 +234,8 @@ static void publish(struct rec *r, const struct endpoint *ep, bool gone)
 
 	if (!bs->hooks.publish || (gone && !r->published))
 		return;
-	bs->hooks.publish(bs->hooks.arg, r->sv->name, ep, r->healthy, r->why, gone);
+	bs->hooks.publish(bs->hooks.arg, r->sv->name, ep, r->healthy, r->healthy ? NULL : r->why,
+			  gone);
 	r->published = !gone;
 }
 
@@ -250,8 +251,13 @@ static void on_verdict(struct check *c, bool healthy, const char *why, void *arg
 	struct endpoint *const *eps;
 	size_t n = model_endpoints_get(r->bs->model, r->sv->name, &eps);
 
+	/* A healthy verdict keeps the old reason until the evaluation it
+	 * triggers: that one snapshots the state before it, and the line
+	 * "unhealthy: <reason> -> healthy" needs the reason (decide drops
+	 * it). */
 	r->healthy = healthy;
-	set_why(r, healthy ? NULL : why);
+	if (!healthy)
+		set_why(r, why);
 	/* the endpoint as the model has it, for the publisher's key */
 	for (size_t i = 0; i < n; i++)
 		if (eps[i]->source == r->source && !strcmp(eps[i]->id, r->id))
@@ -617,6 +623,8 @@ static void decide(struct bstate *bs, struct bs_svc *sv, const struct service *s
 		if (r->present)
 			ramp(bs, r, svc, was);
 		r->state = base_state(r);
+		if (r->healthy && r->why)	/* kept by on_verdict for the snapshot */
+			set_why(r, NULL);
 		if (r->state != was)
 			r->since = loop_now_ms();
 		if (serving(r->state) && !r->ramp_start)
