@@ -6,11 +6,11 @@
 # <prefix>/health/web/<id> (its own lease); the other vipd follows that
 # verdict and never probes the backend itself.
 #
-#   ┌ $client ────────┐   ┌ $node (node A) ──────────────┐   ┌ $node2 (node B) ─────────┐
-#   │ 10.250.1.2      ├───┤ 10.250.1.1  br0 10.250.2.1   ├───┤ eth0 10.250.2.2          │
-#   │ curl 10.96.0.10 │   │ etcd m1 http://10.250.2.1:2379│  │ vipd B --node-name node-b│
-#   └─────────────────┘   │ vipd A --node-name node-a    │   │   (log $vipd_b_log)      │
-#                         └──┬──────────┬──────────┬─────┘   └──────────────────────────┘
+#   ┌ $client ────────┐   ┌ $node (node A) ───────────────┐   ┌ $node2 (node B) ──────────┐
+#   │ 10.250.1.2      ├───┤ 10.250.1.1  br0 10.250.2.1    ├───┤ eth0 10.250.2.2           │
+#   │ curl 10.96.0.10 │   │ etcd m1 http://10.250.2.1:2379│   │ vipd B --node-name node-b │
+#   └─────────────────┘   │ vipd A --node-name node-a     │   │   (log $vipd_b_log)       │
+#                         └──┬──────────┬──────────┬──────┘   └───────────────────────────┘
 #                          b1 .2.11   b2 .2.12   b3 .2.13   (busybox httpd :8080)
 #                          node-b     node-a     node-a
 #
