@@ -362,6 +362,17 @@ w("")
 w(re.sub(r"(?m)^## ", "### ", rd("semantics.md").strip()) or "(not run)")
 w("")
 
+# ---------------------------------------------------------------- 8. active health checks
+w("## 8. Active health checks: death to removal, CPU per checked backend")
+w("")
+hc_cmd = rd("health.cmd").strip()
+w("`scripts/bench/health.sh` (command: `%s`; run.sh item `health`): one node namespace, "
+  "vipd with a services file; its header says exactly what is timed. Its tables follow."
+  % (hc_cmd or "not run"))
+w("")
+w(re.sub(r"(?m)^## ", "### ", rd("health.md").strip()) or "(not run)")
+w("")
+
 # ---------------------------------------------------------------- gap to the physical limit
 def children(name):
     """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
@@ -466,7 +477,7 @@ w("")
 w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
-  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
+  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `health.sh` (KILLS, INTERVAL, FALL, N, CPU_SECS, CASES), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
   "REPS), `connbench.c`, `gen.py` (every input shape), `profile.sh S E DIR`. Earlier findings: "
   "`scripts/bench/README-notes.txt` (full sync), "
   "`scripts/bench/datapath-notes.txt`.")

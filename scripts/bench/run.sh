@@ -19,6 +19,10 @@
 #   profile    profile.sh: perf record of vipd --once and rawbatch at the largest size
 #   docker     docker_latency.sh: a real dockerd; container start/stop event to
 #              the kernel, cold start with DK_CONTAINERS containers, RSS
+#   health     health.sh: active health checks: a backend's death to its removal
+#              (HC_KILLS kills, TCP check 200 ms x fall 3) with the failed requests
+#              of a client loop, and vipd's CPU checking HC_N backends every second
+#              (no check, TCP, HTTP)
 # Each item's script makes its namespaces with tests/e2e/lib.sh (names ending
 # in its pid) and lib.sh's cleanup removes them on exit, failure or Ctrl-C;
 # run.sh itself makes none, and nothing touches the root namespace.
@@ -37,6 +41,8 @@
 #   SEM_SVCS=<largest size> / 100  SEM_RR=1000 / 10  SEM_MAGLEV=100 / 2  SEM_FLOWS=10000 / 500
 #                                         semantics: services, round-robin services, maglev
 #                                         services, UDP flows (it uses EPS, REPS, DP_SECS, DP_REPS)
+#   HC_KILLS=20 / 3  HC_N=1000 / 100  HC_SECS=30 / 2
+#                                         health: kills, checked backends, CPU window (s)
 #   OUT=<repo>/BENCHMARKS.md / a temp file
 #   VIPD=<repo>/vipd  KEEP=1 (keep the work directory)
 #   REPORT_FROM=dir   run nothing: write the report again from a kept work
@@ -57,14 +63,16 @@ if [ "$SMOKE" = 1 ]; then
 	DP_SECS=${DP_SECS:-1} DP_REPS=${DP_REPS:-1} DP_SVCS=${DP_SVCS:-100} LB_CONNS=${LB_CONNS:-3000}
 	QUIET_WAIT=${QUIET_WAIT:-0} DK_CYCLES=${DK_CYCLES:-3} DK_CONTAINERS=${DK_CONTAINERS:-5}
 	SEM_SVCS=${SEM_SVCS:-100} SEM_RR=${SEM_RR:-10} SEM_MAGLEV=${SEM_MAGLEV:-2} SEM_FLOWS=${SEM_FLOWS:-500}
+	HC_KILLS=${HC_KILLS:-3} HC_N=${HC_N:-100} HC_SECS=${HC_SECS:-2}
 else
 	SIZES=${SIZES:-1000 3000 10000} EPS=${EPS:-10} REPS=${REPS:-3} NFT_CAP=${NFT_CAP:-200}
 	CHANGES=${CHANGES:-200} SLOW_CHANGES=${SLOW_CHANGES:-50}
 	DP_SECS=${DP_SECS:-5} DP_REPS=${DP_REPS:-5} LB_CONNS=${LB_CONNS:-100000}
 	QUIET_WAIT=${QUIET_WAIT:-10} DK_CYCLES=${DK_CYCLES:-50} DK_CONTAINERS=${DK_CONTAINERS:-100}
 	SEM_RR=${SEM_RR:-1000} SEM_MAGLEV=${SEM_MAGLEV:-100} SEM_FLOWS=${SEM_FLOWS:-10000}
+	HC_KILLS=${HC_KILLS:-20} HC_N=${HC_N:-1000} HC_SECS=${HC_SECS:-30}
 fi
-ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker}
+ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker health}
 export VIPD=${VIPD:-$REPO/vipd}
 BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
 DP_SVCS=${DP_SVCS:-$BIG}
@@ -73,7 +81,7 @@ SEM_SVCS=${SEM_SVCS:-$BIG}
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$VIPD" ] || { echo "run.sh: $VIPD is not built (make)" >&2; exit 1; }
 for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT \
-	$DK_CYCLES $DK_CONTAINERS $SEM_SVCS $SEM_RR $SEM_MAGLEV $SEM_FLOWS; do
+	$DK_CYCLES $DK_CONTAINERS $SEM_SVCS $SEM_RR $SEM_MAGLEV $SEM_FLOWS $HC_KILLS $HC_N $HC_SECS; do
 	case "$x" in *[!0-9]*) echo "run.sh: not a number: $x" >&2; exit 2 ;; esac
 done
 
@@ -193,16 +201,24 @@ if [[ " $ITEMS " == *" docker "* ]]; then
 		run_item docker 900 bash "$HERE/docker_latency.sh" "$DK_CYCLES" "$DK_CONTAINERS"
 fi
 
+# ---------------------------------------------------------------- active health checks
+if [[ " $ITEMS " == *" health "* ]]; then
+	HC_CMD="KILLS=$HC_KILLS N=$HC_N CPU_SECS=$HC_SECS WARM=$([ "$SMOKE" = 1 ] && echo 1 || echo 5) bash scripts/bench/health.sh"
+	echo "$HC_CMD" >"$W/health.cmd"
+	KILLS=$HC_KILLS N=$HC_N CPU_SECS=$HC_SECS WARM=$([ "$SMOKE" = 1 ] && echo 1 || echo 5) TSV=$W/health.tsv \
+		run_item health 900 bash "$HERE/health.sh"
+fi
+
 # ---------------------------------------------------------------- the report
 if [ -z "${REPORT_FROM:-}" ]; then
 	T_END=$(date +%s)
 	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	declare -p VIPD_INFO T_START T_END DATE_START LOAD_START LOAD_END FAILED_ITEMS SMOKE SIZES EPS REPS NFT_CAP \
 		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG DK_CYCLES DK_CONTAINERS \
-		SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS >"$W/meta.sh"
+		SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS >"$W/meta.sh"
 fi
 export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG \
-	DK_CYCLES DK_CONTAINERS SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS
+	DK_CYCLES DK_CONTAINERS SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS
 export VIPD_INFO DATE_START LOAD_START LOAD_END T_START T_END FAILED_ITEMS REPO
 export CMDLINE="${BENCH_CMDLINE:-$([ "$SMOKE" = 1 ] && echo 'make bench-smoke' || echo 'make bench')}"
 if ! python3 "$HERE/report.py" >"$OUT.tmp"; then

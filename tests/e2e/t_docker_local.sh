@@ -52,6 +52,10 @@ out_of_map() { ! in_map "$1"; }
 in_noep() { pn nft list set ip vipd noendpoints 2>/dev/null | grep -qwF "$1"; }
 vip_known() { vip_in_map "$1" || in_noep "$1"; }
 is_running() { [[ $(dk inspect -f '{{.State.Running}}' "$1" 2>/dev/null) == true ]]; }
+# state_since CONTAINER TEXT: since the last log_mark, the backend state line
+# of web's endpoint CONTAINER (watcher/bstate.c) ends in TEXT (a regexp).
+state_re() { echo "service \"web\" backend $1 \\($(re "$(cip "$1")") port 8080\\): $2\$"; }
+state_since() { log_since "$(state_re "$1" "$2")"; }
 
 say "vipd --docker local, no --services-file: reads no file, starts"
 log_mark
@@ -77,6 +81,8 @@ say "2. docker stop c2 (stop timeout 2 s) while a client runs: no new connection
 pages_loop 10.96.0.10:80
 has_loop_c2() { [[ $(pages_last c2) -gt 0 ]]; }
 within 3 has_loop_c2 || fail "client loop: no answer from c2 in 3 s before the stop"
+c2ip=$(cip c2)
+log_mark
 t_stop=$(now_ms)
 dk stop c2 >/dev/null &
 stop_job=$!
@@ -92,6 +98,8 @@ assert_eq "$(pages_count 0 99999999999999 -)" 0 "failed requests while c2 stoppe
 assert_le "$last" "$((t_stop + 1000))" "start of the last connection to c2 (ms; stop command at $t_stop)"
 assert_ge "$(pages_count "$((t_stop + 1000))" "$t_died")" 10 "requests between 1 s after the stop command and c2's death"
 out_of_map "$(DK=a cip c2)" || fail "c2 still in the backends map after it died"
+log_since "service \"web\" backend c2 \\($(re "$c2ip") port 8080\\): healthy -> terminating: docker stop$" ||
+	fail "no state line 'service \"web\" backend c2 ($c2ip port 8080): healthy -> terminating: docker stop'"
 
 say "3. docker start c2: back within 2 s; pause c3: out, unpause: back"
 dk start c2 >/dev/null
@@ -133,12 +141,16 @@ wait_health h1 unhealthy
 t0=$(now_ms)
 since_ms=$t0 within 1 out_of_map "$(cip h1)" || fail "unhealthy h1 still in the backends map 1 s after docker said so"
 log_since 'web: h1 ready -> not ready$' || fail "no line \"web: h1 ready -> not ready\" for the unhealthy h1"
+state_since h1 'healthy -> not ready: docker health unhealthy' ||
+	fail "no state line '$(state_re h1 'healthy -> not ready: docker health unhealthy')' for the unhealthy h1"
 spread_pages 10.96.0.10 80 40 h1 c1 c2 c3
 make_healthy h1
 wait_health h1 healthy
 since_ms=$(now_ms) within 1 has_page 10.96.0.10 80 h1 || fail "h1 gets no connection 1 s after it turned healthy again"
 within 1 web_converged || not_converged "h1 healthy again"
 log_since 'web: h1 not ready -> ready$' || fail "no line \"web: h1 not ready -> ready\" for h1 healthy again"
+state_since h1 'not ready: docker health unhealthy -> healthy' ||
+	fail "no state line '$(state_re h1 'not ready: docker health unhealthy -> healthy')' for h1 healthy again"
 ! log_since 'web: [-+]h1' || fail "h1 was removed or added while only its health changed: $(grep -E 'web: [-+]h1' "$vipd_log" | tail -n 1)"
 
 say "5. dockerd kill -9: traffic flows while it is down; restarted: the map converges"
@@ -201,9 +213,15 @@ within 2 has_page 10.96.0.10 80 c4 || fail "c4 gets no connection through 10.96.
 ! vip_known 10.96.0.11 || fail "c4's vipd.vip 10.96.0.11 (younger than c1's) is in the services map"
 within 1 log_since 'c4.*c1|c1.*c4' || fail "no log line naming c4 and c1 (whose vipd.vip wins)"
 grep -E 'c4.*c1|c1.*c4' "$vipd_log" | tail -n 1
+# docker kill (SIGKILL): terminating at the kill event, gone at its death
+log_mark
+c4ip=$(cip c4)
 t0=$(now_ms)
+dk kill c4 >/dev/null
+since_ms=$t0 within 1 lacks_page 10.96.0.10 80 c4 || fail "c4 still gets connections 1 s after docker kill"
+within 1 log_since "service \"web\" backend c4 \\($(re "$c4ip") port 8080\\): healthy -> terminating: docker kill$" ||
+	fail "no state line 'service \"web\" backend c4 ($c4ip port 8080): healthy -> terminating: docker kill'"
 dk rm -f c4 >/dev/null
-since_ms=$t0 within 1 lacks_page 10.96.0.10 80 c4 || fail "c4 still gets connections 1 s after docker rm -f"
 
 say "7. vipd restarted with a services file; seed-fleet style containers on the host network"
 stop_vipd TERM
