@@ -234,7 +234,8 @@ static void publish(struct rec *r, const struct endpoint *ep, bool gone)
 
 	if (!bs->hooks.publish || (gone && !r->published))
 		return;
-	bs->hooks.publish(bs->hooks.arg, r->sv->name, ep, r->healthy, r->why, gone);
+	bs->hooks.publish(bs->hooks.arg, r->sv->name, ep, r->healthy, r->healthy ? NULL : r->why,
+			  gone);
 	r->published = !gone;
 }
 
@@ -251,7 +252,11 @@ static void on_verdict(struct check *c, bool healthy, const char *why, void *arg
 	size_t n = model_endpoints_get(r->bs->model, r->sv->name, &eps);
 
 	r->healthy = healthy;
-	set_why(r, healthy ? NULL : why);
+	/* back healthy: the old reason stays until the evaluation this
+	 * touch brings (sync_check clears it), so that its log line says
+	 * what the backend recovered from */
+	if (!healthy)
+		set_why(r, why);
 	/* the endpoint as the model has it, for the publisher's key */
 	for (size_t i = 0; i < n; i++)
 		if (eps[i]->source == r->source && !strcmp(eps[i]->id, r->id))
@@ -307,7 +312,7 @@ static int sync_check(struct rec *r, const struct service *svc, const struct end
 		snprintf(why, sizeof(why), "%s (checked by %s)", v && *v->reason ? v->reason : "failed",
 			 ep->node);
 		set_why(r, r->healthy ? NULL : why);
-	} else if (!want) {
+	} else if (!want || r->healthy) {
 		r->healthy = true;
 		set_why(r, NULL);
 	}
