@@ -4,7 +4,8 @@
 #     working (data every 0.5 s for 5 s); new connections never reach it.
 #  b. drain_seconds 2: the long connection works right after the removal
 #     and is cut 2 s later (within 3.5 s); no conntrack entry to that
-#     backend is left; vipd logs the drain.
+#     backend is left; vipd logs the drain. The same for a backend that
+#     turns terminating (still listed) instead of leaving.
 #  c. terminating fallback: every endpoint terminating (still ready):
 #     traffic still flows; a non-terminating endpoint added takes every new
 #     connection.
@@ -77,6 +78,26 @@ applied() {
 }
 wait_applied() { within 2 applied "$@" || fail "map ip vipd backends not updated 2 s after the change (want $*)"; }
 
+# wait_cut WHO: ping the long connection every 0.5 s (at most 12 times)
+# until it fails; the first failure's time since $t_rm in $cut_ms; bounds.
+wait_cut() {
+	local k t t_cut='' how="no echo"
+	for ((k = 0; k < 12; k++)); do
+		t=$(now_ms)
+		if ! ping_conn; then
+			t_cut=$t
+			break
+		fi
+		sleep 0.5
+	done
+	[[ -n $t_cut ]] || fail "the long connection to $1 still works $(($(now_ms) - t_rm)) ms after it left (drain_seconds 2)"
+	cut_ms=$((t_cut - t_rm))
+	running "$conn_pid" || how="the client's socat ended"
+	echo "the long connection to $1 is cut: the first failed echo was sent $cut_ms ms after it left ($how; socat: $(tr '\n' ' ' <"$tmp/err$conn"))"
+	assert_ge "$cut_ms" 1500 "ms from $1 leaving to the cut (drain_seconds 2)"
+	assert_le "$cut_ms" 3500 "ms from $1 leaving to the cut"
+}
+
 say "a. drain_seconds 0: b1 removed under a long connection"
 app 0 b1
 start_vipd "$f"
@@ -116,21 +137,7 @@ app 2 b2
 wait_applied b2 -- b3
 sleep 0.3
 ping_conn || fail "the long connection to b3 broke right after the removal (drain_seconds 2)"
-t_cut=
-for ((k = 0; k < 12; k++)); do
-	t=$(now_ms)
-	if ! ping_conn; then
-		t_cut=$t
-		break
-	fi
-	sleep 0.5
-done
-[[ -n $t_cut ]] || fail "the long connection to removed b3 still works $(($(now_ms) - t_rm)) ms after its removal (drain_seconds 2)"
-how="no echo"
-running "$conn_pid" || how="the client's socat ended"
-echo "the long connection to b3 is cut: the first failed echo was sent $((t_cut - t_rm)) ms after the removal ($how; socat: $(tr '\n' ' ' <"$tmp/err$conn"))"
-assert_ge "$((t_cut - t_rm))" 1500 "ms from the removal to the cut (drain_seconds 2)"
-assert_le "$((t_cut - t_rm))" 3500 "ms from the removal to the cut"
+wait_cut b3
 close_conn
 left=$(pn conntrack -L -p tcp --reply-src "$(backend_ip 3)" 2>/dev/null | grep -c . || true)
 [[ $left -eq 0 ]] || fail "conntrack entries to b3 after the drain: $(pn conntrack -L -p tcp --reply-src "$(backend_ip 3)" 2>/dev/null)"
@@ -141,6 +148,27 @@ tail -c +"$((mark + 1))" "$vipd_log" | grep -qE 'service "app" backend b3: drain
 	fail "no log line of b3's drain cutting its connection"
 out=$(count_app 30)
 assert_eq "$(hits b2 "$out")" 30 "new connections to b2 after the drain"
+
+say "b. drain_seconds 2: b1 turns terminating under a long connection"
+app 2 b1
+wait_applied b1 -- b2
+open_conn
+ping_conn || fail "the long connection does not echo"
+assert_eq "$(established 1)" 1 "connections established in b1 (the only backend)"
+mark=$(wc -c <"$vipd_log")
+t_rm=$(now_ms)
+app 2 b1:t b2
+wait_applied b2 -- b1
+sleep 0.3
+ping_conn || fail "the long connection to b1 broke right after it turned terminating (drain_seconds 2)"
+out=$(count_app 20)
+assert_eq "$(hits b2 "$out")" 20 "new connections to b2 while b1 is terminating"
+wait_cut b1
+close_conn
+est=$(pn conntrack -L -p tcp --reply-src "$(backend_ip 1)" --state ESTABLISHED 2>/dev/null | grep -c . || true)
+assert_eq "$est" 0 "established conntrack entries to terminating b1 after its drain"
+tail -c +"$((mark + 1))" "$vipd_log" | grep -qE 'service "app" backend b1: drain over: [1-9][0-9]* connections? cut' ||
+	fail "no log line of terminating b1's drain cutting its connection"
 
 say "c. terminating fallback: b1 and b2 terminating, still ready"
 app 0 b1:t b2:t

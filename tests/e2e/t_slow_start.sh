@@ -3,18 +3,23 @@
 # share at once; b3, added later, starts at 10 % of its weight and goes up
 # 10 % a second (slots in map ip vipd backends follow), reaching its full
 # share (1/3) after 9 s. Real connections follow: b3's share of the early
-# ones is below its share after the ramp.
+# ones is below its share after the ramp. Back from failing its check
+# (TCP, 200 ms, rise 2, fall 2), b3 ramps again from 10 %.
 #
 #   client ── node (vipd) ── b1, b2, b3: busybox httpd :8080 ("bN"), weight 100
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "$0")/lib.sh"
 
 topo_up 3
-for i in 1 2 3; do start_httpd "$i"; done
+declare -A httpd_pid
+for i in 1 2 3; do
+	start_httpd "$i"
+	httpd_pid[$i]=${pids[-1]}
+done
 f=$tmp/services.json
 web() { # web EP...
 	local IFS=,
-	printf '{"services":{"web":{"vip":"10.96.0.10","ports":[{"name":"http","port":80,"protocol":"tcp","target_port":8080}],"algorithm":"random","slow_start":9}},\n "endpoints":{"web":{%s}}}\n' "$*" | put_file "$f"
+	printf '{"services":{"web":{"vip":"10.96.0.10","ports":[{"name":"http","port":80,"protocol":"tcp","target_port":8080}],"algorithm":"random","slow_start":9,"health":{"type":"tcp","interval_ms":200,"rise":2,"fall":2}}},\n "endpoints":{"web":{%s}}}\n' "$*" | put_file "$f"
 }
 # slots: "b1 b2 b3 total" slots of the backends map
 slots() {
@@ -98,5 +103,18 @@ echo "b3's share of connections: early $((e3 * 100 / 200)) %, late $((l3 * 100 /
 # early/200 < late/300
 [[ $((e3 * 300)) -lt $((l3 * 200)) ]] || fail "b3's early share ($e3 of 200) is not below its late share ($l3 of 300)"
 assert_ge "$l3" 65 "late connections to b3 (1/3 of 300 less a margin)"
+
+say "b3 fails its check and comes back: it ramps again from 10 %"
+stop_pid "${httpd_pid[3]}" KILL "b3's httpd"
+wait_logged 3 "$vipd_log" 'service "web" backend b3 \(10\.250\.2\.13 port 8080\): healthy -> unhealthy: connect refused \(2 of 2\)' "$vipd_pid" ||
+	fail "b3 not logged unhealthy 3 s after its httpd died"
+t0=$(now_ms)
+start_httpd 3
+wait_logged 3 "$vipd_log" 'service "web" backend b3 \(10\.250\.2\.13 port 8080\): unhealthy: connect refused \(2 of 2\) -> slow start 10%' "$vipd_pid" ||
+	fail "b3 back from unhealthy does not log a slow start at 10%"
+sleep 0.2
+read -r _ _ c t <<<"$(slots)"
+echo "b3 back $(($(now_ms) - t0)) ms after its httpd restarted: $c of $t slots"
+assert_eq "$((c * 21))" "$t" "b3's slots x 21 vs all slots back from unhealthy (weights 100:100:10)"
 assert_alive "$vipd_pid" vipd
 echo PASS
