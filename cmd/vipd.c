@@ -557,12 +557,12 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rec_set_masq(d.rec, d.dp_opts.masq_all || d.dp_opts.has_cidr[0] || d.dp_opts.has_cidr[1]);
+	if (!d.cfg.dry_run && claim_table(&d) < 0)
+		return 1;
 	if ((ret = backends_open(&d)) < 0) {
 		log_err("backend states: %s", strerror(-ret));
 		return 1;
 	}
-	if (!d.cfg.dry_run && claim_table(&d) < 0)
-		return 1;
 	if (!d.cfg.dry_run && (ret = ct_open(&d.ct)) < 0)
 		log_warn("conntrack: %s: stale UDP flows will not be cleaned up", strerror(-ret));
 	if (!d.cfg.dry_run && (ret = dp_open(d.cfg.table, &d.dp_opts, &d.dp)) < 0) {

@@ -168,26 +168,38 @@ static bool own_registration(const struct etcd *e, const char *id)
 	return n && !strncmp(id, node, n) && id[n] == ':';
 }
 
+/* "<service>/<id>" under endpoints/ or health/ (kind): the service into
+ * svc, *id pointing into path. Logs and returns false for anything else. */
+static bool split_key(const struct etcd *e, const char *key, const char *path,
+		      const char *kind, char svc[NAME_MAX_LEN + 1], const char **id)
+{
+	const char *slash = strchr(path, '/');
+
+	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - path) > NAME_MAX_LEN) {
+		log_err("etcd %s: field key: expected %s%s/<service>/<id>", key, e->prefix, kind);
+		return false;
+	}
+	memcpy(svc, path, (size_t)(slash - path));
+	svc[slash - path] = '\0';
+	*id = slash + 1;
+	if (!codec_name_valid(svc)) {
+		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
+		return false;
+	}
+	return true;
+}
+
 static void apply_endpoint(struct etcd *e, const char *key, const char *path,
 			   const struct etcd_kv *kv, bool deleted, char *err)
 {
 	struct model *m = e->src->model;
-	const char *slash = strchr(path, '/'), *id;
 	char svc[NAME_MAX_LEN + 1];
+	const char *id;
 	struct endpoint *ep;
 	int ret;
 
-	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - path) > NAME_MAX_LEN) {
-		log_err("etcd %s: field key: expected %sendpoints/<service>/<id>", key, e->prefix);
+	if (!split_key(e, key, path, "endpoints", svc, &id))
 		return;
-	}
-	memcpy(svc, path, (size_t)(slash - path));
-	svc[slash - path] = '\0';
-	id = slash + 1;
-	if (!codec_name_valid(svc)) {
-		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
-		return;
-	}
 	if (own_registration(e, id))
 		return;
 	if (deleted) {
@@ -213,22 +225,13 @@ static void apply_verdict(struct etcd *e, const char *key, const char *path,
 			  const struct etcd_kv *kv, bool deleted, char *err)
 {
 	struct model *m = e->src->model;
-	const char *slash = strchr(path, '/'), *id;
 	char svc[NAME_MAX_LEN + 1], name[2 * NAME_MAX_LEN + 2];
+	const char *id;
 	struct verdict v;
 	int ret;
 
-	if (!slash || strchr(slash + 1, '/') || (size_t)(slash - path) > NAME_MAX_LEN) {
-		log_err("etcd %s: field key: expected %shealth/<service>/<id>", key, e->prefix);
+	if (!split_key(e, key, path, "health", svc, &id))
 		return;
-	}
-	memcpy(svc, path, (size_t)(slash - path));
-	svc[slash - path] = '\0';
-	id = slash + 1;
-	if (!codec_name_valid(svc)) {
-		log_err("etcd %s: field service: value \"%s\": not a valid service name", key, svc);
-		return;
-	}
 	if (!codec_id_valid(id)) {
 		log_err("etcd %s: field id: value \"%.80s\": must be 1..253 letters, digits and ._:-",
 			key, id);
