@@ -26,8 +26,6 @@
 
 struct loop;
 struct bstate;
-struct bs_svc;
-struct rec;
 struct drain;
 
 enum bs_state {
@@ -81,8 +79,8 @@ void bs_free(struct bstate *bs);
  * start: backends found then do not ramp. Returns 0 or -ENOMEM. */
 int bs_update(struct bstate *bs, const struct name_list *dirty, bool full);
 
-/* The planner's question: the weight ep of service svc takes new
- * connections with, 0 for none. */
+/* The planner's question (a rec_weigh_fn): the weight ep of service svc
+ * takes new connections with, 0 for none, as the last bs_update decided. */
 uint32_t bs_weight(void *bs, const struct service *svc, const struct endpoint *ep);
 
 /* One backend as status shows it. */
@@ -100,10 +98,12 @@ struct bs_view {
  * and every removed one still draining; v's strings are borrowed until
  * the next bs_next or bs_update. */
 struct bs_iter {
-	size_t it;
-	struct bs_svc *sv;
-	struct rec *r;
+	size_t sit, dit, n, i;
+	const char *name;
+	const struct service *svc;
+	struct endpoint *const *eps;
 	struct drain *d;
+	bool drains;
 };
 bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v);
 

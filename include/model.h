@@ -87,6 +87,14 @@ struct endpoint {
 	uint8_t cause;		/* enum ep_cause */
 	uint8_t source;		/* enum source_id; set by the model */
 	bool stale;		/* model bookkeeping during a source resync */
+	/* The backend states' own (bstate.h): the state + 1 (0: not yet
+	 * decided), the cause it was decided with, and the weight the
+	 * endpoint takes new connections with.
+	 * Kept here, not in a table of their own, so that a plain backend
+	 * costs nothing more; carried over when a source puts a new version
+	 * of the endpoint. */
+	uint8_t bs_state, bs_cause;
+	uint32_t bs_weight;
 };
 
 struct model;

@@ -64,6 +64,8 @@ struct rec {
 	struct ct_match *ct;		/* what a drain of it would cut */
 	size_t n_ct, cap_ct;
 	uint64_t gen;
+	struct endpoint *ep;		/* during an evaluation: its endpoint */
+	uint8_t born;			/* its state before it had a record */
 	size_t snap;			/* 1 + its index in the snapshot, 0: new */
 	size_t key_len;
 	char key[];			/* service \0 source id */
@@ -207,13 +209,13 @@ static const char *reason(const struct facts *f, char *buf, size_t len)
 	return buf;
 }
 
-static void say_move(const struct bs_svc *sv, const char *id, const struct vaddr *ip,
+static void say_move(const char *service, const char *id, const struct vaddr *ip,
 		     uint16_t port, enum vlog_level level, const struct facts *was,
 		     const struct facts *now)
 {
 	char a[REASON_LEN], b[REASON_LEN], addr[ADDR_STRLEN];
 
-	vlog(level, "service \"%s\" backend %s (%s port %u): %s -> %s", sv->name, id,
+	vlog(level, "service \"%s\" backend %s (%s port %u): %s -> %s", service, id,
 	     addr_format(ip, addr), port, reason(was, a, sizeof(a)), reason(now, b, sizeof(b)));
 }
 
@@ -552,7 +554,10 @@ static struct rec *rec_get(struct bstate *bs, struct bs_svc *sv, const struct en
 	r->sv = sv;
 	r->source = ep->source;
 	r->healthy = true;
-	r->f.state = BS_MAX;	/* none yet */
+	/* a backend decided before without a record (its service just got
+	 * a check, slow start or draining) is not new */
+	r->f.state = r->born = ep->bs_state ? ep->bs_state - 1 : BS_MAX;
+	r->f.eff = ep->bs_weight;
 	r->ip = ep->ip;
 	r->since = loop_now_ms();
 	if (!(r->id = strdup(ep->id)) || hmap_put(bs->recs, key, len, r) < 0) {
@@ -609,7 +614,7 @@ static int rec_leave(struct bstate *bs, struct rec *r)
 		r->drain = NULL;
 		gone.drain_until = d->until;
 		if (bs->started)
-			say_move(r->sv, r->id, &r->ip, r->port, VLOG_INFO, &r->f, &gone);
+			say_move(r->sv->name, r->id, &r->ip, r->port, VLOG_INFO, &r->f, &gone);
 	}
 	rec_unlink(r);
 	hmap_del(bs->recs, r->key, r->key_len);
@@ -665,37 +670,53 @@ static void ramp(struct bstate *bs, struct rec *r, const struct service *svc, ui
 	}
 }
 
-/* The terminating fallback, then fail open, for one family: a passing
- * terminating backend is a better choice than one failing its check. */
-static void family_rules(struct bs_svc *sv, unsigned f)
+/* What the family rules look at, of a record or of a plain endpoint. */
+struct cand {
+	struct facts *f;
+	const struct vaddr *ip;
+	bool ready, healthy;
+};
+
+/* The terminating fallback, then fail open, for one family (open: the
+ * service's flag, to tell when it moves): a passing terminating backend
+ * is a better choice than one failing its check. */
+static void family_rules(const char *name, struct cand *c, size_t n, unsigned fam, bool *open_flag)
 {
 	bool any_serving = false, any_unhealthy = false, any_fallback = false, open, fallback;
 
-	for (struct rec *r = sv->recs; r; r = r->next)
-		if (fam_ix(&r->ip) == f) {
-			any_serving |= serving(r->f.state);
-			any_unhealthy |= r->f.state == BS_UNHEALTHY;
-			any_fallback |= r->f.state == BS_TERMINATING && r->ready && r->healthy;
+	for (size_t i = 0; i < n; i++)
+		if (fam_ix(c[i].ip) == fam) {
+			any_serving |= serving(c[i].f->state);
+			any_unhealthy |= c[i].f->state == BS_UNHEALTHY;
+			any_fallback |= c[i].f->state == BS_TERMINATING && c[i].ready && c[i].healthy;
 		}
 	/* kube-proxy since 1.26: terminating endpoints that still pass their
 	 * check keep serving while no endpoint is ready, so a rolling update
 	 * of every replica drops nothing */
 	fallback = !any_serving && any_fallback;
 	open = !any_serving && !any_fallback && any_unhealthy;
-	if (open != sv->open[f])
+	if (open != *open_flag)
 		vlog(open ? VLOG_WARN : VLOG_INFO,
 		     open ? "service \"%s\": every IPv%c backend fails its check; sending to all of them (fail open)"
 			  : "service \"%s\": not every IPv%c backend fails its check now; fail open ends",
-		     sv->name, f ? '6' : '4');
-	sv->open[f] = open;
-	for (struct rec *r = sv->recs; r; r = r->next) {
-		if (fam_ix(&r->ip) != f)
+		     name, fam ? '6' : '4');
+	*open_flag = open;
+	for (size_t i = 0; i < n; i++) {
+		struct facts *f = c[i].f;
+
+		if (fam_ix(c[i].ip) != fam)
 			continue;
-		r->f.open = open && r->f.state == BS_UNHEALTHY;
-		r->f.fallback = fallback && r->f.state == BS_TERMINATING && r->ready && r->healthy;
-		if (r->f.open || r->f.fallback)
-			r->f.eff = r->f.weight;
+		f->open = open && f->state == BS_UNHEALTHY;
+		f->fallback = fallback && f->state == BS_TERMINATING && c[i].ready && c[i].healthy;
+		if (f->open || f->fallback)
+			f->eff = f->weight;
 	}
+}
+
+static void both_families(const char *name, struct cand *c, size_t n, bool open[2])
+{
+	family_rules(name, c, n, 0, &open[0]);
+	family_rules(name, c, n, 1, &open[1]);
 }
 
 /* A terminating backend drains from when it stops taking new
@@ -720,6 +741,8 @@ static int terminating_drains(struct bstate *bs, struct bs_svc *sv)
 static int decide(struct bstate *bs, struct bs_svc *sv, const struct service *svc)
 {
 	uint64_t now = loop_now_ms();
+	struct cand *c;
+	size_t n = 0;
 
 	for (struct rec *r = sv->recs; r; r = r->next) {
 		uint8_t was = r->f.state;
@@ -735,9 +758,15 @@ static int decide(struct bstate *bs, struct bs_svc *sv, const struct service *sv
 			r->since = now;
 		if (serving(r->f.state) && !r->ramp_start)
 			r->f.eff = r->f.weight;
+		n++;
 	}
-	family_rules(sv, 0);
-	family_rules(sv, 1);
+	if (!(c = malloc((n + 1) * sizeof(*c))))
+		return -ENOMEM;
+	n = 0;
+	for (struct rec *r = sv->recs; r; r = r->next)
+		c[n++] = (struct cand){ &r->f, &r->ip, r->ready, r->healthy };
+	both_families(sv->name, c, n, sv->open);
+	free(c);
 	return terminating_drains(bs, sv);
 }
 
@@ -766,25 +795,25 @@ static struct facts *snapshot(struct bs_svc *sv, size_t *n)
  * logged its arrival). */
 static void log_moves(struct bs_svc *sv, const struct facts *s)
 {
-	static const struct facts fresh = { .state = BS_MAX };
-
 	for (struct rec *r = sv->recs; r; r = r->next) {
-		const struct facts *was = r->snap ? &s[r->snap - 1] : &fresh;
+		struct facts born = { .state = r->born, .weight = r->f.weight };
+		const struct facts *was = r->snap ? &s[r->snap - 1] : &born;
 
 		if (was->state == r->f.state && (was->eff == r->f.eff || r->f.state != BS_SLOW_START))
 			continue;
-		if (!r->snap && r->f.state == BS_HEALTHY)
+		if (was->state == BS_MAX && r->f.state == BS_HEALTHY)
 			continue;
-		say_move(sv, r->id, &r->ip, r->port,
+		say_move(sv->name, r->id, &r->ip, r->port,
 			 was->state == r->f.state ? VLOG_DEBUG : VLOG_INFO, was, &r->f);
 	}
 }
 
-/* Brings one service's records to the model, decides, logs what moved. */
-static int svc_eval(struct bstate *bs, struct bs_svc *sv, const struct service *svc)
+/* A service with checks, slow start or draining: its records brought to
+ * the model, decided, what moved logged, the result on each endpoint. */
+static int featured_eval(struct bstate *bs, struct bs_svc *sv, const struct service *svc,
+			 struct endpoint *const *eps, size_t n)
 {
-	struct endpoint *const *eps;
-	size_t n = svc ? model_endpoints_get(bs->model, sv->name, &eps) : 0, ns = 0;
+	size_t ns = 0;
 	uint64_t gen = ++bs->gen;
 	struct facts *s = NULL;
 	int ret = 0;
@@ -802,6 +831,7 @@ static int svc_eval(struct bstate *bs, struct bs_svc *sv, const struct service *
 			break;
 		}
 		r->gen = gen;
+		r->ep = eps[i];
 		ret = rec_sync(r, svc, eps[i]);
 	}
 	/* after a failure some records were not seen: none may count as gone */
@@ -819,21 +849,102 @@ static int svc_eval(struct bstate *bs, struct bs_svc *sv, const struct service *
 	for (size_t i = 0; s && i < ns; i++)
 		free(s[i].why);
 	free(s);
-	for (struct rec *r = sv->recs; r; r = r->next)
+	for (struct rec *r = sv->recs; r; r = r->next) {
+		if (!ret) {
+			r->ep->bs_state = r->f.state + 1;
+			r->ep->bs_cause = r->f.cause;
+			r->ep->bs_weight = r->f.eff;
+		}
+		r->ep = NULL;
 		r->snap = 0;
+	}
 	return ret;
 }
 
+/* A plain backend's state follows from its endpoint alone. */
+static uint8_t plain_state(const struct bstate *bs, const struct service *svc,
+			   const struct endpoint *ep)
+{
+	const char *node = bs->conf->node;
+
+	if (svc->policy == POLICY_LOCAL && !(node && ep->node && !strcmp(node, ep->node)))
+		return BS_NOT_LOCAL;
+	if (ep->terminating)
+		return BS_TERMINATING;
+	return ep->ready ? BS_HEALTHY : BS_NOT_READY;
+}
+
+/* A service with none of checks, slow start and draining: nothing to
+ * remember but each endpoint's state and weight, kept on the endpoint. */
+static int plain_eval(struct bstate *bs, const struct service *svc, struct endpoint *const *eps,
+		      size_t n)
+{
+	struct facts *f = calloc(n + 1, sizeof(*f));
+	struct cand *c = calloc(n + 1, sizeof(*c));
+	bool open[2] = { false, false };
+
+	if (!f || !c) {
+		free(f);
+		free(c);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		f[i] = (struct facts){
+			.state = plain_state(bs, svc, eps[i]), .cause = eps[i]->cause,
+			.weight = eps[i]->weight,
+		};
+		f[i].eff = serving(f[i].state) ? f[i].weight : 0;
+		c[i] = (struct cand){ &f[i], &eps[i]->ip, eps[i]->ready, true };
+	}
+	both_families(svc->name, c, n, open);
+	for (size_t i = 0; i < n; i++) {
+		struct endpoint *ep = eps[i];
+		struct facts was = {
+			.state = ep->bs_state ? ep->bs_state - 1 : BS_MAX, .cause = ep->bs_cause,
+			.weight = ep->weight, .eff = ep->bs_weight,
+		};
+
+		was.fallback = was.state == BS_TERMINATING && was.eff;
+		if (bs->started && was.state != f[i].state &&
+		    !(was.state == BS_MAX && f[i].state == BS_HEALTHY))
+			say_move(svc->name, ep->id, &ep->ip,
+				 svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
+				 VLOG_INFO, &was, &f[i]);
+		ep->bs_state = f[i].state + 1;
+		ep->bs_cause = ep->cause;
+		ep->bs_weight = f[i].eff;
+	}
+	free(f);
+	free(c);
+	return 0;
+}
+
+static bool featured(const struct service *svc)
+{
+	return svc->health.enabled || svc->slow_start || svc->drain_seconds;
+}
+
+/* A service that stops being featured (or is deleted) lets its records
+ * go the way of backends that left: a deleted one's drain. */
 static int svc_update(struct bstate *bs, const char *name)
 {
 	const struct service *svc = model_service_get(bs->model, name);
-	struct bs_svc *sv = svc ? svc_get(bs, name) : hmap_get_str(bs->svcs, name);
-	int ret;
+	bool rich = svc && featured(svc);
+	struct bs_svc *sv = rich ? svc_get(bs, name) : hmap_get_str(bs->svcs, name);
+	struct endpoint *const *eps;
+	size_t n = svc ? model_endpoints_get(bs->model, name, &eps) : 0;
+	int ret = 0;
 
-	if (!sv)
-		return svc ? -ENOMEM : 0;
-	ret = svc_eval(bs, sv, svc);
-	svc_free_if_empty(bs, sv);
+	if (rich && !sv)
+		return -ENOMEM;
+	if (sv && svc && !rich)
+		sv->drain_seconds = 0;	/* no longer drains: its records just go */
+	if (sv)
+		ret = featured_eval(bs, sv, rich ? svc : NULL, eps, rich ? n : 0);
+	if (!ret && svc && !rich)
+		ret = plain_eval(bs, svc, eps, n);
+	if (sv)
+		svc_free_if_empty(bs, sv);
 	return ret;
 }
 
@@ -862,11 +973,7 @@ int bs_update(struct bstate *bs, const struct name_list *dirty, bool full)
 
 uint32_t bs_weight(void *arg, const struct service *svc, const struct endpoint *ep)
 {
-	const struct bstate *bs = arg;
-	char key[KEY_MAX];
-	const struct rec *r = hmap_get(bs->recs, key, key_of(key, svc->name, ep->source, ep->id));
-
-	return r ? r->f.eff : 0;
+	return ep->bs_weight;
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -893,14 +1000,54 @@ static void drain_view(struct bstate *bs, const struct drain *d, struct bs_view 
 	};
 }
 
+static void plain_view(struct bstate *bs, const struct service *svc, const struct endpoint *ep,
+		       struct bs_view *v)
+{
+	struct facts f = {
+		.state = ep->bs_state - 1, .cause = ep->cause, .weight = ep->weight,
+		.eff = ep->bs_weight,
+	};
+
+	f.fallback = f.state == BS_TERMINATING && f.eff;
+	*v = (struct bs_view){
+		.service = svc->name, .id = ep->id, .ip = &ep->ip,
+		.port = svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
+		.state = f.state, .weight = f.weight, .effective = f.eff,
+		.reason = reason(&f, bs->view_reason, sizeof(bs->view_reason)),
+		.source = ep->source,
+	};
+}
+
+/* The model's services and endpoints (a record's view where there is
+ * one), then the drains of backends that left. */
 bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v)
 {
-	for (;;) {
-		if (it->r) {
-			rec_view(bs, it->r, v);
-			it->r = it->r->next;
+	struct bs_svc *sv;
+
+	while (!it->drains) {
+		if (it->svc && it->i < it->n) {
+			const struct endpoint *ep = it->eps[it->i++];
+			char key[KEY_MAX];
+			const struct rec *r;
+
+			if (!ep->bs_state)	/* not decided yet */
+				continue;
+			r = hmap_get(bs->recs, key, key_of(key, it->svc->name, ep->source, ep->id));
+			if (r)
+				rec_view(bs, r, v);
+			else
+				plain_view(bs, it->svc, ep, v);
 			return true;
 		}
+		if ((it->name = model_service_next(bs->model, &it->sit))) {
+			it->svc = model_service_get(bs->model, it->name);
+			it->n = model_endpoints_get(bs->model, it->name, &it->eps);
+			it->i = 0;
+		} else {
+			it->drains = true;
+		}
+	}
+	for (;;) {
 		while (it->d && it->d->rec)	/* shown with its record */
 			it->d = it->d->next;
 		if (it->d) {
@@ -908,10 +1055,9 @@ bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v)
 			it->d = it->d->next;
 			return true;
 		}
-		if (!hmap_next(bs->svcs, &it->it, NULL, NULL, (void **)&it->sv))
+		if (!hmap_next(bs->svcs, &it->dit, NULL, NULL, (void **)&sv))
 			return false;
-		it->r = it->sv->recs;
-		it->d = it->sv->drains;
+		it->d = sv->drains;
 	}
 }
 

@@ -318,6 +318,9 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 	if (i >= 0) {
 		bool same = endpoint_equal(e->eps[i], ep);
 
+		ep->bs_state = e->eps[i]->bs_state;
+		ep->bs_cause = e->eps[i]->bs_cause;
+		ep->bs_weight = e->eps[i]->bs_weight;
 		if (!same)
 			change_log_endpoint(&m->log, service, e->eps[i], ep);
 		endpoint_free(e->eps[i]);

@@ -459,6 +459,27 @@ static void ramp_restarts(void **state)
 	assert_int_equal(view(f, "b2").effective, 100);
 }
 
+/* A service that gets slow start, or loses draining, keeps its backends
+ * as they were: no ramp of those already serving, no drain. */
+static void features_come_and_go(void **state)
+{
+	struct fx *f = *state;
+
+	put_svc(f, web);
+	put_ep(f, SRC_FILE, "b1", "{\"ip\":\"10.0.0.1\"}", CAUSE_NONE);
+	update(f);
+	put_svc(f, "{\"vip\":\"10.96.0.10\",\"ports\":[{\"port\":80}],\"slow_start\":9,\"drain_seconds\":1}");
+	update(f);
+	assert_int_equal(view(f, "b1").state, BS_HEALTHY);
+	assert_int_equal(view(f, "b1").effective, 100);
+	put_svc(f, web);
+	update(f);
+	assert_int_equal(view(f, "b1").effective, 100);
+	run_for(f, 1200);
+	assert_int_equal(f->drains, 0);
+	assert_int_equal(f->moves, 0);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 int main(void)
@@ -467,6 +488,7 @@ int main(void)
 		T(ready_and_terminating), T(terminating_fallback), T(verdicts_and_fail_open),
 		T(not_local), T(slow_start), T(drain), T(planner_weighs), T(drain_and_addresses),
 		T(fallback_before_fail_open), T(many_endpoints), T(ramp_restarts),
+		T(features_come_and_go),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
