@@ -35,7 +35,7 @@ WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_loa
             watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_event.c watcher/docker_print.c watcher/docker_ctrs.c watcher/register.c \
-            watcher/health.c watcher/bstate.c watcher/publish.c
+            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/publish.c
 DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \

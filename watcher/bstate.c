@@ -7,23 +7,22 @@
  * Records and drains of one service are evaluated together, since two
  * rules (fail open, the terminating fallback) look at all backends of a
  * family at once, and a drain ends early when its address is live again.
+ * Here: the decision; drains in bstate_drain.c, words (reasons, log
+ * lines, the status view) in bstate_view.c.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <netinet/in.h>
 
-#include "bstate.h"
+#include "bstate_internal.h"
 #include "health.h"
 #include "hmap.h"
 #include "log.h"
 #include "loop.h"
 
-#define KEY_MAX		(2 * NAME_MAX_LEN + 2)
-#define REASON_LEN	256
 #define RAMP_FROM	10	/* percent of its weight a backend starts at */
 /* Linear from RAMP_FROM % to 100 % over slow_start seconds in RAMP_STEPS
  * steps of 10 %: each step moves the slots once (one small batch), and
@@ -31,192 +30,13 @@
  * slots, where 100:19 would be 119 slots). */
 #define RAMP_STEPS	9
 
-struct bs_svc;
-struct drain;
-
-/* What a reason is made of; a copy taken before an evaluation says what
- * a backend moved from. */
-struct facts {
-	uint8_t state, cause;
-	bool open, fallback;		/* taking traffic by a family rule */
-	uint32_t weight, eff;
-	uint64_t drain_until;		/* 0: no drain counting */
-	char *why;			/* an unhealthy verdict's (malloc'd) */
-};
-
-struct rec {
-	struct rec *next, *prev;	/* in its service's list */
-	struct bs_svc *sv;
-	struct bstate *bs;
-	char *id;
-	uint8_t source;
-	struct vaddr ip;
-	uint16_t port;			/* of the first service port, for logs */
-	struct facts f;
-	bool ready, terminating, local;
-	bool renewed;			/* a new address: ramps as a new backend */
-	bool drained;			/* terminating, and its drain ran */
-	bool published;
-	struct check *chk;		/* NULL: not checked here */
-	bool healthy;			/* the check's or its node's verdict */
-	struct drain *drain;		/* while terminating */
-	uint64_t since, ramp_start, ramp_timer;
-	struct ct_match *ct;		/* what a drain of it would cut */
-	size_t n_ct, cap_ct;
-	uint64_t gen;
-	struct endpoint *ep;		/* during an evaluation: its endpoint */
-	uint8_t born;			/* its state before it had a record */
-	size_t snap;			/* 1 + its index in the snapshot, 0: new */
-	size_t key_len;
-	char key[];			/* service \0 source id */
-};
-
-/* Connections of a backend that left (or is terminating), cut when the
- * timer fires unless its address serves again first. */
-struct drain {
-	struct drain *next;		/* in its service's list */
-	struct bstate *bs;
-	struct bs_svc *sv;
-	struct rec *rec;		/* the terminating backend; NULL once removed */
-	char *id;
-	uint8_t source;
-	struct vaddr ip;
-	uint16_t port;
-	uint32_t weight;
-	uint64_t since, until, timer;
-	struct ct_match *ct;
-	size_t n_ct;
-};
-
-struct bs_svc {
-	char *name;
-	struct rec *recs;
-	struct drain *drains;
-	bool open[2];			/* fail open in force, per family */
-	uint32_t drain_seconds;		/* the service's, kept for when it is deleted */
-};
-
-struct bstate {
-	struct loop *loop;
-	struct model *model;
-	const struct bs_conf *conf;
-	struct bs_hooks hooks;
-	struct checker *checker;
-	struct hmap *recs;		/* key -> struct rec */
-	struct hmap *svcs;		/* name -> struct bs_svc */
-	uint64_t gen;
-	bool started;			/* the first update is vipd's start */
-	char view_reason[REASON_LEN];	/* bs_next's */
-};
-
-static const char *const state_names[BS_MAX] = {
-	[BS_HEALTHY] = "healthy", [BS_SLOW_START] = "slow_start",
-	[BS_UNHEALTHY] = "unhealthy", [BS_NOT_READY] = "not_ready",
-	[BS_TERMINATING] = "terminating", [BS_DRAINING] = "draining",
-	[BS_NOT_LOCAL] = "not_local",
-};
-
-const char *bs_state_name(enum bs_state s)
-{
-	return s < BS_MAX ? state_names[s] : "?";
-}
-
-static bool serving(uint8_t state)
-{
-	return state == BS_HEALTHY || state == BS_SLOW_START;
-}
-
-static unsigned fam_ix(const struct vaddr *a)
-{
-	return a->family == AF_INET6;
-}
-
-/* Ids are at most NAME_MAX_LEN (the codec's rule); a longer one from a
- * source that did not check is cut, not overrun. */
-static size_t key_of(char *buf, const char *svc, uint8_t source, const char *id)
-{
-	size_t a = strnlen(svc, NAME_MAX_LEN), b = strnlen(id, NAME_MAX_LEN);
-
-	memcpy(buf, svc, a);
-	buf[a] = '\0';
-	buf[a + 1] = (char)('0' + source);
-	memcpy(buf + a + 2, id, b);
-	return a + 2 + b;
-}
-
+/* An unhealthy verdict's text, replaced only when it says something new. */
 static void set_why(char **slot, const char *why)
 {
 	if (why && *why && *slot && !strcmp(*slot, why))
 		return;
 	free(*slot);
 	*slot = why && *why ? strdup(why) : NULL;
-}
-
-/* ---- reasons ------------------------------------------------------------- */
-
-static const char *cause_text(uint8_t cause)
-{
-	switch (cause) {
-	case CAUSE_DOCKER_KILL: return ": docker kill";
-	case CAUSE_DOCKER_STOP: return ": docker stop";
-	case CAUSE_DOCKER_UNHEALTHY: return ": docker health unhealthy";
-	case CAUSE_DOCKER_STARTING: return ": docker health starting";
-	default: return "";
-	}
-}
-
-static void drain_text(uint64_t until, char *buf, size_t len)
-{
-	uint64_t now = loop_now_ms(), left = until > now ? until - now : 0;
-
-	snprintf(buf, len, "draining %llu s left", (unsigned long long)((left + 999) / 1000));
-}
-
-/* The reason as status and logs show it. */
-static const char *reason(const struct facts *f, char *buf, size_t len)
-{
-	char drain[48] = "";
-
-	if (f->drain_until)
-		drain_text(f->drain_until, drain, sizeof(drain));
-	switch (f->state) {
-	case BS_SLOW_START:
-		snprintf(buf, len, "slow start %u%%", f->weight ? f->eff * 100 / f->weight : 0);
-		break;
-	case BS_UNHEALTHY:
-		snprintf(buf, len, "unhealthy: %s%s", f->why ? f->why : "failed",
-			 f->open ? "; fail open: every backend fails its check" : "");
-		break;
-	case BS_NOT_READY:
-		snprintf(buf, len, "not ready%s", cause_text(f->cause));
-		break;
-	case BS_TERMINATING:
-		snprintf(buf, len, "terminating%s%s%s%s", cause_text(f->cause), *drain ? ", " : "",
-			 drain, f->fallback ? "; still serving: no ready backend" : "");
-		break;
-	case BS_DRAINING:
-		snprintf(buf, len, "removed, %s", drain);
-		break;
-	case BS_NOT_LOCAL:
-		snprintf(buf, len, "not local");
-		break;
-	case BS_HEALTHY:
-		snprintf(buf, len, "healthy");
-		break;
-	default:
-		snprintf(buf, len, "new");
-	}
-	return buf;
-}
-
-static void say_move(const char *service, const char *id, const struct vaddr *ip,
-		     uint16_t port, enum vlog_level level, const struct facts *was,
-		     const struct facts *now)
-{
-	char a[REASON_LEN], b[REASON_LEN], addr[ADDR_STRLEN];
-
-	vlog(level, "service \"%s\" backend %s (%s port %u): %s -> %s", service, id,
-	     addr_format(ip, addr), port, reason(was, a, sizeof(a)), reason(now, b, sizeof(b)));
 }
 
 /* ---- slow start ---------------------------------------------------------- */
@@ -249,154 +69,6 @@ static void ramp_stop(struct rec *r)
 		loop_timer_del(r->bs->loop, r->ramp_timer);
 	r->ramp_timer = 0;
 	r->ramp_start = 0;
-}
-
-/* ---- draining ------------------------------------------------------------ */
-
-static void svc_free_if_empty(struct bstate *bs, struct bs_svc *sv);
-
-static void drain_unlink(struct drain *d)
-{
-	for (struct drain **p = &d->sv->drains; *p; p = &(*p)->next)
-		if (*p == d) {
-			*p = d->next;
-			return;
-		}
-}
-
-static void drain_free(struct bstate *bs, struct drain *d)
-{
-	if (d->timer)
-		loop_timer_del(bs->loop, d->timer);
-	if (d->rec)
-		d->rec->drain = NULL;
-	drain_unlink(d);
-	free(d->ct);
-	free(d->id);
-	free(d);
-}
-
-static void on_drain(struct loop *l, void *arg)
-{
-	struct drain *d = arg;
-	struct bstate *bs = d->bs;
-	struct bs_svc *sv = d->sv;
-
-	d->timer = 0;
-	log_info("service \"%s\" backend %s: drained: its established connections are cut now",
-		 sv->name, d->id);
-	if (bs->hooks.drain)
-		bs->hooks.drain(bs->hooks.arg, sv->name, d->id, d->ct, d->n_ct);
-	if (d->rec)
-		d->rec->drained = true;
-	drain_free(bs, d);
-	svc_free_if_empty(bs, sv);
-}
-
-/* A drain of r's connections, drain_seconds from now (*out, or NULL for
- * none); r stays its owner while it is terminating. */
-static int drain_begin(struct bstate *bs, struct rec *r, bool owned, struct drain **out)
-{
-	uint32_t seconds = r->sv->drain_seconds;
-	struct drain *d;
-
-	*out = NULL;
-	if (!seconds || !r->n_ct || !bs->loop)
-		return 0;
-	if (!(d = calloc(1, sizeof(*d))) || !(d->id = strdup(r->id)) ||
-	    !(d->ct = malloc(r->n_ct * sizeof(*d->ct)))) {
-		if (d)
-			free(d->id);
-		free(d);
-		return -ENOMEM;
-	}
-	memcpy(d->ct, r->ct, r->n_ct * sizeof(*d->ct));
-	d->n_ct = r->n_ct;
-	d->bs = bs;
-	d->sv = r->sv;
-	d->source = r->source;
-	d->ip = r->ip;
-	d->port = r->port;
-	d->weight = r->f.weight;
-	d->since = loop_now_ms();
-	d->until = d->since + (uint64_t)seconds * 1000;
-	d->timer = loop_timer_add(bs->loop, (uint64_t)seconds * 1000, on_drain, d);
-	if (!d->timer) {
-		free(d->ct);
-		free(d->id);
-		free(d);
-		return -ENOMEM;
-	}
-	d->next = r->sv->drains;
-	r->sv->drains = d;
-	if (owned) {
-		d->rec = r;
-		r->drain = d;
-	}
-	*out = d;
-	return 0;
-}
-
-/* The entries a drain cuts: DNATed to this backend through any frontend
- * of the service (VIP, external IPs, node port), TCP and SCTP (UDP
- * entries go at once when the backend leaves, in the planner). Kept in
- * the record's own buffer: filled at each evaluation, allocated when it
- * grows. */
-static int ct_matches(struct rec *r, const struct service *svc, const struct endpoint *ep)
-{
-	const struct vaddr *vip = fam_ix(&ep->ip) ? &svc->vip6 : &svc->vip4;
-	size_t cap = (size_t)svc->n_ports * (svc->n_external + 2), n = 0;
-
-	if (cap > r->cap_ct) {
-		struct ct_match *m = realloc(r->ct, cap * sizeof(*m));
-
-		if (!m)
-			return -ENOMEM;
-		r->ct = m;
-		r->cap_ct = cap;
-	}
-	for (unsigned p = 0; p < svc->n_ports; p++) {
-		const struct svc_port *sp = &svc->ports[p];
-		struct ct_match t = {
-			.family = ep->ip.family, .proto = sp->proto, .kind = CT_TO_BACKEND,
-			.port = sp->port, .be_port = endpoint_port_for(ep, sp),
-		};
-
-		if (sp->proto == IPPROTO_UDP)
-			continue;
-		memcpy(t.be, ep->ip.bytes, sizeof(t.be));
-		if (vip->family) {
-			memcpy(t.dst, vip->bytes, sizeof(t.dst));
-			r->ct[n++] = t;
-		}
-		for (unsigned x = 0; x < svc->n_external; x++)
-			if (svc->external_ips[x].family == ep->ip.family) {
-				memcpy(t.dst, svc->external_ips[x].bytes, sizeof(t.dst));
-				r->ct[n++] = t;
-			}
-		if (sp->node_port) {
-			t.any_dst = true;
-			t.port = sp->node_port;
-			memset(t.dst, 0, sizeof(t.dst));
-			r->ct[n++] = t;
-		}
-	}
-	r->n_ct = n;
-	return 0;
-}
-
-/* A drain whose address serves again (the backend back, or another one
- * on its address) must not cut what are now that backend's connections. */
-static void drains_settle(struct bstate *bs, struct bs_svc *sv)
-{
-	for (struct drain *d = sv->drains, *next; d; d = next) {
-		next = d->next;
-		for (struct rec *r = sv->recs; r; r = r->next)
-			if (r != d->rec && r->port == d->port && addr_equal(&r->ip, &d->ip)) {
-				drain_free(bs, d);
-				break;
-			}
-	}
 }
 
 /* ---- checks -------------------------------------------------------------- */
@@ -529,7 +201,7 @@ static struct bs_svc *svc_get(struct bstate *bs, const char *name)
 	return sv;
 }
 
-static void svc_free_if_empty(struct bstate *bs, struct bs_svc *sv)
+void bs_svc_free_if_empty(struct bstate *bs, struct bs_svc *sv)
 {
 	if (sv->recs || sv->drains)
 		return;
@@ -589,11 +261,11 @@ static int rec_sync(struct rec *r, const struct service *svc, const struct endpo
 	r->local = svc->policy != POLICY_LOCAL || (node && ep->node && !strcmp(node, ep->node));
 	if (!ep->terminating) {
 		if (r->drain)		/* back: a restarted container */
-			drain_free(r->bs, r->drain);
+			bs_drain_free(r->bs, r->drain);
 		r->drained = false;
 	}
 	r->terminating = ep->terminating;
-	if (svc->drain_seconds && (ret = ct_matches(r, svc, ep)) < 0)
+	if (svc->drain_seconds && (ret = bs_ct_matches(r, svc, ep)) < 0)
 		return ret;
 	return sync_check(r, svc, ep);
 }
@@ -608,13 +280,13 @@ static int rec_leave(struct bstate *bs, struct rec *r)
 
 	publish(r, true);
 	if (!d && !r->drained)
-		ret = drain_begin(bs, r, false, &d);
+		ret = bs_drain_begin(bs, r, false, &d);
 	if (d) {
 		d->rec = NULL;
 		r->drain = NULL;
 		gone.drain_until = d->until;
 		if (bs->started)
-			say_move(r->sv->name, r->id, &r->ip, r->port, VLOG_INFO, &r->f, &gone);
+			bs_say_move(r->sv->name, r->id, &r->ip, r->port, VLOG_INFO, &r->f, &gone);
 	}
 	rec_unlink(r);
 	hmap_del(bs->recs, r->key, r->key_len);
@@ -729,9 +401,9 @@ static int terminating_drains(struct bstate *bs, struct bs_svc *sv)
 		if (r->f.state != BS_TERMINATING)
 			continue;
 		if (r->f.fallback && r->drain)
-			drain_free(bs, r->drain);
+			bs_drain_free(bs, r->drain);
 		else if (!r->f.fallback && !r->drain && !r->drained)
-			ret = drain_begin(bs, r, true, &(struct drain *){ NULL });
+			ret = bs_drain_begin(bs, r, true, &(struct drain *){ NULL });
 		r->f.drain_until = r->drain ? r->drain->until : 0;
 	}
 	return ret;
@@ -803,7 +475,7 @@ static void log_moves(struct bs_svc *sv, const struct facts *s)
 			continue;
 		if (was->state == BS_MAX && r->f.state == BS_HEALTHY)
 			continue;
-		say_move(sv->name, r->id, &r->ip, r->port,
+		bs_say_move(sv->name, r->id, &r->ip, r->port,
 			 was->state == r->f.state ? VLOG_DEBUG : VLOG_INFO, was, &r->f);
 	}
 }
@@ -841,7 +513,7 @@ static int featured_eval(struct bstate *bs, struct bs_svc *sv, const struct serv
 			ret = rec_leave(bs, r);
 	}
 	if (!ret) {
-		drains_settle(bs, sv);
+		bs_drains_settle(bs, sv);
 		ret = decide(bs, sv, svc);
 	}
 	if (s)
@@ -907,7 +579,7 @@ static int plain_eval(struct bstate *bs, const struct service *svc, struct endpo
 		was.fallback = was.state == BS_TERMINATING && was.eff;
 		if (bs->started && was.state != f[i].state &&
 		    !(was.state == BS_MAX && f[i].state == BS_HEALTHY))
-			say_move(svc->name, ep->id, &ep->ip,
+			bs_say_move(svc->name, ep->id, &ep->ip,
 				 svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
 				 VLOG_INFO, &was, &f[i]);
 		ep->bs_state = f[i].state + 1;
@@ -944,7 +616,7 @@ static int svc_update(struct bstate *bs, const char *name)
 	if (!ret && svc && !rich)
 		ret = plain_eval(bs, svc, eps, n);
 	if (sv)
-		svc_free_if_empty(bs, sv);
+		bs_svc_free_if_empty(bs, sv);
 	return ret;
 }
 
@@ -974,91 +646,6 @@ int bs_update(struct bstate *bs, const struct name_list *dirty, bool full)
 uint32_t bs_weight(void *arg, const struct service *svc, const struct endpoint *ep)
 {
 	return ep->bs_weight;
-}
-
-/* ---- status -------------------------------------------------------------- */
-
-static void rec_view(struct bstate *bs, const struct rec *r, struct bs_view *v)
-{
-	*v = (struct bs_view){
-		.service = r->sv->name, .id = r->id, .ip = &r->ip, .port = r->port,
-		.state = r->f.state, .weight = r->f.weight, .effective = r->f.eff,
-		.reason = reason(&r->f, bs->view_reason, sizeof(bs->view_reason)),
-		.source = r->source, .since_ms = r->since,
-	};
-}
-
-static void drain_view(struct bstate *bs, const struct drain *d, struct bs_view *v)
-{
-	struct facts f = { .state = BS_DRAINING, .weight = d->weight, .drain_until = d->until };
-
-	*v = (struct bs_view){
-		.service = d->sv->name, .id = d->id, .ip = &d->ip, .port = d->port,
-		.state = BS_DRAINING, .weight = d->weight,
-		.reason = reason(&f, bs->view_reason, sizeof(bs->view_reason)),
-		.source = d->source, .since_ms = d->since,
-	};
-}
-
-static void plain_view(struct bstate *bs, const struct service *svc, const struct endpoint *ep,
-		       struct bs_view *v)
-{
-	struct facts f = {
-		.state = ep->bs_state - 1, .cause = ep->cause, .weight = ep->weight,
-		.eff = ep->bs_weight,
-	};
-
-	f.fallback = f.state == BS_TERMINATING && f.eff;
-	*v = (struct bs_view){
-		.service = svc->name, .id = ep->id, .ip = &ep->ip,
-		.port = svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
-		.state = f.state, .weight = f.weight, .effective = f.eff,
-		.reason = reason(&f, bs->view_reason, sizeof(bs->view_reason)),
-		.source = ep->source,
-	};
-}
-
-/* The model's services and endpoints (a record's view where there is
- * one), then the drains of backends that left. */
-bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v)
-{
-	struct bs_svc *sv;
-
-	while (!it->drains) {
-		if (it->svc && it->i < it->n) {
-			const struct endpoint *ep = it->eps[it->i++];
-			char key[KEY_MAX];
-			const struct rec *r;
-
-			if (!ep->bs_state)	/* not decided yet */
-				continue;
-			r = hmap_get(bs->recs, key, key_of(key, it->svc->name, ep->source, ep->id));
-			if (r)
-				rec_view(bs, r, v);
-			else
-				plain_view(bs, it->svc, ep, v);
-			return true;
-		}
-		if ((it->name = model_service_next(bs->model, &it->sit))) {
-			it->svc = model_service_get(bs->model, it->name);
-			it->n = model_endpoints_get(bs->model, it->name, &it->eps);
-			it->i = 0;
-		} else {
-			it->drains = true;
-		}
-	}
-	for (;;) {
-		while (it->d && it->d->rec)	/* shown with its record */
-			it->d = it->d->next;
-		if (it->d) {
-			drain_view(bs, it->d, v);
-			it->d = it->d->next;
-			return true;
-		}
-		if (!hmap_next(bs->svcs, &it->dit, NULL, NULL, (void **)&sv))
-			return false;
-		it->d = sv->drains;
-	}
 }
 
 /* ---- lifetime ------------------------------------------------------------ */
@@ -1100,7 +687,7 @@ void bs_free(struct bstate *bs)
 	hmap_free(bs->recs, rec_free_void);
 	for (size_t it = 0; bs->svcs && hmap_next(bs->svcs, &it, NULL, NULL, (void **)&sv);) {
 		while (sv->drains)
-			drain_free(bs, sv->drains);
+			bs_drain_free(bs, sv->drains);
 		free(sv->name);
 		free(sv);
 	}
