@@ -40,8 +40,8 @@ DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c 
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
             datapath/ct_match.c datapath/conntrack.c
-VIPD     := cmd/vipd.c cmd/options.c
-VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
+VIPD     := cmd/vipd.c cmd/options.c cmd/version.c
+VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/version.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
             lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/etcd_api.c \
@@ -59,6 +59,18 @@ vipd: $(CORE_O) $(VIPD:%.c=$(BUILD)/%.o)
 vipctl: $(CTL_USES:%.c=$(BUILD)/%.o) $(VIPCTL:%.c=$(BUILD)/%.o)
 	@echo "  LD      $@"
 	$(Q)$(CC) $(VIPD_CFLAGS) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# --version: `git describe` (a commit id without tags, -dirty for local
+# changes), else the release number; the header changes only when it does.
+RELEASE := 0.1.0
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo $(RELEASE))
+$(BUILD)/version.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define VIPD_VERSION "$(VERSION)"' >$@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
+$(BUILD)/cmd/version.o: $(BUILD)/version.h
+$(BUILD)/cmd/version.o: VIPD_CFLAGS += -I$(BUILD)
+FORCE:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -143,5 +155,5 @@ clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: all unit cflags-check golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
+.PHONY: FORCE all unit cflags-check golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

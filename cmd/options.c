@@ -8,6 +8,7 @@
 #include "addr.h"
 #include "codec.h"
 #include "config.h"
+#include "vipd_version.h"
 #include "etcd.h"
 
 static const char usage[] =
@@ -18,7 +19,7 @@ static const char usage[] =
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
 "            [--cluster-cidr CIDR[,CIDR]] [--masquerade-all] [--table NAME]\n"
-"            [--once] [--cleanup] [--dry-run] [-v|--verbose]\n"
+"            [--once] [--cleanup] [--dry-run] [-v|--verbose] [--version]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
 "  --etcd-prefix P       registry prefix (default /vipd)\n"
@@ -51,7 +52,8 @@ static const char usage[] =
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
-"  -v, --verbose         log each reconcile (twice: more)\n";
+"  -v, --verbose         log each reconcile (twice: more)\n"
+"  --version             print the version and exit\n";
 
 /* Long options without a short letter: past every char (the letters
  * are taken by ETCD_OPTIONS and the flags above). */
@@ -244,6 +246,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	const char *mode = NULL, *ttl = NULL, *relist = NULL, *file_max = NULL;
@@ -288,6 +291,9 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		case 'v': cfg->verbose++; break;
 		case 'h':
 			fputs(usage, stdout);
+			return 1;
+		case 'V':
+			printf("vipd %s\n", vipd_version);
 			return 1;
 		default:
 			fprintf(stderr, "vipd: error: unknown or incomplete option %s (see vipd --help)\n",

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
+#include "vipd_version.h"
 #include "loop.h"
 
 struct subcommand {
@@ -25,7 +26,8 @@ static int usage(void)
 	fprintf(stderr, "usage: vipctl [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
 			"              [--etcd-cacert F --etcd-cert F --etcd-key F] [--etcd-user U[:P]]\n"
 			"              [--etcd-password-file F]\n"
-			"              [--json] COMMAND ...\n");
+			"              [--json] COMMAND ...\n"
+			"       vipctl --version\n");
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(stderr, "  %-9s %s\n", subcommands[i].name, subcommands[i].help);
 	return CTL_USAGE;
@@ -37,6 +39,7 @@ int main(int argc, char **argv)
 		ETCD_OPTIONS,
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
 	};
 	struct etcd_flags flags = { .endpoints = "http://127.0.0.1:2379" };
@@ -51,6 +54,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'j': c.json = true; break;
 		case 'h': usage(); return CTL_OK;
+		case 'V': printf("vipctl %s\n", vipd_version); return CTL_OK;
 		default:
 			fprintf(stderr, "vipctl: unknown or incomplete option %s (see vipctl --help)\n",
 				argv[optind - 1]);

@@ -70,4 +70,14 @@ done
 rc=0
 VIPD_ETCD_PASSWORD=secret pn timeout 1 "$VIPD" --etcd-endpoints http://127.0.0.1:2379 --etcd-user u --dry-run 2>"$tmp/out" || rc=$?
 [[ $rc -eq 124 ]] || { cat "$tmp/out"; fail "vipd with VIPD_ETCD_PASSWORD: exit $rc, want it running"; }
+say "--version: both programs, stdout, exit 0, the same version"
+for prog in "$VIPD" "$VIPCTL"; do
+	out=$("$prog" --version) || fail "$(basename "$prog") --version: exit $?"
+	[[ $out =~ ^$(basename "$prog")\ ([0-9]+\.[0-9]+\.[0-9]+|[0-9a-f]{7,})(-[0-9]+-g[0-9a-f]+)?(-dirty)?$ ]] ||
+		fail "$(basename "$prog") --version: not a dotted version or commit id: '$out'"
+	versions+=("${out#* }")
+done
+assert_eq "${versions[0]}" "${versions[1]}" "vipd and vipctl versions"
+"$VIPD" --help | grep -q -- '--version' || fail "vipd --help does not list --version"
+
 say "ok"
