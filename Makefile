@@ -40,8 +40,8 @@ DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c 
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
             datapath/ct_match.c datapath/conntrack.c
-VIPD     := cmd/vipd.c cmd/options.c cmd/version.c
-VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/version.c
+VIPD     := cmd/vipd.c cmd/options.c
+VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
             lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/etcd_api.c \
@@ -68,8 +68,9 @@ $(BUILD)/version.h: FORCE
 	@mkdir -p $(BUILD)
 	@echo '#define VIPD_VERSION "$(VERSION)"' >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
-$(BUILD)/cmd/version.o: $(BUILD)/version.h
-$(BUILD)/cmd/version.o: VIPD_CFLAGS += -I$(BUILD)
+# The two files that print it include the generated header.
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipctl.o: $(BUILD)/version.h
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipctl.o: VIPD_CFLAGS += -I$(BUILD)
 FORCE:
 
 $(BUILD)/%.o: %.c

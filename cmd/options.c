@@ -8,7 +8,7 @@
 #include "addr.h"
 #include "codec.h"
 #include "config.h"
-#include "vipd_version.h"
+#include "version.h"	/* generated: build/version.h */
 #include "etcd.h"
 
 static const char usage[] =
@@ -293,7 +293,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 			fputs(usage, stdout);
 			return 1;
 		case 'V':
-			printf("vipd %s\n", vipd_version);
+			printf("vipd %s\n", VIPD_VERSION);
 			return 1;
 		default:
 			fprintf(stderr, "vipd: error: unknown or incomplete option %s (see vipd --help)\n",

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 
 #include "ctl.h"
-#include "vipd_version.h"
+#include "version.h"	/* generated: build/version.h */
 #include "loop.h"
 
 struct subcommand {
@@ -54,7 +54,7 @@ int main(int argc, char **argv)
 		switch (opt) {
 		case 'j': c.json = true; break;
 		case 'h': usage(); return CTL_OK;
-		case 'V': printf("vipctl %s\n", vipd_version); return CTL_OK;
+		case 'V': printf("vipctl %s\n", VIPD_VERSION); return CTL_OK;
 		default:
 			fprintf(stderr, "vipctl: unknown or incomplete option %s (see vipctl --help)\n",
 				argv[optind - 1]);

@@ -395,9 +395,10 @@ static int dry_run(struct daemon *d)
 	int ret = bs_update(d->bs, NULL, true);
 
 	ret = ret ?: rec_plan(d->rec, d->model, NULL, true, &c);
-
 	if (ret == 0)
 		dp_print(stdout, d->cfg.table, &d->dp_opts, &c);
+	else
+		log_err("planning all %zu services: %s", model_service_count(d->model), strerror(-ret));
 	changes_free(&c);
 	return ret;
 }

@@ -637,9 +637,7 @@ int bs_update(struct bstate *bs, const struct name_list *dirty, bool full)
 		for (size_t i = 0; i < dirty->n && !ret; i++)
 			ret = svc_update(bs, dirty->names[i]);
 	}
-	if (ret < 0)
-		log_err("backend states: %s", strerror(-ret));
-	bs->started = true;
+	bs->started = true;	/* a failure is the caller's to tell */
 	return ret;
 }
 
