@@ -9,7 +9,7 @@
 #   V=1             show full commands
 
 CC      ?= cc
-PKGS    := libnftnl libmnl libnetfilter_conntrack libcurl jansson
+PKGS    := libnftnl libmnl libnetfilter_conntrack libcurl jansson libmicrohttpd
 CFLAGS  ?= -O2 -g
 # vipd's own flags stay apart from CFLAGS, so that a distribution's
 # `make CFLAGS=...` replaces the optimisation, not the include path.

@@ -6,13 +6,14 @@ set -euo pipefail
 pkgs=(
 	build-essential pkg-config
 	libnftnl-dev libmnl-dev libcurl4-openssl-dev libjansson-dev libcmocka-dev
-	libnetfilter-conntrack-dev
+	libnetfilter-conntrack-dev libmicrohttpd-dev
 	nftables iptables iproute2 conntrack
 	curl socat busybox-static python3 procps psmisc
 	valgrind wrk clang libclang-rt-14-dev
 	etcd-server etcd-client
 	docker.io tini
 	time bc linux-perf
+	groff lintian dpkg-dev fakeroot
 )
 
 missing=()
