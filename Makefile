@@ -30,12 +30,12 @@ endif
 # tests and the fuzz targets link the parts they use.
 BUILD    := build
 LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c \
-            lib/jscan.c lib/instance.c lib/backoff.c lib/probe.c
+            lib/jscan.c lib/instance.c lib/backoff.c lib/probe.c lib/httpd.c lib/prom.c
 WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/file.c watcher/etcd.c \
             watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_event.c watcher/docker_print.c watcher/docker_ctrs.c watcher/register.c \
-            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/publish.c
+            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/publish.c watcher/status.c
 DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
@@ -68,9 +68,9 @@ $(BUILD)/version.h: FORCE
 	@mkdir -p $(BUILD)
 	@echo '#define VIPD_VERSION "$(VERSION)"' >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
-# The two files that print it include the generated header.
-$(BUILD)/cmd/options.o $(BUILD)/cmd/vipctl.o: $(BUILD)/version.h
-$(BUILD)/cmd/options.o $(BUILD)/cmd/vipctl.o: VIPD_CFLAGS += -I$(BUILD)
+# The files that print it include the generated header.
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipd.o $(BUILD)/cmd/vipctl.o: $(BUILD)/version.h
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipd.o $(BUILD)/cmd/vipctl.o: VIPD_CFLAGS += -I$(BUILD)
 FORCE:
 
 $(BUILD)/%.o: %.c

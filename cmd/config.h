@@ -4,6 +4,7 @@
 #define VIPD_CONFIG_H
 
 #include <stdbool.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 #include "docker.h"
@@ -14,6 +15,7 @@
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
 #define DEFAULT_REGISTER_TTL	10
 #define DEFAULT_DOCKER_RELIST	60
+#define DEFAULT_METRICS		"127.0.0.1:9464"
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
@@ -32,6 +34,11 @@ struct vipd_config {
 	struct cidr cluster_cidr[2];
 	bool has_cluster_cidr[2];	/* [0] IPv4, [1] IPv6 */
 	bool masquerade_all;
+	/* --metrics: where /metrics, /healthz and /status listen;
+	 * metrics_len 0: off */
+	const char *metrics;
+	struct sockaddr_storage metrics_addr;
+	socklen_t metrics_len;
 	bool once, cleanup, dry_run;
 	int verbose;
 	/* What the sources are handed, filled from the flags above. */

@@ -19,6 +19,7 @@ static const char usage[] =
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
 "            [--cluster-cidr CIDR[,CIDR]] [--masquerade-all] [--table NAME]\n"
+"            [--metrics ADDR:PORT|off]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose] [--version]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -49,6 +50,8 @@ static const char usage[] =
 "  --table NAME          nftables table name, ip and ip6 (default " DEFAULT_TABLE ")\n"
 "  --node-name NAME      this node, for traffic_policy local and register keys\n"
 "                        (register mode default: the host name)\n"
+"  --metrics ADDR:PORT   serve /metrics, /healthz and /status here (default\n"
+"                        " DEFAULT_METRICS "; [::1]:PORT for IPv6; off: none)\n"
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
@@ -57,7 +60,7 @@ static const char usage[] =
 
 /* Long options without a short letter: past every char (the letters
  * are taken by ETCD_OPTIONS and the flags above). */
-enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL };
+enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL, OPT_METRICS };
 
 static bool table_name_valid(const char *s)
 {
@@ -109,6 +112,40 @@ static int cluster_cidr_add(struct vipd_config *cfg, const char *arg)
 			return 0;
 		p += n + 1;
 	}
+}
+
+/* --metrics ADDR:PORT: an IP address (IPv6 in brackets) and a port. */
+static int metrics_flag(struct vipd_config *cfg, const char *arg)
+{
+	char host[ADDR_STRLEN + 2];
+	const char *colon = strrchr(arg, ':');
+	size_t n = colon ? (size_t)(colon - arg) : 0;
+	struct vaddr a;
+	char *end;
+	long port;
+
+	cfg->metrics = arg;
+	if (!strcmp(arg, "off")) {
+		cfg->metrics_len = 0;
+		return 0;
+	}
+	if (n >= 2 && arg[0] == '[' && arg[n - 1] == ']') {
+		arg++;
+		n -= 2;
+	}
+	port = colon ? strtol(colon + 1, &end, 10) : 0;
+	if (!colon || n >= sizeof(host) || port < 1 || port > 65535 || *end)
+		goto bad;
+	memcpy(host, arg, n);
+	host[n] = '\0';
+	if (addr_parse(&a, host) < 0 || (a.family == AF_INET6) != (arg != cfg->metrics))
+		goto bad;
+	cfg->metrics_len = addr_sockaddr(&a, (uint16_t)port, &cfg->metrics_addr);
+	return 0;
+bad:
+	fprintf(stderr, "vipd: error: --metrics %s: expected ADDRESS:PORT (127.0.0.1:9464, [::1]:9464) or off\n",
+		cfg->metrics);
+	return -EINVAL;
 }
 
 /* label:KEY and env:KEY are short for the templates {label:KEY}, {env:KEY}. */
@@ -241,6 +278,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "services-file-max", required_argument, NULL, 'M' },
 		{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
 		{ "masquerade-all", no_argument, NULL, OPT_MASQUERADE_ALL },
+		{ "metrics", required_argument, NULL, OPT_METRICS },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -260,6 +298,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->register_ttl = DEFAULT_REGISTER_TTL;
 	cfg->docker_relist = DEFAULT_DOCKER_RELIST;
 	cfg->services_file_max = CODEC_FILE_MAX_DEFAULT;
+	metrics_flag(cfg, DEFAULT_METRICS);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (etcd_flag(&cfg->etcd_flags, c, optarg))
@@ -285,6 +324,10 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 				return -EINVAL;
 			break;
 		case OPT_MASQUERADE_ALL: cfg->masquerade_all = true; break;
+		case OPT_METRICS:
+			if (metrics_flag(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'o': cfg->once = true; break;
 		case 'c': cfg->cleanup = true; break;
 		case 'd': cfg->dry_run = true; break;

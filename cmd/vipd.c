@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 
 #include "bstate.h"
 #include "config.h"
 #include "conntrack.h"
 #include "datapath.h"
+#include "httpd.h"
 #include "instance.h"
 #include "log.h"
 #include "loop.h"
@@ -19,6 +22,8 @@
 #include "publish.h"
 #include "reconcile.h"
 #include "source.h"
+#include "status.h"
+#include "version.h"	/* generated: build/version.h */
 
 /* After a failed commit, retry after this, doubling up to the cap. */
 #define RETRY_MIN_MS	500
@@ -32,6 +37,9 @@
 /* --once and --dry-run wait this long for the sources' first full read. */
 #define ONESHOT_WAIT_MS	30000
 #define SOURCES_MAX	3
+/* A --metrics address that cannot be bound now (another process still
+ * holds it) is tried again this often; routing never waits for it. */
+#define HTTP_RETRY_MS	5000
 
 struct daemon {
 	struct vipd_config cfg;
@@ -59,7 +67,27 @@ struct daemon {
 	uint64_t verify_after;
 	int sig_fd;
 	int claim_fd;		/* holds this table in this network namespace */
+	/* What /metrics, /healthz and /status report (times loop_now_us()). */
+	struct httpd *http;	/* NULL: --metrics off, or not bound yet */
+	bool http_said;		/* a failed bind was logged */
+	struct status_counters ctr;
+	uint64_t started_us, last_sync_us;
+	uint64_t change_since_us;	/* oldest change a failed commit left out */
+	bool kernel_differs;	/* the last commit failed: retrying */
 };
+
+/* EPERM from the kernel means no privilege, unless vipd has it: then
+ * another process owns a table of that name (nft's "flags owner"), which
+ * a retry mends once that process is gone. */
+static bool has_net_admin(void)
+{
+	struct __user_cap_header_struct h = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct c[2];
+
+	if (syscall(SYS_capget, &h, c) < 0)
+		return false;
+	return c[CAP_NET_ADMIN / 32].effective & (1U << (CAP_NET_ADMIN % 32));
+}
 
 /* The one failure that no retry mends: say what is missing. */
 static const char *needs_cap(int err)
@@ -139,11 +167,13 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 	}
 	t0 = loop_now_ms();
 	ret = ct_delete(d->ct, m, n);
-	if (ret < 0)
+	if (ret < 0) {
 		log_err("conntrack: %s; stale UDP entries stay", ct_error(d->ct));
-	else
+	} else {
+		d->ctr.ct_deleted += (uint64_t)ret;
 		log_debug("conntrack: %d stale UDP entries deleted (%zu matches) in %llu ms", ret, n,
 			  (unsigned long long)(loop_now_ms() - t0));
+	}
 	free(m);
 }
 
@@ -158,12 +188,14 @@ static void drain(void *arg, const char *service, const char *id, const struct c
 	if (!d->ct)
 		return;		/* said once at start */
 	ret = ct_delete(d->ct, m, n);
-	if (ret < 0)
+	if (ret < 0) {
 		log_err("service \"%s\" backend %s: conntrack: %s; its connections stay", service, id,
 			ct_error(d->ct));
-	else
-		log_info("service \"%s\" backend %s: drain over: %d connection%s cut", service, id,
-			 ret, ret == 1 ? "" : "s");
+		return;
+	}
+	d->ctr.ct_deleted += (uint64_t)ret;
+	log_info("service \"%s\" backend %s: drain over: %d connection%s cut", service, id,
+		 ret, ret == 1 ? "" : "s");
 }
 
 /* After a commit: affinity entries of backends that left, so their
@@ -190,11 +222,33 @@ static void aff_cleanup(struct daemon *d, const struct changes *c)
 	memset(p, 0, sizeof(*p));
 }
 
+/* What /metrics and /healthz say of a reconcile that began at t0 with
+ * changes made since since (µs, 0: none). */
+static void account(struct daemon *d, int ret, bool full, uint64_t t0, uint64_t since)
+{
+	uint64_t now = loop_now_us();
+
+	if (since && (!d->change_since_us || since < d->change_since_us))
+		d->change_since_us = since;
+	if (ret < 0) {
+		d->ctr.sync_failures++;
+		d->kernel_differs = true;
+		return;
+	}
+	prom_observe(full ? &d->ctr.sync_full : &d->ctr.sync_partial, (double)(now - t0) / 1e6);
+	if (d->change_since_us)
+		prom_observe(&d->ctr.programming, (double)(now - d->change_since_us) / 1e6);
+	d->last_sync_us = now;
+	d->change_since_us = 0;
+	d->kernel_differs = false;
+}
+
 static int reconcile(struct daemon *d)
 {
 	struct name_list dirty = { 0 };
 	struct changes c = { 0 };
-	uint64_t t0 = loop_now_ms();
+	uint64_t t0 = loop_now_ms(), t0_us = loop_now_us();
+	uint64_t since = model_dirty_since(d->model);
 	bool full = d->full;
 	int ret;
 
@@ -230,6 +284,7 @@ static int reconcile(struct daemon *d)
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
 	}
+	account(d, ret, full, t0_us, since);
 	model_names_free(&dirty);
 	changes_free(&c);
 	return ret;
@@ -296,7 +351,11 @@ static void before_sleep(struct loop *l, void *arg)
 	if (d->failed || (!d->full && !model_dirty(d->model)))
 		return;
 	ret = reconcile(d);
-	if (ret == -EPERM || ret == -EACCES) {
+	if (ret == -EPERM && has_net_admin()) {
+		log_err("programming table %s: %s although vipd has CAP_NET_ADMIN: another process holds a table of this name (nft flags owner)?",
+			d->cfg.table, strerror(-ret));
+		recover(d);
+	} else if (ret == -EPERM || ret == -EACCES) {
 		log_err("programming table %s: %s%s; exiting", d->cfg.table, strerror(-ret),
 			needs_cap(ret));
 		d->exit_code = 1;
@@ -473,6 +532,89 @@ static void on_claimant(struct loop *l, int fd, uint32_t events, void *arg)
 	instance_drain(fd);
 }
 
+/* ---- /metrics, /healthz, /status ------------------------------------------ */
+
+static int vip_chain(void *arg, const struct vaddr *vip, const struct svc_port *sp, char *buf,
+		     size_t len)
+{
+	return rec_vip_chain(arg, vip, sp, buf, len);
+}
+
+static void facts(struct daemon *d, struct status_facts *s)
+{
+	/* a change not yet taken (sources not all read, a retry pending),
+	 * one a failed commit left out, or, before the first sync, the start */
+	uint64_t pending = model_dirty_since(d->model);
+
+	if (d->change_since_us && (!pending || d->change_since_us < pending))
+		pending = d->change_since_us;
+	if (!d->last_sync_us && !pending)
+		pending = d->started_us;
+	*s = (struct status_facts){
+		.version = VIPD_VERSION, .node = d->cfg.node_name,
+		.last_sync_ms = d->last_sync_us / 1000, .pending_since_ms = pending / 1000,
+		.kernel_differs = d->kernel_differs,
+		.sources = d->sources, .n_sources = d->n_sources, .counters = &d->ctr,
+		.model = d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
+	};
+}
+
+static void on_http(void *arg, const char *path, struct httpd_resp *r)
+{
+	struct daemon *d = arg;
+	struct status_facts s;
+	FILE *f = open_memstream(&r->body, &r->len);
+
+	if (!f) {
+		r->status = 503;
+		return;
+	}
+	facts(d, &s);
+	r->type = "application/json";
+	if (!strcmp(path, "/metrics")) {
+		r->type = "text/plain; version=0.0.4; charset=utf-8";
+		status_metrics(f, &s);
+	} else if (!strcmp(path, "/healthz")) {
+		r->status = status_healthz(f, &s);
+	} else if (!strcmp(path, "/status")) {
+		status_json(f, &s, NULL);
+	} else if (!strncmp(path, "/status/", 8) && status_json(f, &s, path + 8) < 0) {
+		r->status = 404;
+		fputs("{\"error\":\"no such service\"}\n", f);
+	} else if (strncmp(path, "/status/", 8)) {
+		r->status = 404;
+		r->type = NULL;
+		fputs("not found: vipd serves /metrics, /healthz and /status[/SERVICE]\n", f);
+	}
+	if (fclose(f) != 0) {
+		free(r->body);
+		*r = (struct httpd_resp){ .status = 503 };
+	}
+}
+
+/* The listener is for operators: when its address is taken, routing goes
+ * on and the bind is tried again until it works. */
+static void http_open(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	struct httpd_conf c = {
+		.addr = (const struct sockaddr *)&d->cfg.metrics_addr, .addr_len = d->cfg.metrics_len,
+	};
+	int ret = httpd_open(d->loop, &c, on_http, d, &d->http);
+
+	if (ret == 0) {
+		log_info("serving /metrics, /healthz and /status on %s", d->cfg.metrics);
+		d->http_said = false;
+		return;
+	}
+	if (!d->http_said)
+		log_err("--metrics %s: %s; routing goes on, listening is retried every %d s",
+			d->cfg.metrics, strerror(-ret), HTTP_RETRY_MS / 1000);
+	d->http_said = true;
+	if (!loop_timer_add(d->loop, HTTP_RETRY_MS, http_open, d))
+		log_err("out of memory arming the --metrics retry; no listener");
+}
+
 static int run(struct daemon *d)
 {
 	bool oneshot = d->cfg.once || d->cfg.dry_run;
@@ -485,6 +627,7 @@ static int run(struct daemon *d)
 			return ret;
 	}
 	d->full = d->base = true;
+	d->started_us = loop_now_us();
 	if (d->claim_fd >= 0 && (ret = loop_fd_add(d->loop, d->claim_fd, EPOLLIN, on_claimant, d)) < 0)
 		return ret;
 	loop_before_sleep(d->loop, before_sleep, d);
@@ -494,6 +637,8 @@ static int run(struct daemon *d)
 	} else {
 		if ((ret = signals_start(d)) < 0)
 			return ret;
+		if (d->cfg.metrics_len)
+			http_open(d->loop, d);
 		if (!loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d))
 			goto nomem;
 		if (!sources_ready(d))
@@ -571,6 +716,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
+	httpd_close(d.http);
 	for (size_t i = 0; i < d.n_sources; i++)
 		d.sources[i].ops->stop(&d.sources[i]);
 	if (d.sig_fd >= 0)

@@ -1011,3 +1011,18 @@ void rec_stats(const struct reconciler *rec, struct rec_stats *st)
 	for (size_t it = 0; hmap_next(rec->fes, &it, NULL, NULL, (void **)&fe);)
 		st->slots += fe->n;
 }
+
+int rec_vip_chain(const struct reconciler *rec, const struct vaddr *vip,
+		  const struct svc_port *sp, char *buf, size_t len)
+{
+	const struct fe_state *fe;
+	struct fe_key k;
+
+	fe_key_of(&k, vip, sp);
+	fe = hmap_get(rec->fes, &k, sizeof(k));
+	if (!fe || !fe->n) {
+		snprintf(buf, len, "%s", fe && fe->noep ? "noendpoints" : "");
+		return 0;
+	}
+	return class_chain_name(&fe->cls, buf, len);
+}

@@ -106,5 +106,18 @@ struct bs_iter {
 	bool drains;
 };
 bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v);
+/* One endpoint of svc, as bs_next shows it; false while its state is not
+ * decided yet (before the first bs_update that saw it). Starting an
+ * iterator with drains set gives only the drains. */
+bool bs_view(struct bstate *bs, const struct service *svc, const struct endpoint *ep,
+	     struct bs_view *v);
+
+/* The drains of one service's removed backends, with a zeroed iterator. */
+bool bs_next_drain(struct bstate *bs, const char *service, struct bs_iter *it,
+		   struct bs_view *v);
+
+/* The active checks' counts (all 0 without a loop). */
+struct checker_stats;
+void bs_check_stats(const struct bstate *bs, struct checker_stats *st);
 
 #endif

@@ -38,6 +38,8 @@ int loop_run(struct loop *l);
 void loop_stop(struct loop *l);
 
 uint64_t loop_now_ms(void);
+/* The same clock in microseconds (for latencies under a millisecond). */
+uint64_t loop_now_us(void);
 
 /* Exponential backoff with jitter: doubles *ms within [min, max] and
  * returns a delay in [*ms / 2, *ms], so that many clients losing one

@@ -95,6 +95,7 @@ struct endpoint {
 	 * of the endpoint. */
 	uint8_t bs_state, bs_cause;
 	uint32_t bs_weight;
+	uint64_t bs_since;	/* loop_now_ms() when bs_state last moved */
 };
 
 struct model;
@@ -173,6 +174,9 @@ struct name_list {
 };
 bool model_dirty(const struct model *m);
 bool model_dirty_take(struct model *m, struct name_list *out);
+/* When the oldest change not yet taken was made (loop_now_us()), 0 when
+ * none: where the network programming latency starts. */
+uint64_t model_dirty_since(const struct model *m);
 void model_names_free(struct name_list *l);
 
 #endif

@@ -40,6 +40,12 @@ bool rec_tables_present(const struct reconciler *rec);
 int rec_plan(struct reconciler *rec, const struct model *m,
 	     const struct name_list *dirty, bool full, struct changes *out);
 
+/* The class chain the kernel sends a VIP and port to ("lb-3-12"), as
+ * planned; "noendpoints" when it has none, "" when it has no frontend
+ * (for /status). */
+int rec_vip_chain(const struct reconciler *rec, const struct vaddr *vip,
+		  const struct svc_port *sp, char *buf, size_t len);
+
 /* Counts for logs and tests. */
 struct rec_stats {
 	size_t frontends, slots, classes;

@@ -64,10 +64,17 @@ struct source {
 	 * is ready vipd does not touch the kernel, so a restart while etcd is
 	 * unreachable deletes nothing. */
 	bool ready;
+	/* For operators (/metrics, /status): whether the source answers now,
+	 * a word for how it is ("watching", "connected", "ok", ...; static
+	 * storage), and how many changes it has read since the start. */
+	bool up;
+	const char *state;
+	uint64_t events;
 };
 
 struct source_ops {
 	const char *name;
+	const char *kind;	/* "file", "etcd", "docker": metrics and status */
 	/* Reads the current state into the model and starts watching.
 	 * Returns 0, or a negative errno after logging why. */
 	int (*start)(struct source *src);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "addr.h"
 
@@ -71,4 +72,22 @@ const char *cidr_format(const struct cidr *c, char *buf)
 
 	snprintf(buf, CIDR_STRLEN, "%s/%u", addr_format(&c->addr, a), c->len);
 	return buf;
+}
+
+unsigned addr_sockaddr(const struct vaddr *a, uint16_t port, struct sockaddr_storage *out)
+{
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)out;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)out;
+
+	memset(out, 0, sizeof(*out));
+	if (a->family == AF_INET6) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(port);
+		memcpy(&s6->sin6_addr, a->bytes, 16);
+		return sizeof(*s6);
+	}
+	s4->sin_family = AF_INET;
+	s4->sin_port = htons(port);
+	memcpy(&s4->sin_addr, a->bytes, 4);
+	return sizeof(*s4);
 }

@@ -582,6 +582,8 @@ static int plain_eval(struct bstate *bs, const struct service *svc, struct endpo
 			bs_say_move(svc->name, ep->id, &ep->ip,
 				 svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
 				 VLOG_INFO, &was, &f[i]);
+		if (was.state != f[i].state)
+			ep->bs_since = loop_now_ms();
 		ep->bs_state = f[i].state + 1;
 		ep->bs_cause = ep->cause;
 		ep->bs_weight = f[i].eff;

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 
 #include "bstate_internal.h"
+#include "health.h"
 #include "hmap.h"
 #include "loop.h"
 
@@ -123,8 +124,50 @@ static void plain_view(struct bstate *bs, const struct service *svc, const struc
 		.port = svc->n_ports ? endpoint_port_for(ep, &svc->ports[0]) : 0,
 		.state = f.state, .weight = f.weight, .effective = f.eff,
 		.reason = bs_reason(&f, bs->view_reason, sizeof(bs->view_reason)),
-		.source = ep->source,
+		.source = ep->source, .since_ms = ep->bs_since,
 	};
+}
+
+bool bs_view(struct bstate *bs, const struct service *svc, const struct endpoint *ep,
+	     struct bs_view *v)
+{
+	char key[KEY_MAX];
+	const struct rec *r;
+
+	if (!ep->bs_state)	/* not decided yet */
+		return false;
+	r = hmap_get(bs->recs, key, key_of(key, svc->name, ep->source, ep->id));
+	if (r)
+		rec_view(bs, r, v);
+	else
+		plain_view(bs, svc, ep, v);
+	return true;
+}
+
+bool bs_next_drain(struct bstate *bs, const char *service, struct bs_iter *it,
+		   struct bs_view *v)
+{
+	const struct bs_svc *sv;
+
+	if (!it->drains) {
+		it->drains = true;
+		sv = hmap_get_str(bs->svcs, service);
+		it->d = sv ? sv->drains : NULL;
+	}
+	while (it->d && it->d->rec)	/* shown with its record */
+		it->d = it->d->next;
+	if (!it->d)
+		return false;
+	drain_view(bs, it->d, v);
+	it->d = it->d->next;
+	return true;
+}
+
+void bs_check_stats(const struct bstate *bs, struct checker_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	if (bs->checker)
+		checker_stats(bs->checker, st);
 }
 
 /* The model's services and endpoints (a record's view where there is
@@ -135,18 +178,9 @@ bool bs_next(struct bstate *bs, struct bs_iter *it, struct bs_view *v)
 
 	while (!it->drains) {
 		if (it->svc && it->i < it->n) {
-			const struct endpoint *ep = it->eps[it->i++];
-			char key[KEY_MAX];
-			const struct rec *r;
-
-			if (!ep->bs_state)	/* not decided yet */
-				continue;
-			r = hmap_get(bs->recs, key, key_of(key, it->svc->name, ep->source, ep->id));
-			if (r)
-				rec_view(bs, r, v);
-			else
-				plain_view(bs, it->svc, ep, v);
-			return true;
+			if (bs_view(bs, it->svc, it->eps[it->i++], v))
+				return true;
+			continue;
 		}
 		if ((it->name = model_service_next(bs->model, &it->sit))) {
 			it->svc = model_service_get(bs->model, it->name);

@@ -204,6 +204,8 @@ static void fail(struct docker *d, const char *why)
 	else if (!d->said_down)
 		log_warn("docker: %s: %s; retrying until dockerd answers", d->socket, why);
 	d->up = false;
+	d->src->up = false;
+	d->src->state = "unreachable";
 	d->said_down = true;
 	stop_requests(d);
 	d->state = ST_WAIT;
@@ -235,6 +237,7 @@ static bool on_event(json_t *ev, void *arg)
 
 	if (docker_event_parse(ev, &e) == DOCKER_EV_IGNORE || !(c = dk_ctr_get(d, e.id, e.create)))
 		return true;
+	d->src->events++;
 	if (e.kind == DOCKER_EV_DESTROY) {
 		forget(c);
 	} else if (e.kind == DOCKER_EV_KILL) {
@@ -329,6 +332,8 @@ static void list_done(struct http_req *req, int err, long status,
 	if (!d->up && d->said_down)
 		log_info("docker: %s answers again; listing every container", d->socket);
 	d->up = true;
+	d->src->up = true;
+	d->src->state = "connected";
 	d->said_down = false;
 	d->backoff_ms = 0;
 	if (!d->initial)
@@ -530,6 +535,7 @@ static void docker_stop(struct source *src)
 
 const struct source_ops source_docker_ops = {
 	.name = "docker",
+	.kind = "docker",
 	.start = docker_start,
 	.resync = docker_resync,
 	.stop = docker_stop,

@@ -82,6 +82,8 @@ static void fail(struct etcd *e, const char *endpoint, const char *why)
 	else
 		log_debug("etcd: %s: %s", endpoint, why);
 	e->up = false;
+	e->src->up = false;
+	e->src->state = "unreachable";
 	e->said_down = true;
 	etcd_call_cancel(e->req);
 	e->req = NULL;
@@ -417,6 +419,7 @@ static void watch_event(struct etcd *e, json_t *ev)
 			(long long)kv.mod_revision);
 	else
 		apply(e, &kv, type && !strcmp(type, "DELETE"));
+	e->src->events++;
 	if (kv.mod_revision > e->rev)
 		e->rev = kv.mod_revision;
 	etcd_kv_fini(&kv);
@@ -477,6 +480,8 @@ static bool watch_message(struct etcd *e, json_t *msg)
 		e->said_down = false;
 		e->backoff_ms = 0;
 	}
+	e->src->up = true;
+	e->src->state = "watching";
 	events = json_object_get(r, "events");
 	json_array_foreach(events, i, ev)
 		watch_event(e, ev);
@@ -592,6 +597,7 @@ static void etcd_stop(struct source *src)
 
 const struct source_ops source_etcd_ops = {
 	.name = "etcd",
+	.kind = "etcd",
 	.start = etcd_start,
 	.resync = etcd_resync,
 	.stop = etcd_stop,

@@ -256,6 +256,9 @@ static int file_read(struct source *src, bool initial)
 
 	p.rep = (struct codec_report){ unknown_key, &p.u };
 	ret = codec_file_walk(path, src->conf.file->max_bytes, &w, err);
+	src->events++;
+	src->up = ret == 0;
+	src->state = ret == 0 ? "ok" : "unreadable";
 	if (ret == 0)
 		apply(&p);
 	else
@@ -390,6 +393,7 @@ static void file_stop(struct source *src)
 
 const struct source_ops source_file_ops = {
 	.name = "services-file",
+	.kind = "file",
 	.start = file_start,
 	.resync = file_resync,
 	.stop = file_stop,

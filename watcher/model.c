@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 
 #include "hmap.h"
+#include "loop.h"
 #include "log.h"
 #include "model.h"
 #include "model_log.h"
@@ -34,6 +35,7 @@ struct model {
 	 * put and delete (their callers could not undo the change anyway),
 	 * and no change is ever lost. */
 	bool dirty_lost;
+	uint64_t dirty_since;	/* loop_now_us() of the first mark since the take */
 	/* Each applied change is logged here, where the previous version is
 	 * known, so that etcd, file and Docker say it alike, and a source
 	 * re-putting an identical object (a resync) logs nothing. */
@@ -173,6 +175,8 @@ static void mark_dirty(struct model *m, struct entry *e)
 
 	if (e->dirty)
 		return;
+	if (!m->dirty_since)
+		m->dirty_since = loop_now_us();
 	if (m->dirty.n == m->dirty_cap) {
 		size_t cap = m->dirty_cap ? m->dirty_cap * 2 : 64;
 		char **names = realloc(m->dirty.names, cap * sizeof(*names));
@@ -321,6 +325,7 @@ int model_endpoint_put(struct model *m, enum source_id src, const char *service,
 		ep->bs_state = e->eps[i]->bs_state;
 		ep->bs_cause = e->eps[i]->bs_cause;
 		ep->bs_weight = e->eps[i]->bs_weight;
+		ep->bs_since = e->eps[i]->bs_since;
 		if (!same)
 			change_log_endpoint(&m->log, service, e->eps[i], ep);
 		endpoint_free(e->eps[i]);
@@ -625,7 +630,13 @@ bool model_dirty_take(struct model *m, struct name_list *out)
 	memset(&m->dirty, 0, sizeof(m->dirty));
 	m->dirty_cap = 0;
 	m->dirty_lost = false;
+	m->dirty_since = 0;
 	return lost;
+}
+
+uint64_t model_dirty_since(const struct model *m)
+{
+	return m->dirty_since;
 }
 
 void model_names_free(struct name_list *l)

@@ -1,0 +1,58 @@
+/* status.h: what a node does and why, for operators: /metrics
+ * (Prometheus text 0.0.4), /healthz and /status (JSON), rendered to a
+ * stream. Reads the model, the backend states and the daemon's own facts;
+ * writes nothing (DESIGN.md "Observability"). */
+#ifndef VIPD_STATUS_H
+#define VIPD_STATUS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bstate.h"
+#include "model.h"
+#include "prom.h"
+#include "source.h"
+
+/* A change waiting longer than this to reach the kernel makes the node
+ * unhealthy (kube-proxy's healthz rule). */
+#define STATUS_PENDING_MAX_MS	60000
+
+/* What the daemon counts as it goes (cmd/ owns and fills it). */
+struct status_counters {
+	struct prom_hist sync_full, sync_partial;	/* one reconcile, plan to commit */
+	struct prom_hist programming;	/* oldest source change to kernel commit */
+	uint64_t sync_failures;		/* commits the kernel refused */
+	uint64_t ct_deleted;		/* conntrack entries vipd deleted */
+};
+
+/* The class chain the planner gives a VIP port (rec_vip_chain). */
+typedef int (*status_chain_fn)(void *arg, const struct vaddr *vip, const struct svc_port *sp,
+			       char *buf, size_t len);
+
+/* The daemon's facts at the time of the request; everything borrowed.
+ * Times are loop_now_ms(); 0 means never / none. */
+struct status_facts {
+	const char *version, *node;
+	uint64_t last_sync_ms;		/* the last commit that succeeded */
+	uint64_t pending_since_ms;	/* the oldest change not in the kernel */
+	bool kernel_differs;		/* the last commit failed: retrying */
+	bool stale;			/* programmed from the state cache */
+	const struct source *sources;
+	size_t n_sources;
+	const struct status_counters *counters;
+	struct model *model;
+	struct bstate *bs;
+	status_chain_fn chain;
+	void *chain_arg;
+};
+
+void status_metrics(FILE *f, const struct status_facts *s);
+/* Returns the HTTP status: 200, or 503 when the kernel differs from the
+ * plan or a change has waited over STATUS_PENDING_MAX_MS. */
+unsigned status_healthz(FILE *f, const struct status_facts *s);
+/* service NULL: every service. Returns 0, or -ENOENT for an unknown
+ * service (nothing written). */
+int status_json(FILE *f, const struct status_facts *s, const char *service);
+
+#endif

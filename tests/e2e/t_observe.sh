@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# What an operator sees of a node (--metrics, default 127.0.0.1:9464):
+#  a. /metrics counts the services and endpoints the file holds, by state;
+#     /status lists each backend with state and reason.
+#  b. A backend whose server dies is "unhealthy" in both, with its reason.
+#  c. A change increments vipd_network_programming_duration_seconds_count.
+#  d. /healthz is 200; 503 while another process owns the ip6 table by
+#     name (nft "flags owner": every commit of vipd's fails), 200 again
+#     once that process is gone and vipd's retry got through.
+#  e. The listener is bounded: 10,000 connections held open (far past its
+#     limit) do not hold the loop: a change still reaches the kernel at
+#     once, and /metrics answers again when they close.
+#
+#   client ── node (vipd, curl) ── b1, b2, b3: busybox httpd :8080
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "$0")/lib.sh"
+
+topo_up 3
+declare -A httpd_pid
+for i in 1 2 3; do
+	start_httpd "$i"
+	httpd_pid[$i]=$!
+done
+f=$tmp/services.json
+check='{"type":"tcp","interval_ms":200,"timeout_ms":500,"rise":2,"fall":2}'
+# files DB_WEIGHT [MORE]: web (checked, b1..b3), db (b1 only, unchecked)
+# and MORE services (JSON members, each with a trailing comma)
+files() {
+	printf '{"services":{%s"web":{"vip":"10.96.0.10","ports":[{"name":"http","port":80,"protocol":"tcp","target_port":8080}],"health":%s},
+  "db":{"vip":"10.96.0.11","ports":[{"port":5432,"protocol":"tcp","target_port":8080}]}},
+ "endpoints":{"web":{%s,%s,%s},"db":{%s}}}\n' "${2:-}" "$check" "$(ep 1)" "$(ep 2)" "$(ep 3)" "$(ep 1 "$1")" | put_file "$f"
+}
+files 100
+start_vipd "$f"
+wait_vip 10.96.0.11
+
+url=http://127.0.0.1:9464
+scrape() { pn curl -s --max-time 3 "$url/metrics"; }
+# metric 'NAME{LABELS}': its value in a fresh scrape ("" when absent).
+metric() { scrape | awk -v m="$1" '$1 == m { print $2 }'; }
+# backend SERVICE ID FIELD: a field of one backend in /status.
+backend() {
+	pn curl -s --max-time 3 "$url/status" | python3 -c '
+import json, sys
+s = json.load(sys.stdin)["services"][sys.argv[1]]
+print([b for b in s["backends"] if b["id"] == sys.argv[2]][0][sys.argv[3]])' "$@"
+}
+healthz() { pn curl -s --max-time 3 -o "$tmp/healthz" -w '%{http_code}' "$url/healthz"; }
+# is_eq VALUE CMD...: CMD prints VALUE.
+is_eq() { [[ $("${@:2}") == "$1" ]]; }
+
+say "a. counts match the file"
+within 3 is_eq 4 metric 'vipd_endpoints{state="ready"}' ||
+	fail "vipd_endpoints{state=\"ready\"} is '$(metric 'vipd_endpoints{state="ready"}')', not 4"
+assert_eq "$(metric vipd_services)" 2 "vipd_services"
+assert_eq "$(metric 'vipd_endpoints{state="unhealthy"}')" 0 "unhealthy endpoints"
+assert_eq "$(metric 'vipd_source_up{source="file"}')" 1 "vipd_source_up of the file"
+version=$("$VIPD" --version | awk '{ print $2 }')
+assert_eq "$(metric "vipd_build_info{version=\"$version\"}")" 1 "vipd_build_info"
+scrape | grep -q '^# TYPE vipd_network_programming_duration_seconds histogram$' ||
+	fail "no histogram vipd_network_programming_duration_seconds"
+scrape | grep -q '^vipd_sync_duration_seconds_bucket{kind="full",le="0.001"} ' ||
+	fail "sync duration buckets do not resolve milliseconds"
+pn curl -s --max-time 3 -D "$tmp/headers" -o /dev/null "$url/metrics"
+grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/headers" || fail "/metrics Content-Type: $(cat "$tmp/headers")"
+assert_eq "$(backend web b2 state)" healthy "b2's state"
+assert_eq "$(backend db b1 effective)" 100 "db/b1's effective weight"
+[[ $(backend web b3 ip) == "$(backend_ip 3)" ]] || fail "b3's address in /status"
+
+say "b. b2's server dies: unhealthy, with its reason"
+stop_pid "${httpd_pid[2]}" KILL "b2's httpd"
+within 5 is_eq 1 metric 'vipd_endpoints{state="unhealthy"}' ||
+	fail "b2 not counted unhealthy within 5 s: $(scrape | grep '^vipd_endpoints')"
+assert_eq "$(metric 'vipd_endpoints{state="ready"}')" 3 "ready endpoints with b2 dead"
+assert_eq "$(backend web b2 state)" unhealthy "b2's state in /status"
+reason=$(backend web b2 reason)
+[[ $reason == *"connect refused"* ]] || fail "b2's reason: '$reason'"
+[[ $(backend web b2 since) == 20* ]] || fail "b2's last change has no time: '$(backend web b2 since)'"
+checks=$(metric 'vipd_health_checks_total{result="fail"}')
+assert_ge "$checks" 2 "failed checks counted"
+
+say "c. a change is counted in the programming histogram"
+count=vipd_network_programming_duration_seconds_count
+before=$(metric $count)
+files 50
+within 3 is_eq 50 backend db b1 weight || fail "db/b1's weight in /status is not 50 after the change"
+after=$(metric $count)
+assert_ge "$after" $((before + 1)) "$count after one change"
+
+say "d. /healthz 200; 503 while the kernel refuses every commit; 200 after"
+assert_eq "$(healthz)" 200 "/healthz"
+python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); assert d["pending_since"] is None and d["last_sync"].endswith("Z") and d["sources"] == {"file": "ok"}, d' "$tmp/healthz" ||
+	fail "/healthz body: $(cat "$tmp/healthz")"
+mkfifo "$tmp/nft-in"
+pn nft -i <"$tmp/nft-in" >/dev/null 2>&1 &
+holder=$!
+pids+=("$holder")
+exec 5>"$tmp/nft-in"
+echo 'delete table ip6 vipd' >&5
+echo 'add table ip6 vipd { flags owner; }' >&5
+is_503() { [[ $(healthz) == 503 ]]; }
+within 5 is_503 || fail "/healthz is $(healthz), not 503, with the ip6 table owned by another process"
+grep -q '"kernel":"differs' "$tmp/healthz" || fail "the 503 body does not say why: $(cat "$tmp/healthz")"
+assert_ge "$(metric vipd_sync_failures_total)" 1 "vipd_sync_failures_total"
+logged "$vipd_log" 'another process holds a table of this name' || fail "the EPERM of an owned table was not explained"
+assert_alive "$vipd_pid" "vipd while its commits are refused"
+exec 5>&- # nft reads EOF and exits: its table goes with it
+is_200() { [[ $(healthz) == 200 ]]; }
+within 15 is_200 || fail "/healthz still $(healthz) 15 s after the owner left: $(cat "$tmp/healthz")"
+pn nft list chain ip6 vipd prerouting >/dev/null || fail "vipd did not make its ip6 table again"
+assert_eq "$(metric vipd_kernel_differs)" 0 "vipd_kernel_differs after the repair"
+
+say "e. 10,000 connections held open do not stall the loop"
+bg_ns "$node" python3 - "$tmp/flood" <<-'EOF'
+	import resource, socket, sys, time
+	resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+	socks = []
+	for i in range(10000):
+	    s = socket.socket()
+	    s.setblocking(False)
+	    try:
+	        s.connect(("127.0.0.1", 9464))
+	    except BlockingIOError:
+	        pass
+	    socks.append(s)
+	time.sleep(1)
+	for s in socks[::10]:  # a request never finished: slow clients
+	    try:
+	        s.send(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+	    except OSError:
+	        pass
+	open(sys.argv[1], "w").write("held\n")
+	time.sleep(8)
+EOF
+flood=$!
+flooding() { [[ -s $tmp/flood ]]; }
+within 20 flooding || fail "the flood did not start"
+t0=$(now_ms)
+files 70 '"extra":{"vip":"10.96.0.12","ports":[{"port":80,"protocol":"tcp","target_port":8080}]},'
+# (it has no endpoints: its VIP goes to the noendpoints set)
+noep() { pn nft list set ip vipd noendpoints | grep -qF 10.96.0.12; }
+within 2 noep || fail "a service added during the flood is not in the kernel within 2 s"
+echo "a service added during the flood was in the kernel $(($(now_ms) - t0)) ms later"
+assert_alive "$vipd_pid" "vipd during the flood"
+stop_pid "$flood" TERM "the flood"
+answers() { scrape | grep -q '^vipd_services 3$'; }
+within 5 answers || fail "/metrics does not answer within 5 s of the flood's end: $(scrape | grep -c .) lines, $(scrape | grep "^vipd_services"), $(ls /proc/$vipd_pid/fd | wc -l) fds, $(pn ss -ltn | grep 9464), $(pn ss -tn state close-wait | wc -l) close-wait"
+assert_eq "$(backend db b1 weight)" 70 "db/b1's weight after the flood"
