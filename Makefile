@@ -6,6 +6,8 @@
 #   make e2e        e2e tests only (root; creates and removes its own namespaces)
 #   make bench      benchmarks (root; namespaces), writes BENCHMARKS.md
 #   make demo       the README demo (make demo-docker: the same from container labels)
+#   make install    PREFIX=/usr/local DESTDIR=: programs, man pages, systemd unit, examples
+#   make deb        build/vipd_<version>_<arch>.deb (scripts/pkg/mkdeb.sh; DEB_OUT=DIR elsewhere)
 #   V=1             show full commands
 
 CC      ?= cc
@@ -152,9 +154,36 @@ demo-docker: all
 deps:
 	@bash scripts/deps.sh
 
+# make install: everything under $(DESTDIR); the unit names the installed
+# vipd. make deb stages the same with PREFIX=/usr and Debian's unit dir.
+PREFIX         ?= /usr/local
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+DOCDIR         ?= $(PREFIX)/share/doc/vipd
+MAN8DIR        ?= $(PREFIX)/share/man/man8
+INSTALLED := $(PREFIX)/sbin/vipd $(PREFIX)/bin/vipctl $(MAN8DIR)/vipd.8.gz $(MAN8DIR)/vipctl.8.gz \
+             $(SYSTEMDUNITDIR)/vipd.service $(DOCDIR)/services.example.json $(DOCDIR)/vipd.default
+install: all
+	install -D -m 0755 vipd $(DESTDIR)$(PREFIX)/sbin/vipd
+	install -D -m 0755 vipctl $(DESTDIR)$(PREFIX)/bin/vipctl
+	install -d -m 0755 $(DESTDIR)$(MAN8DIR) $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(DOCDIR)
+	gzip -9n <scripts/pkg/vipd.8 >$(DESTDIR)$(MAN8DIR)/vipd.8.gz
+	gzip -9n <scripts/pkg/vipctl.8 >$(DESTDIR)$(MAN8DIR)/vipctl.8.gz
+	sed 's|@SBINDIR@|$(PREFIX)/sbin|g' scripts/pkg/vipd.service.in >$(DESTDIR)$(SYSTEMDUNITDIR)/vipd.service
+	chmod 0644 $(DESTDIR)$(MAN8DIR)/vipd.8.gz $(DESTDIR)$(MAN8DIR)/vipctl.8.gz $(DESTDIR)$(SYSTEMDUNITDIR)/vipd.service
+	install -m 0644 scripts/pkg/services.example.json scripts/pkg/vipd.default $(DESTDIR)$(DOCDIR)/
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null || true
+
+DEB_OUT ?= $(BUILD)
+deb: all
+	@bash scripts/pkg/mkdeb.sh $(DEB_OUT) $(VERSION) $(RELEASE)
+
 clean:
 	rm -rf $(BUILD) vipd vipctl
 
 .SECONDARY:
-.PHONY: FORCE all unit cflags-check golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean
+.PHONY: FORCE all unit cflags-check golden e2e check valgrind fuzz bench bench-smoke demo demo-docker deps clean \
+	install uninstall deb
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -13,7 +13,7 @@ pkgs=(
 	etcd-server etcd-client
 	docker.io tini
 	time bc linux-perf
-	groff lintian dpkg-dev fakeroot
+	groff lintian dpkg-dev fakeroot man-db systemd
 )
 
 missing=()
