@@ -43,7 +43,7 @@ DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c 
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
             datapath/ct_match.c datapath/conntrack.c
 VIPD     := cmd/vipd.c cmd/options.c
-VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c
+VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/ctl_status.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
             lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/etcd_api.c \

@@ -11,7 +11,12 @@
 #include "etcd.h"
 #include "etcd_client.h"
 
-/* Exit codes: what scripts rely on. */
+/* vipd's --metrics default: where status asks. */
+#define CTL_VIPD_DEFAULT	"http://127.0.0.1:9464"
+
+/* Exit codes: what scripts rely on. CTL_FAIL: a runtime failure (etcd or
+ * vipd out of reach, a refused write, nothing found); CTL_USAGE: bad input
+ * (a flag, an argument, a service or file given on the command line). */
 enum { CTL_OK = 0, CTL_FAIL = 1, CTL_USAGE = 2 };
 
 struct ctl {
@@ -19,6 +24,7 @@ struct ctl {
 	bool json;
 	struct loop *loop;		/* vipctl's alone: etcd calls run on it */
 	struct etcd_client *etcd;
+	const char *vipd;		/* --vipd: the daemon's HTTP listener */
 };
 
 /* Drives call (started with done NULL) to its end; *reply is the parsed
@@ -37,16 +43,29 @@ char *ctl_key(const struct ctl *c, const char *kind, const char *service,
 /* Deletes one key; "no <what>" and CTL_FAIL when there was none. */
 int ctl_delete(struct ctl *c, const char *key, const char *what);
 
-/* Subcommand verbs: a const table per noun, as in vipctl's main. */
+/* Whether argv (a command and its arguments) asks for help: --help or -h
+ * anywhere. Help never needs etcd. */
+bool ctl_wants_help(int argc, char **argv);
+/* usage: to stdout and CTL_OK when asked for (help), else to stderr and
+ * CTL_USAGE (a mistake on the command line). */
+int ctl_usage(const char *usage, bool help);
+
+/* Subcommand verbs: a const table per noun, as in vipctl's main. usage:
+ * "usage: vipctl NOUN VERB ..." lines, then the flags, one a line. */
 struct ctl_verb {
-	const char *name;
+	const char *name, *usage;
 	int (*run)(struct ctl *c, int argc, char **argv);
 };
+/* argv[0] is the noun. "NOUN --help" prints every verb's usage, "NOUN VERB
+ * --help" that verb's. */
 int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n,
 		 const char *noun, int argc, char **argv);
 
 int ctl_service(struct ctl *c, int argc, char **argv);
 int ctl_endpoint(struct ctl *c, int argc, char **argv);
 int ctl_check(struct ctl *c, int argc, char **argv);
+int ctl_status(struct ctl *c, int argc, char **argv);
+/* --vipd: http:// or https://, a host, and an optional port and path. */
+bool ctl_vipd_url_valid(const char *url);
 
 #endif

@@ -19,10 +19,6 @@ static void unknown_key(void *arg, const char *path)
 	u->n++;
 }
 
-/* Validates a services file exactly as vipd reads it: one line per refused
- * object and per unknown key. Exit 1 if the file or an object is refused,
- * else 2 if a key is unknown (vipd would warn and ignore it: likely a
- * typo), else 0. */
 struct check {
 	struct unknown_ctx u;
 	struct codec_report rep;
@@ -74,10 +70,16 @@ static int check_endpoints(void *arg, const char *name, json_t *eps)
 	return 0;
 }
 
+static const char usage[] =
+	"usage: vipctl check FILE\n"
+	"  Validates a services file as vipd reads it, touching nothing: one line per\n"
+	"  refused object and per unknown key. Exit 0: clean; 2: FILE is unreadable,\n"
+	"  refused, or has unknown keys (vipd ignores them: likely typos).\n";
+
 /* Validates a services file exactly as vipd reads it: one line per refused
- * object and per unknown key. Exit 1 if the file or an object is refused,
- * else 2 if a key is unknown (vipd would warn and ignore it: likely a
- * typo), else 0. */
+ * object and per unknown key. A file given on the command line that vipd
+ * would refuse, in whole or in part, is bad input (exit 2), and so is an
+ * unknown key: vipd would warn and ignore it, and it is likely a typo. */
 int ctl_check(struct ctl *c, int argc, char **argv)
 {
 	struct check k = { .u = { .n = 0 } };
@@ -85,20 +87,18 @@ int ctl_check(struct ctl *c, int argc, char **argv)
 	char err[CODEC_ERR_LEN];
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vipctl check FILE\n");
-		return CTL_USAGE;
-	}
+	if (ctl_wants_help(argc, argv) || argc != 2)
+		return ctl_usage(usage, ctl_wants_help(argc, argv));
 	k.rep = (struct codec_report){ unknown_key, &k.u };
 	ret = codec_file_walk(argv[1], 0, &w, err);
 	if (ret == -EINVAL) {
 		printf("%s: %s; vipd refuses the whole file\n", argv[1], err);
-		return CTL_FAIL;
+		return CTL_USAGE;
 	}
 	if (ret < 0) {
 		fprintf(stderr, "vipctl: %s: %s\n", argv[1], err);
-		return CTL_FAIL;
+		return CTL_USAGE;
 	}
 	printf("%s: %d objects, %d refused, %d unknown keys\n", argv[1], k.n, k.bad, k.u.n);
-	return k.bad ? CTL_FAIL : k.u.n ? CTL_USAGE : CTL_OK;
+	return k.bad || k.u.n ? CTL_USAGE : CTL_OK;
 }

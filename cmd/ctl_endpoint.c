@@ -18,12 +18,23 @@ static void on_signal(int sig)
 	stop = sig;
 }
 
-static int usage_add(void)
-{
-	fprintf(stderr, "usage: vipctl endpoint add SERVICE ID --ip IP [--port P] [--weight W]\n"
-			"                           [--node N] [--zone Z] [--not-ready] [--ttl SECONDS]\n");
-	return CTL_USAGE;
-}
+static const char usage_add[] =
+	"usage: vipctl endpoint add SERVICE ID --ip IP [--port P] [--weight W]\n"
+	"                           [--node N] [--zone Z] [--not-ready] [--ttl SECONDS]\n"
+	"  Writes the endpoint ID of SERVICE (replacing it), checked first as vipd reads it.\n"
+	"  --ip IP         the backend's address\n"
+	"  --port P        its port (default: the service's target port)\n"
+	"  --weight W      1..10000 (default 100)\n"
+	"  --node N        the node it runs on; --zone Z its zone\n"
+	"  --not-ready     written, but not routed to\n"
+	"  --ttl SECONDS   under a lease that vipctl keeps alive in the foreground\n"
+	"                  until SIGINT/SIGTERM, which removes the endpoint\n";
+static const char usage_del[] =
+	"usage: vipctl endpoint del SERVICE ID\n"
+	"  Deletes the endpoint ID of SERVICE.\n";
+static const char usage_list[] =
+	"usage: vipctl endpoint list [SERVICE]\n"
+	"  One line per endpoint, with its health verdict (--json: an array).\n";
 
 #define LEASE_TIMEOUT_MS	10000
 
@@ -142,12 +153,13 @@ static int endpoint_add(struct ctl *c, int argc, char **argv)
 			ttl = n;
 			break;
 		default:
-			usage_add();
+			fprintf(stderr, "vipctl: endpoint add: unknown or incomplete option %s "
+				"(see vipctl endpoint add --help)\n", argv[optind - 1]);
 			goto out;
 		}
 	}
 	if (optind != argc - 2) {
-		usage_add();
+		ctl_usage(usage_add, false);
 		goto out;
 	}
 	if (!codec_name_valid(argv[optind])) {
@@ -178,8 +190,11 @@ static int endpoint_del(struct ctl *c, int argc, char **argv)
 	char *key, what[2 * NAME_MAX_LEN + 16];
 	int ret;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: vipctl endpoint del SERVICE ID\n");
+	if (argc != 3)
+		return ctl_usage(usage_del, false);
+	if (!codec_name_valid(argv[1]) || !codec_id_valid(argv[2])) {
+		fprintf(stderr, "vipctl: endpoint \"%s/%s\": not a valid %s\n", argv[1], argv[2],
+			codec_name_valid(argv[1]) ? "endpoint id" : "service name");
 		return CTL_USAGE;
 	}
 	key = ctl_key(c, "endpoints", argv[1], argv[2]);
@@ -254,7 +269,11 @@ static int endpoint_list(struct ctl *c, int argc, char **argv)
 	int ret = CTL_FAIL;
 
 	if (argc > 2) {
-		fprintf(stderr, "usage: vipctl endpoint list [SERVICE]\n");
+		ret = ctl_usage(usage_list, false);
+		goto out;
+	}
+	if (argc > 1 && !codec_name_valid(argv[1])) {
+		fprintf(stderr, "vipctl: service \"%s\": not a valid service name\n", argv[1]);
 		ret = CTL_USAGE;
 		goto out;
 	}
@@ -302,7 +321,8 @@ out:
 int ctl_endpoint(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_verb verbs[] = {
-		{ "add", endpoint_add }, { "del", endpoint_del }, { "list", endpoint_list },
+		{ "add", usage_add, endpoint_add }, { "del", usage_del, endpoint_del },
+		{ "list", usage_list, endpoint_list },
 	};
 
 	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]), "endpoint", argc, argv);

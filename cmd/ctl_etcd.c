@@ -16,11 +16,11 @@ int ctl_run(struct ctl *c, struct etcd_call *call, const char *what, json_t **re
 {
 	/* each endpoint: an authentication, the request, one renewal of both */
 	uint64_t bound = (uint64_t)REQUEST_TIMEOUT_MS * c->conf.n_endpoints * (c->conf.user ? 4 : 1);
-	char why[256];
+	char why[1024];		/* a reason per endpoint tried */
 
 	if (etcd_client_run(c->etcd, call, bound, reply, why, sizeof(why)) == 0)
 		return 0;
-	fprintf(stderr, "vipctl: etcd %s: %s\n", what, why);
+	fprintf(stderr, "vipctl: etcd %s (%s)\n", why, what);
 	return -EIO;
 }
 
@@ -69,15 +69,39 @@ int ctl_delete(struct ctl *c, const char *key, const char *what)
 	return ret;
 }
 
+bool ctl_wants_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	return false;
+}
+
+int ctl_usage(const char *usage, bool help)
+{
+	fputs(usage, help ? stdout : stderr);
+	return help ? CTL_OK : CTL_USAGE;
+}
+
+static int noun_usage(const struct ctl_verb *verbs, size_t n, bool help)
+{
+	for (size_t i = 0; i < n; i++)
+		fprintf(help ? stdout : stderr, "%s%s", i ? "\n" : "", verbs[i].usage);
+	return help ? CTL_OK : CTL_USAGE;
+}
+
 int ctl_dispatch(struct ctl *c, const struct ctl_verb *verbs, size_t n,
 		 const char *noun, int argc, char **argv)
 {
-	for (size_t i = 0; argc >= 2 && i < n; i++)
-		if (!strcmp(argv[1], verbs[i].name))
-			return verbs[i].run(c, argc - 1, argv + 1);
-	fprintf(stderr, "usage: vipctl %s", noun);
-	for (size_t i = 0; i < n; i++)
-		fprintf(stderr, "%s%s", i ? "|" : " ", verbs[i].name);
-	fprintf(stderr, " ...\n");
-	return CTL_USAGE;
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
+		return noun_usage(verbs, n, argc >= 2);
+	for (size_t i = 0; i < n; i++) {
+		if (strcmp(argv[1], verbs[i].name))
+			continue;
+		if (ctl_wants_help(argc - 1, argv + 1))
+			return ctl_usage(verbs[i].usage, true);
+		return verbs[i].run(c, argc - 1, argv + 1);
+	}
+	fprintf(stderr, "vipctl: %s: unknown command %s\n", noun, argv[1]);
+	return noun_usage(verbs, n, false);
 }

@@ -103,15 +103,31 @@ static int node_port_apply(json_t *ports, const char *spec)
 	return json_object_set_new(hit, "node_port", number_or_string(np)) < 0 ? -1 : 0;
 }
 
-static int usage_add(void)
-{
-	fprintf(stderr, "usage: vipctl service add NAME --vip IP [--vip6 IP] --port [NAME=]PORT[/PROTO][:TARGET]...\n"
-			"                          [--algorithm A] [--traffic-policy P] [--affinity-timeout S]\n"
-			"                          [--node-port [PORT[/PROTO]=|NAME=]NODEPORT]...\n"
-			"                          [--external-ip IP]... [--source-range CIDR]...\n"
-			"       vipctl service add NAME --from-json JSON\n");
-	return CTL_USAGE;
-}
+static const char usage_add[] =
+	"usage: vipctl service add NAME --vip IP [--vip6 IP] --port [NAME=]PORT[/PROTO][:TARGET]...\n"
+	"                          [--algorithm A] [--traffic-policy P] [--affinity-timeout S]\n"
+	"                          [--node-port [PORT[/PROTO]=|NAME=]NODEPORT]...\n"
+	"                          [--external-ip IP]... [--source-range CIDR]...\n"
+	"       vipctl service add NAME --from-json JSON\n"
+	"  Writes the service NAME (replacing it), checked first as vipd reads it.\n"
+	"  --vip IP, --vip6 IP       its virtual IPv4 and IPv6 addresses\n"
+	"  --port SPEC               a port (repeatable); TARGET: the backends' port\n"
+	"  --algorithm A             random (default), round-robin, source-hash or maglev\n"
+	"  --traffic-policy P        cluster (default) or local\n"
+	"  --affinity-timeout S      session affinity in seconds (0: none)\n"
+	"  --node-port SPEC          a node port for one of the ports (repeatable)\n"
+	"  --external-ip IP          an external address (repeatable)\n"
+	"  --source-range CIDR       who may reach the external addresses (repeatable)\n"
+	"  --from-json JSON          the whole service JSON instead of the flags\n";
+static const char usage_del[] =
+	"usage: vipctl service del NAME\n"
+	"  Deletes the service NAME (its endpoints stay).\n";
+static const char usage_get[] =
+	"usage: vipctl service get NAME\n"
+	"  Prints the service NAME's JSON (--json: on one line).\n";
+static const char usage_list[] =
+	"usage: vipctl service list\n"
+	"  One line per service: VIP, ports, algorithm, endpoints (--json: an array).\n";
 
 static int put_checked(struct ctl *c, const char *name, json_t *obj)
 {
@@ -192,12 +208,14 @@ static int service_add(struct ctl *c, int argc, char **argv)
 			}
 			break;
 		default:
-			ret = usage_add();
+			fprintf(stderr, "vipctl: service add: unknown or incomplete option %s "
+				"(see vipctl service add --help)\n", argv[optind - 1]);
+			ret = CTL_USAGE;
 			goto out;
 		}
 	}
 	if (optind != argc - 1) {
-		ret = usage_add();
+		ret = ctl_usage(usage_add, false);
 		goto out;
 	}
 	/* after every --port, so that their order does not matter */
@@ -220,6 +238,16 @@ out:
 	json_decref(ranges);
 	json_decref(from);
 	return ret;
+}
+
+/* A name given on the command line: a bad one is bad input, not a
+ * service that is not there. */
+static bool name_ok(const char *name)
+{
+	if (codec_name_valid(name))
+		return true;
+	fprintf(stderr, "vipctl: service \"%s\": not a valid service name\n", name);
+	return false;
 }
 
 /* The value under one key, parsed, or NULL (after saying why). */
@@ -250,10 +278,10 @@ static int service_get(struct ctl *c, int argc, char **argv)
 {
 	json_t *v;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vipctl service get NAME\n");
+	if (argc != 2)
+		return ctl_usage(usage_get, false);
+	if (!name_ok(argv[1]))
 		return CTL_USAGE;
-	}
 	if (!(v = get_one(c, "services", argv[1])))
 		return CTL_FAIL;
 	json_dumpf(v, stdout, c->json ? JSON_COMPACT : JSON_INDENT(2));
@@ -267,10 +295,10 @@ static int service_del(struct ctl *c, int argc, char **argv)
 	char *key, what[NAME_MAX_LEN + 16];
 	int ret;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: vipctl service del NAME\n");
+	if (argc != 2)
+		return ctl_usage(usage_del, false);
+	if (!name_ok(argv[1]))
 		return CTL_USAGE;
-	}
 	key = ctl_key(c, "services", argv[1], NULL);
 	snprintf(what, sizeof(what), "service \"%s\"", argv[1]);
 	ret = ctl_delete(c, key, what);
@@ -326,6 +354,10 @@ static int service_list(struct ctl *c, int argc, char **argv)
 	int ret = CTL_FAIL;
 	size_t i;
 
+	if (argc != 1) {
+		ret = ctl_usage(usage_list, false);
+		goto out;
+	}
 	if (!b1 || !b2 || ctl_call(c, "kv/range", b1, &svcs) < 0 ||
 	    ctl_call(c, "kv/range", b2, &eps) < 0)
 		goto out;
@@ -364,8 +396,8 @@ out:
 int ctl_service(struct ctl *c, int argc, char **argv)
 {
 	static const struct ctl_verb verbs[] = {
-		{ "add", service_add }, { "del", service_del },
-		{ "get", service_get }, { "list", service_list },
+		{ "add", usage_add, service_add }, { "del", usage_del, service_del },
+		{ "get", usage_get, service_get }, { "list", usage_list, service_list },
 	};
 
 	return ctl_dispatch(c, verbs, sizeof(verbs) / sizeof(verbs[0]), "service", argc, argv);

@@ -78,7 +78,8 @@ void etcd_call_cancel(struct etcd_call *call);
 /* Runs the client's loop until call (started with done NULL) is over, at
  * most timeout_ms, then cancels it. The loop must be the caller's alone:
  * every source on it would run. Returns 0 and *reply (the caller's), or a
- * negative errno (-ETIMEDOUT) and why. call NULL: -ENOMEM. */
+ * negative errno (-ETIMEDOUT) and why, which names each endpoint tried
+ * ("URL: reason[; URL: reason]"). call NULL: -ENOMEM. */
 int etcd_client_run(struct etcd_client *c, struct etcd_call *call, uint64_t timeout_ms,
 		    json_t **reply, char *why, size_t why_len);
 

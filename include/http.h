@@ -51,5 +51,8 @@ char *http_escape(const char *s);
 /* At most n connections at once; further requests wait in curl's queue. */
 void http_max_connections(struct http *h, long n);
 const char *http_strerror(int err);
+/* The same for req's err, in its on_done only: a failed connect says why
+ * ("connection refused", "no route to host"). */
+const char *http_req_strerror(struct http_req *req, int err);
 
 #endif

@@ -1,7 +1,9 @@
 /* libcurl multi on the event loop: curl tells us which sockets to watch and
  * when to wake it (socket and timer callbacks), we tell it what happened
  * (curl_multi_socket_action). */
+#include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +38,8 @@ struct http_req {
 	char *body;
 	size_t len, cap;
 	bool cancelled, too_big;
+	int os_errno;			/* a failed connect's, for http_req_strerror */
+	char why[64];
 	char *post;
 	struct http_req *next, *next_pending;
 };
@@ -115,6 +119,14 @@ static void req_free(struct http_req *r)
 	free(r);
 }
 
+static int connect_errno(CURL *easy)
+{
+	long e = 0;
+
+	curl_easy_getinfo(easy, CURLINFO_OS_ERRNO, &e);
+	return (int)e;
+}
+
 static void finish(struct http *h)
 {
 	CURLMsg *msg;
@@ -130,6 +142,8 @@ static void finish(struct http *h)
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
 		curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &status);
 		err = r->too_big ? CURLE_FILESIZE_EXCEEDED : (int)msg->data.result;
+		if (err == CURLE_COULDNT_CONNECT)
+			r->os_errno = connect_errno(msg->easy_handle);
 		curl_multi_remove_handle(h->multi, r->easy);
 		if (!r->cancelled && r->on_done)
 			r->on_done(r, err, status, r->on_data ? NULL : (r->body ? r->body : ""),
@@ -345,4 +359,16 @@ void http_max_connections(struct http *h, long n)
 const char *http_strerror(int err)
 {
 	return curl_easy_strerror((CURLcode)err);
+}
+
+/* curl (7.88) says "Couldn't connect to server" for a refused connection,
+ * an unreachable host and a connect timeout alike: the socket's errno
+ * tells the operator which. */
+const char *http_req_strerror(struct http_req *r, int err)
+{
+	if (err != CURLE_COULDNT_CONNECT || !r->os_errno)
+		return http_strerror(err);
+	snprintf(r->why, sizeof(r->why), "%s", strerror(r->os_errno));
+	r->why[0] = (char)tolower((unsigned char)r->why[0]);
+	return r->why;
 }

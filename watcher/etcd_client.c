@@ -53,7 +53,10 @@ struct etcd_call {
 	bool over;
 	int err;
 	json_t *reply;
-	char why[256];
+	char why[1024];		/* room for tried_why and the last reason */
+	/* every_endpoint: "URL: why; " of each endpoint that failed before the
+	 * one in use, so that etcd_client_run's answer names them all */
+	char tried_why[512];
 	struct etcd_call *next;
 };
 
@@ -160,7 +163,7 @@ static void finish(struct etcd_call *call, int err, json_t *reply, const char *w
 		call->over = true;
 		call->err = err;
 		call->reply = err ? NULL : json_incref(reply);
-		snprintf(call->why, sizeof(call->why), "%s", r.why);
+		snprintf(call->why, sizeof(call->why), "%s%s: %s", call->tried_why, r.endpoint, r.why);
 		json_decref(reply);
 		loop_stop(c->loop);
 		return;
@@ -228,11 +231,13 @@ static int send_call(struct etcd_call *call)
 	return call->req ? 0 : -ENOMEM;
 }
 
-/* Whether the call goes on after a failure: a refused token is renewed
- * once; an endpoint out of reach is skipped in every_endpoint mode. */
-static bool again(struct etcd_call *call, int err, bool unauth)
+/* Whether the call goes on after a failure (why): a refused token is
+ * renewed once; an endpoint out of reach is skipped in every_endpoint
+ * mode. */
+static bool again(struct etcd_call *call, int err, bool unauth, const char *why)
 {
 	struct etcd_client *c = call->c;
+	size_t used = strlen(call->tried_why);
 
 	if (unauth && c->conf->user && !call->renewed) {
 		call->renewed = true;
@@ -240,13 +245,16 @@ static bool again(struct etcd_call *call, int err, bool unauth)
 		return send_call(call) == 0;
 	}
 	if (err && c->every_endpoint && ++call->tried < c->conf->n_endpoints) {
+		snprintf(call->tried_why + used, sizeof(call->tried_why) - used, "%s: %s; ",
+			 c->conf->endpoints[call->endpoint], why);
 		next_endpoint(c, call->endpoint);
 		return send_call(call) == 0;
 	}
 	return false;
 }
 
-static void auth_done(struct etcd_call *call, int err, long status, json_t *root)
+/* net: the transfer's failure, worded for the operator (NULL: none). */
+static void auth_done(struct etcd_call *call, int err, const char *net, long status, json_t *root)
 {
 	struct etcd_client *c = call->c;
 	const char *token = json_string_value(json_object_get(root, "token"));
@@ -255,7 +263,9 @@ static void auth_done(struct etcd_call *call, int err, long status, json_t *root
 
 	if (etcd_reply_failed(err, status, root, why, sizeof(why), &unauth) || !token) {
 		json_decref(root);
-		if (again(call, err, false))
+		if (net)
+			snprintf(why, sizeof(why), "%s", net);
+		if (again(call, err, false, *why ? why : "authentication: no token in the reply"))
 			return;
 		finish(call, -EIO, NULL, *why ? why : "authentication: no token in the reply");
 		return;
@@ -272,6 +282,7 @@ static void http_done(struct http_req *req, int err, long status, const char *bo
 {
 	struct etcd_call *call = arg;
 	json_t *root = body ? json_loadb(body, len, 0, NULL) : NULL;
+	const char *net = err ? http_req_strerror(req, err) : NULL;
 	char why[256];
 	bool unauth;
 
@@ -281,11 +292,11 @@ static void http_done(struct http_req *req, int err, long status, const char *bo
 		call->framed_reply = NULL;
 	}
 	if (call->authing) {
-		auth_done(call, err, status, root);
+		auth_done(call, err, net, status, root);
 		return;
 	}
 	if (call->on_data) {	/* a stream is over: always a failure */
-		snprintf(why, sizeof(why), "%s", err ? http_strerror(err) :
+		snprintf(why, sizeof(why), "%s", err ? net :
 			 status == 200 ? "closed by the server" : "HTTP error");
 		finish(call, -EIO, NULL, why);
 		return;
@@ -296,7 +307,9 @@ static void http_done(struct http_req *req, int err, long status, const char *bo
 		return;
 	}
 	json_decref(root);
-	if (!again(call, err, unauth))
+	if (net)
+		snprintf(why, sizeof(why), "%s", net);
+	if (!again(call, err, unauth, why))
 		finish(call, -EIO, NULL, why);
 }
 
@@ -380,7 +393,8 @@ int etcd_client_run(struct etcd_client *c, struct etcd_call *call, uint64_t time
 	if (!late)
 		loop_timer_del(c->loop, timer);
 	if (!call->over) {
-		snprintf(why, why_len, "no answer within %llu ms", (unsigned long long)timeout_ms);
+		snprintf(why, why_len, "%s%s: no answer within %llu ms", call->tried_why,
+			 c->conf->endpoints[call->endpoint], (unsigned long long)timeout_ms);
 		etcd_call_cancel(call);
 		return -ETIMEDOUT;
 	}

@@ -56,6 +56,85 @@ refused "$VIPCTL" "--node-port 30080" service add web --vip 10.96.0.10 --port 80
 refused "$VIPCTL" "field affinity_timeout: value \"1h\"" service add web --vip 10.96.0.10 \
 	--port 80 --affinity-timeout 1h
 
+refused "$VIPCTL" "service add: unknown or incomplete option --bogus" service add web --bogus
+refused "$VIPCTL" "endpoint add: unknown or incomplete option --bogus" endpoint add web b1 --bogus
+refused "$VIPCTL" "status: unknown option --bogus" status --bogus
+refused "$VIPCTL" "--vipd foo" --vipd foo status
+refused "$VIPCTL" 'service "Web!": not a valid service name' service get 'Web!'
+refused "$VIPCTL" 'not a valid endpoint id' endpoint del web 'B 1'
+
+say "vipctl help: every command and verb, three ways; stdout, exit 0"
+# helped WORDS...: vipctl WORDS exits 0 with a usage on stdout, nothing on
+# stderr.
+helped() {
+	local rc=0 out
+	out=$(pn timeout 2 "$VIPCTL" "$@" 2>"$tmp/err") || rc=$?
+	[[ $rc -eq 0 ]] || fail "vipctl $*: exit $rc, want 0 ($(cat "$tmp/err"))"
+	[[ $out == usage:* ]] || fail "vipctl $*: stdout does not start with usage: $out"
+	[[ ! -s $tmp/err ]] || fail "vipctl $*: wrote to stderr: $(cat "$tmp/err")"
+}
+helped --help
+helped -h
+helped help
+helped help help
+for cmd in service "service add" "service del" "service get" "service list" endpoint "endpoint add" \
+	"endpoint del" "endpoint list" check status; do
+	# shellcheck disable=SC2086 # words on purpose
+	{ helped $cmd --help; helped $cmd -h; helped help $cmd; }
+	# shellcheck disable=SC2086 # words on purpose
+	first=$(pn "$VIPCTL" help $cmd | head -n 1)
+	[[ $first == "usage: vipctl "*"$cmd"* ]] || fail "vipctl help $cmd: the first line does not name it: $first"
+done
+# a verb's flags, not only its name
+pn "$VIPCTL" service add --help | grep -q -- '--from-json' || fail "vipctl service add --help lacks --from-json"
+pn "$VIPCTL" endpoint add --help | grep -q -- '--ttl' || fail "vipctl endpoint add --help lacks --ttl"
+# the top level lists every command, the global flags and the exit codes
+top=$(pn "$VIPCTL" --help)
+for w in service endpoint check status help --etcd-endpoints --vipd --json "exit status: 0 ok, 1 "; do
+	[[ $top == *"$w"* ]] || fail "vipctl --help does not mention '$w'"
+done
+for args in bogus "help bogus" "service bogus" "endpoint" ""; do
+	rc=0
+	# shellcheck disable=SC2086 # words on purpose
+	pn "$VIPCTL" $args >"$tmp/out" 2>"$tmp/err" || rc=$?
+	[[ $rc -eq 2 ]] || fail "vipctl $args: exit $rc, want 2"
+	grep -q '^usage:' "$tmp/err" || fail "vipctl $args: no usage on stderr: $(cat "$tmp/err")"
+	[[ ! -s $tmp/out ]] || fail "vipctl $args: wrote to stdout: $(cat "$tmp/out")"
+done
+
+say "vipctl with etcd out of reach: exit 1, one line naming the endpoint"
+# unreachable ENDPOINTS WANT ARGS...: vipctl --etcd-endpoints ENDPOINTS
+# ARGS exits 1 within 10 s with one line that starts with WANT.
+unreachable() {
+	local eps=$1 want=$2 rc=0 err
+	shift 2
+	err=$(pn timeout 10 "$VIPCTL" --etcd-endpoints "$eps" "$@" 2>&1 >/dev/null) || rc=$?
+	[[ $rc -eq 1 ]] || fail "vipctl $*: exit $rc, want 1 (output: $err)"
+	[[ $(wc -l <<<"$err") -eq 1 ]] || fail "vipctl $*: want one line, got: $err"
+	[[ $err == "$want"* ]] || fail "vipctl $*: want '$want...', got: $err"
+}
+dead="vipctl: etcd http://127.0.0.1:2: connection refused"
+unreachable http://127.0.0.1:2 "$dead" service list
+unreachable http://127.0.0.1:2 "$dead" service get web
+unreachable http://127.0.0.1:2 "$dead" service del web
+unreachable http://127.0.0.1:2 "$dead" service add web --vip 10.96.0.10 --port 80
+unreachable http://127.0.0.1:2 "$dead" endpoint list
+unreachable http://127.0.0.1:2 "$dead" endpoint add web b1 --ip 10.250.2.11 --port 8080
+unreachable http://127.0.0.1:2 "$dead" endpoint add web b1 --ip 10.250.2.11 --port 8080 --ttl 5
+unreachable http://127.0.0.1:2 "$dead" endpoint del web b1
+unreachable http://127.0.0.1:2,http://127.0.0.1:3 "$dead; http://127.0.0.1:3: connection refused" service list
+unreachable http://127.0.0.1:2 "vipctl: vipd http://127.0.0.1:9464: connection refused" status
+
+say "vipctl check: a refused file is bad input (2), a clean one 0"
+echo '{"services":{"web":{"vip":"10.96.0.10","ports":[{"port":80}]}}}' >"$tmp/good.json"
+echo '{"services":{"web":{"vip":"10.96.0.300","ports":[{"port":80}]}}}' >"$tmp/bad.json"
+rc=0; pn "$VIPCTL" check "$tmp/good.json" >/dev/null || rc=$?
+assert_eq "$rc" 0 "vipctl check of a good file: exit"
+rc=0; pn "$VIPCTL" check "$tmp/bad.json" >/dev/null || rc=$?
+assert_eq "$rc" 2 "vipctl check of a refused file: exit"
+rc=0; pn "$VIPCTL" check "$tmp/none.json" 2>/dev/null || rc=$?
+assert_eq "$rc" 2 "vipctl check of a missing file: exit"
+
 say "good URLs and credentials are taken (nothing listens: vipd waits for etcd)"
 echo secret >"$tmp/pw"
 for args in "--etcd-endpoints http://127.0.0.1:2379/" "--etcd-endpoints https://[::1]:2379,http://localhost:2379" \
