@@ -78,6 +78,15 @@ reason=$(backend web b2 reason)
 [[ $(backend web b2 since) == 20* ]] || fail "b2's last change has no time: '$(backend web b2 since)'"
 checks=$(metric 'vipd_health_checks_total{result="fail"}')
 assert_ge "$checks" 2 "failed checks counted"
+VIPCTL=${VIPCTL:-$root_dir/vipctl}
+table=$(pn "$VIPCTL" status web)
+echo "$table"
+grep -Eq "^web +10\.96\.0\.10 +80/tcp +b2 +$(backend_ip 2):8080 +unhealthy +0/100 +unhealthy: connect refused" <<<"$table" ||
+	fail "vipctl status does not show b2 unhealthy with its reason"
+grep -Eq "^web .* b1 .* healthy +100( |$)" <<<"$table" || fail "vipctl status does not show b1 healthy"
+! grep -q '^db ' <<<"$table" || fail "vipctl status web shows db too"
+pn "$VIPCTL" status --json | python3 -c 'import json, sys; d = json.load(sys.stdin); assert set(d["services"]) == {"web", "db"}, d' ||
+	fail "vipctl status --json is not the whole /status"
 
 say "c. a change is counted in the programming histogram"
 count=vipd_network_programming_duration_seconds_count
