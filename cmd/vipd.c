@@ -57,6 +57,7 @@ struct daemon {
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
 	int exit_code;
+	bool bad_input;		/* the services file could not be read at start: exit 2 */
 	bool full;		/* next reconcile plans every service */
 	bool base;		/* next commit re-asserts tables and chains */
 	bool failed;		/* waiting for the retry timer */
@@ -500,8 +501,11 @@ static int sources_start(struct daemon *d)
 			.loop = d->loop,
 		};
 	for (size_t i = 0; i < d->n_sources; i++)
-		if ((ret = d->sources[i].ops->start(&d->sources[i])) < 0)
+		if ((ret = d->sources[i].ops->start(&d->sources[i])) < 0) {
+			/* a file that cannot be read is the operator's input */
+			d->bad_input = d->sources[i].ops == &source_file_ops && ret != -ENOMEM;
 			return ret;
+		}
 	return 0;
 }
 
@@ -732,5 +736,5 @@ int main(int argc, char **argv)
 	model_free(d.model);
 	loop_free(d.loop);
 	config_fini(&d.cfg);
-	return ret < 0 ? 1 : 0;
+	return d.bad_input ? 2 : ret < 0 ? 1 : 0;
 }

@@ -10,6 +10,8 @@
 #  e. The listener is bounded: 10,000 connections held open (far past its
 #     limit) do not hold the loop: a change still reaches the kernel at
 #     once, and /metrics answers again when they close.
+#  f. A second vipd (--table other) finds the address taken: it routes
+#     anyway, retries, and listens once the first one is gone.
 #
 #   client ── node (vipd, curl) ── b1, b2, b3: busybox httpd :8080
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -155,3 +157,18 @@ stop_pid "$flood" TERM "the flood"
 answers() { scrape | grep -q '^vipd_services 3$'; }
 within 5 answers || fail "/metrics does not answer within 5 s of the flood's end: $(scrape | grep -c .) lines, $(scrape | grep "^vipd_services"), $(ls /proc/$vipd_pid/fd | wc -l) fds, $(pn ss -ltn | grep 9464), $(pn ss -tn state close-wait | wc -l) close-wait"
 assert_eq "$(backend db b1 weight)" 70 "db/b1's weight after the flood"
+
+say "f. a second vipd (--table other) finds the address taken: it routes, and listens once the first is gone"
+log2=$tmp/vipd2.log
+start_vipd_in "$node" "$log2" --services-file "$f" --table other
+second=$started_pid
+within 5 logged "$log2" '--metrics 127.0.0.1:9464: Address already in use; routing goes on' ||
+	fail "the second vipd did not say its address is taken"
+other_vip() { pn nft list map ip other services 2>/dev/null | grep -qF 10.96.0.10; }
+within 5 other_vip || fail "the second vipd did not program its table"
+stop_vipd TERM
+within 7 logged "$log2" 'serving /metrics, /healthz and /status on 127.0.0.1:9464' ||
+	fail "the second vipd did not take the address within 7 s of the first one's exit"
+[[ $(metric vipd_services) == 3 ]] || fail "the second vipd's /metrics: $(scrape | head -3)"
+stop_pid "$second" TERM "the second vipd"
+pn "$VIPD" --cleanup --table other 2>>"$log2"
