@@ -41,6 +41,7 @@ struct vipd_config {
 	socklen_t metrics_len;
 	bool once, cleanup, dry_run;
 	int verbose;
+	int log_format;			/* enum vlog_format; -1: by where stderr goes */
 	/* What the sources are handed, filled from the flags above. */
 	struct file_source_conf file_src;
 	struct etcd_conf etcd;			/* owned: config_fini */

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "version.h"	/* generated: build/version.h */
 #include "etcd.h"
+#include "log.h"
 
 static const char usage[] =
 "usage: vipd [--etcd-endpoints URL[,URL...]] [--etcd-prefix /vipd]\n"
@@ -20,7 +21,7 @@ static const char usage[] =
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
 "            [--cluster-cidr CIDR[,CIDR]] [--masquerade-all] [--table NAME]\n"
-"            [--metrics ADDR:PORT|off]\n"
+"            [--metrics ADDR:PORT|off] [--log-format text|journal]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose] [--version] [--help]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -57,7 +58,9 @@ static const char usage[] =
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
-"  -v, --verbose         log each reconcile (twice: more)\n"
+"  -v, --verbose         log each reconcile and each of its changes (twice: more)\n"
+"  --log-format F        text (a UTC timestamp first) or journal (<6>-style\n"
+"                        priorities); default journal when stderr is the journal\n"
 "  --version             print the version and exit\n"
 "  --help                print this and exit\n"
 "\n"
@@ -66,7 +69,7 @@ static const char usage[] =
 
 /* Long options without a short letter: past every char (the letters
  * are taken by ETCD_OPTIONS and the flags above). */
-enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL, OPT_METRICS };
+enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL, OPT_METRICS, OPT_LOG_FORMAT };
 
 static bool table_name_valid(const char *s)
 {
@@ -172,6 +175,19 @@ static int name_from_add(struct vipd_config *cfg, const char *spec)
 		return -EINVAL;
 	}
 	d->name_from[d->n_name_from++] = buf;
+	return 0;
+}
+
+static int log_format_parse(struct vipd_config *cfg, const char *arg)
+{
+	if (!strcmp(arg, "text"))
+		cfg->log_format = VLOG_TEXT;
+	else if (!strcmp(arg, "journal"))
+		cfg->log_format = VLOG_JOURNAL;
+	else {
+		fprintf(stderr, "vipd: error: --log-format %s: expected text or journal\n", arg);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -289,6 +305,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ 0 }
@@ -305,6 +322,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->docker_relist = DEFAULT_DOCKER_RELIST;
 	cfg->services_file_max = CODEC_FILE_MAX_DEFAULT;
 	metrics_flag(cfg, DEFAULT_METRICS);
+	cfg->log_format = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (etcd_flag(&cfg->etcd_flags, c, optarg))
@@ -338,6 +356,10 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		case 'c': cfg->cleanup = true; break;
 		case 'd': cfg->dry_run = true; break;
 		case 'v': cfg->verbose++; break;
+		case OPT_LOG_FORMAT:
+			if (log_format_parse(cfg, optarg) < 0)
+				return -EINVAL;
+			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;

@@ -40,6 +40,9 @@
 /* A --metrics address that cannot be bound now (another process still
  * holds it) is tried again this often; routing never waits for it. */
 #define HTTP_RETRY_MS	5000
+/* -v: at most this many lines of a commit's changes, one each (a full
+ * sync of 10,000 services has over 100,000). */
+#define CHANGES_LOGGED	1000
 
 struct daemon {
 	struct vipd_config cfg;
@@ -244,6 +247,28 @@ static void account(struct daemon *d, int ret, bool full, uint64_t t0, uint64_t 
 	d->kernel_differs = false;
 }
 
+/* -v: what a commit did, change by change, as nft commands. */
+static void log_changes(const struct daemon *d, const struct changes *c)
+{
+	char line[512];
+	size_t n = 0;
+
+	if (vlog_threshold < VLOG_DEBUG)
+		return;
+	for (size_t i = 0; i < c->n; i++) {
+		bool show = n < CHANGES_LOGGED;
+
+		/* past the cap, only counted, not rendered */
+		if (dp_change_text(d->cfg.table, &c->v[i], line, show ? sizeof(line) : 0) < 0)
+			continue;
+		if (show)
+			log_debug("%s", line);
+		n++;
+	}
+	if (n > CHANGES_LOGGED)
+		log_debug("... and %zu more changes", n - CHANGES_LOGGED);
+}
+
 static int reconcile(struct daemon *d)
 {
 	struct name_list dirty = { 0 };
@@ -266,6 +291,7 @@ static int reconcile(struct daemon *d)
 		struct rec_stats st;
 
 		rec_stats(d->rec, &st);
+		log_changes(d, &c);
 		if (d->verifying && c.n)
 			log_warn("table %s was changed by another writer: %zu element or chain changes repaired",
 				 d->cfg.table, c.n);
@@ -698,6 +724,8 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret > 0 ? 0 : 2;
 	vlog_threshold = d.cfg.verbose ? VLOG_DEBUG : VLOG_INFO;
+	vlog_set_ident("vipd");
+	vlog_set_format(d.cfg.log_format < 0 ? vlog_detect_format() : (enum vlog_format)d.cfg.log_format);
 	dp_opts_of(&d.cfg, &d.dp_opts);
 	d.loop = loop_alloc();
 	d.model = model_alloc();

@@ -2,9 +2,11 @@
  * nft 1.0.6's own syntax and layout, so an operator can read it and
  * `nft -c -f` can check it (all but the rules with `ct original proto-dst`
  * in a concatenation, which nft 1.0.6 prints but cannot parse: printed
- * here exactly as nft lists them). Nothing here names an object: spec.c
+ * here exactly as nft lists them); and, for -v's log lines, one change as
+ * the nft command that makes it. Nothing here names an object: spec.c
  * does. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -93,16 +95,19 @@ static void value(FILE *out, uint8_t f, const struct change *ch, bool data)
 	}
 }
 
-static void elem(FILE *out, const struct spec_set *s, const struct change *ch)
+static void elem_key(FILE *out, const struct spec_set *s, const struct change *ch)
 {
-	char chain[32];
-
 	for (size_t i = 0; i < s->n_key; i++) {
 		fputs(i ? " . " : "", out);
 		value(out, s->key[i], ch, false);
 	}
-	if (ch->comment)
-		fprintf(out, " comment \"%s\"", ch->comment);
+}
+
+/* " : 10.0.2.11 . 8080", " : goto lb-2"; nothing for a set */
+static void elem_data(FILE *out, const struct spec_set *s, const struct change *ch)
+{
+	char chain[32];
+
 	if (s->data == DATA_FIELDS) {
 		for (size_t i = 0; i < s->n_data; i++) {
 			fputs(i ? " . " : " : ", out);
@@ -112,6 +117,14 @@ static void elem(FILE *out, const struct spec_set *s, const struct change *ch)
 		class_chain_name(&ch->cls, chain, sizeof(chain));
 		fprintf(out, " : %s %s", s->verdict == NFT_JUMP ? "jump" : "goto", chain);
 	}
+}
+
+static void elem(FILE *out, const struct spec_set *s, const struct change *ch)
+{
+	elem_key(out, s, ch);
+	if (ch->comment)
+		fprintf(out, " comment \"%s\"", ch->comment);
+	elem_data(out, s, ch);
 }
 
 static void print_set(FILE *out, const struct spec_set *s, const struct changes *c,
@@ -362,4 +375,50 @@ void dp_print(FILE *out, const char *table, const struct dp_opts *opts,
 {
 	print_family(out, table, opts, c, AF_INET);
 	print_family(out, table, opts, c, AF_INET6);
+}
+
+/* One change as the nft command that makes it; a deletion names the key
+ * only, as nft's does. The comment goes last, in parentheses: it names
+ * the service and the endpoint for the reader of the log. */
+static void change_elem(FILE *f, const char *table, const struct spec_set *s,
+		       const struct change *ch)
+{
+	bool add = ch->op == s->add_op;
+
+	fprintf(f, "%s element %s %s %s { ", add ? "add" : "delete", family_name(ch->fe.family),
+		table, s->name);
+	elem_key(f, s, ch);
+	if (add)
+		elem_data(f, s, ch);
+	fputs(" }", f);
+	if (ch->comment)
+		fprintf(f, " (%s)", ch->comment);
+}
+
+int dp_change_text(const char *table, const struct change *ch, char *buf, size_t len)
+{
+	bool chain = ch->op == CH_CLASS_ADD || ch->op == CH_CLASS_DEL;
+	const struct spec_set *s = chain ? NULL : spec_set_of(ch->op, ch->fe.kind);
+	char name[32];
+	FILE *f;
+
+	if (!chain && !s)
+		return -ENOENT;
+	if (!len)
+		return 0;
+	if (chain) {
+		if (class_chain_name(&ch->cls, name, sizeof(name)) < 0)
+			return -EINVAL;
+		snprintf(buf, len, "%s chain %s %s %s", ch->op == CH_CLASS_ADD ? "add" : "delete",
+			 family_name(ch->cls.family), table, name);
+		return 0;
+	}
+	/* the element renderer writes to a stream: this one is buf (whose
+	 * last byte fmemopen does not make a NUL when the text fills it) */
+	if (!(f = fmemopen(buf, len, "w")))
+		return -errno;
+	change_elem(f, table, s, ch);
+	fclose(f);
+	buf[len - 1] = '\0';
+	return 0;
 }

@@ -200,5 +200,11 @@ int dp_genid(struct dp *dp, uint32_t *id);
 /* The ruleset that a commit of these (add-only) changes would make. */
 void dp_print(FILE *out, const char *table, const struct dp_opts *opts,
 	      const struct changes *c);
+/* One change as nft spells its command, for a log line, cut to fit buf:
+ * "add element ip vipd backends { 10.96.0.10 . tcp . 80 . 0 : 10.250.2.11
+ * . 8080 } (web/b1)", "delete chain ip6 vipd lb-3". Returns 0, or -ENOENT
+ * for a change that is no kernel object (conntrack and affinity purges).
+ * With len 0 it only says which. */
+int dp_change_text(const char *table, const struct change *ch, char *buf, size_t len);
 
 #endif

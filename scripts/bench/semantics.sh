@@ -245,8 +245,8 @@ t1=$(now_ms)
 ct_ms=$((t1 - t0))
 n_after=$(b1_entries)
 wait_logged 5 "$vipd_log" 'stale UDP entries deleted' "$vipd_pid"
-ct_log=$(tail -n +$((lines0 + 1)) "$vipd_log" | grep -E 'conntrack: ' | tail -1 | sed 's/^vipd: [a-z]*: //')
-rec_log=$(tail -n +$((lines0 + 1)) "$vipd_log" | grep -E 'reconciled ' | head -1 | sed 's/^vipd: [a-z]*: //')
+ct_log=$(tail -n +$((lines0 + 1)) "$vipd_log" | grep -E 'conntrack: ' | tail -1 | sed -E 's/^([0-9T:.-]+Z )?vipd: [a-z]+: //')
+rec_log=$(tail -n +$((lines0 + 1)) "$vipd_log" | grep -E 'reconciled ' | head -1 | sed -E 's/^([0-9T:.-]+Z )?vipd: [a-z]+: //')
 log "   b1 entries gone after $ct_ms ms (left: $n_after); vipd: $ct_log; $rec_log"
 ct_del=$(sed -n 's/.*conntrack: \([0-9]*\) stale.*/\1/p' <<<"$ct_log")
 ct_vms=$(sed -n 's/.* in \([0-9]*\) ms$/\1/p' <<<"$ct_log")

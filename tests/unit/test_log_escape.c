@@ -75,5 +75,6 @@ int main(void)
 		cmocka_unit_test(long_value_stays_one_line),
 	};
 
+	vlog_set_ident("vipd");	/* the plain format, as vipctl's lines */
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
