@@ -43,8 +43,14 @@ for m in 9464 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 ::1:9464 '[127.0.0.1]:9464' 
 	refused "$VIPD" "--metrics $m" --metrics "$m" --dry-run
 done
 echo '{"services":' >"$tmp/bad.json"
-refused "$VIPD" "services-file $tmp/bad.json" --services-file "$tmp/bad.json" --dry-run
-refused "$VIPD" "services-file $tmp/none.json" --services-file "$tmp/none.json" --once
+# a services file that cannot be read at start is bad input too (a log
+# line, so it has a timestamp before "vipd:")
+for args in "--services-file $tmp/bad.json --dry-run" "--services-file $tmp/none.json --once"; do
+	rc=0
+	# shellcheck disable=SC2086 # the words are the flags
+	out=$(pn timeout 2 "$VIPD" $args 2>&1 >/dev/null) || rc=$?
+	[[ $rc -eq 2 && $out == *"vipd: error: services-file $tmp/"* ]] || fail "vipd $args: exit $rc, want 2 (output: $out)"
+done
 
 say "vipctl"
 refused "$VIPCTL" "--bogus" --bogus service list
