@@ -26,10 +26,13 @@ static const char *source_name(uint8_t src)
 /* ---- JSON pieces ---------------------------------------------------------- */
 
 /* Names and addresses need no escaping; reasons may come from another
- * node's verdict in etcd, so anything unusual goes through jansson. */
+ * node's verdict in etcd, so anything unusual goes through jansson (and
+ * bytes that are no UTF-8 become '?'). */
 static void jstr(FILE *f, const char *s)
 {
+	char safe[256];
 	json_t *j;
+	size_t i;
 
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
 		if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
@@ -37,9 +40,14 @@ static void jstr(FILE *f, const char *s)
 	fprintf(f, "\"%s\"", s);
 	return;
 escape:
-	j = json_string(s);
+	if (!(j = json_string(s))) {
+		for (i = 0; s[i] && i + 1 < sizeof(safe); i++)
+			safe[i] = (unsigned char)s[i] >= 0x80 ? '?' : s[i];
+		safe[i] = '\0';
+		j = json_string(safe);
+	}
 	if (!j || json_dumpf(j, f, JSON_ENCODE_ANY) < 0)
-		fputs("\"(not UTF-8)\"", f);
+		fputs("\"\"", f);
 	json_decref(j);
 }
 
