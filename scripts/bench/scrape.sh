@@ -37,7 +37,8 @@
 # Environment (defaults): SCRAPES=20 STATUS_SCRAPES=5 BATCH=100 CAP=600
 #   MAX_BATCHES=100000 LIMIT=2 ADDR=127.0.0.1:9464 STRICT=0 (1: exit 3 on
 #   FAIL) CONTROL=1 (0: no control case d) TSV=file (append tab-separated
-#   lines: scrape|lat|verdict ...)
+#   lines: scrape|lat|verdict ...) PERF=path (perf record -g of vipd during
+#   case c: PATH.data, its top symbols in PATH.txt)
 #   VIPD=path KEEP=1
 set -u
 S=${1:-10000} E=${2:-10} N=${3:-200}
@@ -178,7 +179,7 @@ scraping() { [[ $(nscr) -ge 1 ]]; }
 # PATH; the result line in $busy, the loop's numbers in $done_n $secs $rate
 # $busy_cpu $bad $early $loop_p50 $loop_p99.
 under_loop() {
-	local path=$1 net=$2 loop_pid s0 s1 c0 c1 w0 w1
+	local path=$1 net=$2 loop_pid s0 s1 c0 c1 w0 w1 perf_pid
 	: >"$tmp/scrapes"
 	rm -f "$tmp/stop" "$tmp/stop.why"
 	bg_ns "$node" bash "$tmp/loop.sh" "$base$path" "$tmp/scrapes" "$tmp/stop" "$CAP" "$BATCH" "$MAX_BATCHES"
@@ -186,10 +187,23 @@ under_loop() {
 	within 60 scraping || fail "the $path loop did no GET within 60 s"
 	sleep 1
 	log "$path loop: $N changes while it runs ($(nscr) GETs so far)"
+	perf_pid=
+	if [[ -n ${PERF:-} && $path == /metrics ]]; then
+		timeout 900 perf record -q -F 999 -g -o "$PERF.data" -p "$vipd_pid" 2>>"$tmp/perf.log" &
+		perf_pid=$!
+		pids+=("$perf_pid")
+		sleep 0.5
+	fi
 	s0=$(nscr) c0=$(ticks) w0=$(now_ms)
 	changes "$net"
 	s1=$(nscr) c1=$(ticks) w1=$(now_ms)
 	busy=$lat_line
+	if [[ -n $perf_pid ]]; then
+		stop_pid "$perf_pid" INT "perf record"
+		timeout 120 perf report -q -i "$PERF.data" --stdio --no-children --sort sym -g none 2>/dev/null |
+			grep -v '^$' | head -n 40 >"$PERF.txt"
+		log "perf: vipd's profile while /metrics was scraped: $PERF.data, top symbols in $PERF.txt"
+	fi
 	touch "$tmp/stop"
 	loop_gone() { ! running "$loop_pid"; }
 	within 130 loop_gone || fail "the $path loop did not stop within 130 s"
