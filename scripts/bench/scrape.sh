@@ -90,6 +90,7 @@ wait_logged "$sync_s" "$vipd_log" 'reconciled all' "$vipd_pid" || {
 	tail -n 5 "$vipd_log" >&2
 	fail "vipd did not sync within $sync_s s"
 }
+# shellcheck disable=SC2317 # called by within
 healthz() { pn curl -s -o /dev/null --max-time 5 -w '%{http_code}' "$base/healthz" | grep -q '^200$'; }
 within 30 healthz || {
 	tail -n 5 "$vipd_log" >&2
@@ -174,6 +175,7 @@ for ((i = 0; i < max; i++)); do
 done
 EOF
 nscr() { wc -l <"$tmp/scrapes"; }
+# shellcheck disable=SC2317 # called by within
 scraping() { [[ $(nscr) -ge 1 ]]; }
 # under_loop PATH NET: CHANGES changes (IPs NET.x.y) while the loop GETs
 # PATH; the result line in $busy, the loop's numbers in $done_n $secs $rate
@@ -205,6 +207,7 @@ under_loop() {
 		log "perf: vipd's profile while /metrics was scraped: $PERF.data, top symbols in $PERF.txt"
 	fi
 	touch "$tmp/stop"
+	# shellcheck disable=SC2317 # called by within
 	loop_gone() { ! running "$loop_pid"; }
 	within 130 loop_gone || fail "the $path loop did not stop within 130 s"
 	wait "$loop_pid" 2>/dev/null
