@@ -7,7 +7,12 @@ wait until an independent netlink listener (nftwatch) in the same namespace
 reports the new backends element; latency = its CLOCK_MONOTONIC timestamp
 minus t0 (it includes etcd's own commit and fsync).
 
-usage: etcd_latency.py URL N_SERVICES CHANGES NFTWATCH
+usage: etcd_latency.py URL N_SERVICES CHANGES NFTWATCH [NET]
+
+NET (default 10.200): the first two octets of the changes' new IPs. The
+services changed are the same sequence for every run (seed 7); a second
+run in the same registry needs another NET (10.201, ...), or its changes
+would write the IPs already there and never reach the kernel.
 """
 import base64
 import http.client
@@ -24,24 +29,25 @@ def main():
     url, S, N = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     u = urllib.parse.urlparse(url)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    net = sys.argv[5] if len(sys.argv) > 5 else "10.200"
     mon = subprocess.Popen([sys.argv[4]], stdout=subprocess.PIPE, bufsize=0)
     if mon.stdout.readline().strip() != b"ready":
         sys.exit("nftwatch did not start")
     try:
-        run(conn, mon, S, N)
+        run(conn, mon, S, N, net)
     finally:
         mon.terminate()
         mon.wait()
 
 
-def run(conn, mon, S, N):
+def run(conn, mon, S, N, net):
     rng = random.Random(7)
     lat = []
     buf = b""
     # change -1 warms up the connections
     for k in range(-1, N):
         svc = rng.randrange(S)
-        ip = "10.200.%d.%d" % ((k + 1) // 250, (k + 1) % 250 + 1)
+        ip = "%s.%d.%d" % (net, (k + 1) // 250, (k + 1) % 250 + 1)
         key = "/vipd/endpoints/svc-%d/e0" % svc
         val = json.dumps({"ip": ip, "port": 8080})
         body = json.dumps({"key": base64.b64encode(key.encode()).decode(),

@@ -373,6 +373,25 @@ w("")
 w(re.sub(r"(?m)^## ", "### ", rd("health.md").strip()) or "(not run)")
 w("")
 
+# ---------------------------------------------------------------- 9. observability
+w("## 9. Observability: /metrics scrape cost and change latency under scraping")
+w("")
+sc_cmd = rd("scrape.cmd").strip()
+sc_md = rd("scrape.md").strip()
+w("`scripts/bench/scrape.sh` (command: `%s`; run.sh item `scrape`): one node namespace, "
+  "etcd and vipd on etcd with `--metrics` (its HTTP listener runs in vipd's one event "
+  "loop, so a scrape is loop time taken from reconciling); its header says exactly what "
+  "is timed. Its tables follow." % (sc_cmd or "not run"))
+w("")
+sc_v = [r for r in tsv("scrape.tsv") if r[0] == "verdict"]
+if sc_md and sc_v:
+    v = sc_v[-1]
+    w("Requirement (p99 of an etcd change to the kernel while /metrics is scraped back to back "
+      "at most %sx the idle p99): **%s** (%sx)." % (v[2], v[3], v[1]))
+    w("")
+w(re.sub(r"(?m)^## ", "### ", sc_md) or "(not run)")
+w("")
+
 # ---------------------------------------------------------------- gap to the physical limit
 def children(name):
     """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
@@ -477,7 +496,7 @@ w("")
 w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
-  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `health.sh` (KILLS, INTERVAL, FALL, N, CPU_SECS, CASES), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
+  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `health.sh` (KILLS, INTERVAL, FALL, N, CPU_SECS, CASES), `scrape.sh S E CHANGES` (SCRAPES, STATUS_SCRAPES, BATCH, CAP, LIMIT, CONTROL), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
   "REPS), `connbench.c`, `gen.py` (every input shape), `profile.sh S E DIR`. Earlier findings: "
   "`scripts/bench/README-notes.txt` (full sync), "
   "`scripts/bench/datapath-notes.txt`.")

@@ -23,6 +23,10 @@
 #              (HC_KILLS kills, TCP check 200 ms x fall 3) with the failed requests
 #              of a client loop, and vipd's CPU checking HC_N backends every second
 #              (no check, TCP, HTTP)
+#   scrape     scrape.sh: vipd's HTTP listener (--metrics) at SC_SVCS x SC_EPS in
+#              etcd: time, bytes and vipd CPU of one /metrics and /status scrape,
+#              and an etcd change's latency to the kernel idle vs while /metrics
+#              is scraped back to back (SC_CHANGES changes; required: p99 <= 2x idle)
 # Each item's script makes its namespaces with tests/e2e/lib.sh (names ending
 # in its pid) and lib.sh's cleanup removes them on exit, failure or Ctrl-C;
 # run.sh itself makes none, and nothing touches the root namespace.
@@ -43,6 +47,8 @@
 #                                         services, UDP flows (it uses EPS, REPS, DP_SECS, DP_REPS)
 #   HC_KILLS=20 / 3  HC_N=1000 / 100  HC_SECS=30 / 2
 #                                         health: kills, checked backends, CPU window (s)
+#   SC_SVCS=<largest size> / 200  SC_EPS=EPS / 10  SC_CHANGES=200 / 20
+#                                         scrape: services, endpoints each, changes per case
 #   OUT=<repo>/BENCHMARKS.md / a temp file
 #   VIPD=<repo>/vipd  KEEP=1 (keep the work directory)
 #   REPORT_FROM=dir   run nothing: write the report again from a kept work
@@ -64,6 +70,7 @@ if [ "$SMOKE" = 1 ]; then
 	QUIET_WAIT=${QUIET_WAIT:-0} DK_CYCLES=${DK_CYCLES:-3} DK_CONTAINERS=${DK_CONTAINERS:-5}
 	SEM_SVCS=${SEM_SVCS:-100} SEM_RR=${SEM_RR:-10} SEM_MAGLEV=${SEM_MAGLEV:-2} SEM_FLOWS=${SEM_FLOWS:-500}
 	HC_KILLS=${HC_KILLS:-3} HC_N=${HC_N:-100} HC_SECS=${HC_SECS:-2}
+	SC_SVCS=${SC_SVCS:-200} SC_EPS=${SC_EPS:-10} SC_CHANGES=${SC_CHANGES:-20}
 else
 	SIZES=${SIZES:-1000 3000 10000} EPS=${EPS:-10} REPS=${REPS:-3} NFT_CAP=${NFT_CAP:-200}
 	CHANGES=${CHANGES:-200} SLOW_CHANGES=${SLOW_CHANGES:-50}
@@ -71,17 +78,20 @@ else
 	QUIET_WAIT=${QUIET_WAIT:-10} DK_CYCLES=${DK_CYCLES:-50} DK_CONTAINERS=${DK_CONTAINERS:-100}
 	SEM_RR=${SEM_RR:-1000} SEM_MAGLEV=${SEM_MAGLEV:-100} SEM_FLOWS=${SEM_FLOWS:-10000}
 	HC_KILLS=${HC_KILLS:-20} HC_N=${HC_N:-1000} HC_SECS=${HC_SECS:-30}
+	SC_EPS=${SC_EPS:-$EPS} SC_CHANGES=${SC_CHANGES:-200}
 fi
-ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker health}
+ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker health scrape}
 export VIPD=${VIPD:-$REPO/vipd}
 BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
 DP_SVCS=${DP_SVCS:-$BIG}
 SEM_SVCS=${SEM_SVCS:-$BIG}
+SC_SVCS=${SC_SVCS:-$BIG}
 
 [ "$(id -u)" = 0 ] || { echo "run.sh: needs root (network namespaces)" >&2; exit 1; }
 [ -x "$VIPD" ] || { echo "run.sh: $VIPD is not built (make)" >&2; exit 1; }
 for x in $SIZES $EPS $REPS $NFT_CAP $CHANGES $SLOW_CHANGES $DP_SECS $DP_REPS $DP_SVCS $LB_CONNS $QUIET_WAIT \
-	$DK_CYCLES $DK_CONTAINERS $SEM_SVCS $SEM_RR $SEM_MAGLEV $SEM_FLOWS $HC_KILLS $HC_N $HC_SECS; do
+	$DK_CYCLES $DK_CONTAINERS $SEM_SVCS $SEM_RR $SEM_MAGLEV $SEM_FLOWS $HC_KILLS $HC_N $HC_SECS \
+	$SC_SVCS $SC_EPS $SC_CHANGES; do
 	case "$x" in *[!0-9]*) echo "run.sh: not a number: $x" >&2; exit 2 ;; esac
 done
 
@@ -209,16 +219,22 @@ if [[ " $ITEMS " == *" health "* ]]; then
 		run_item health 900 bash "$HERE/health.sh"
 fi
 
+# ---------------------------------------------------------------- observability: /metrics scrapes
+if [[ " $ITEMS " == *" scrape "* ]]; then
+	echo "bash scripts/bench/scrape.sh $SC_SVCS $SC_EPS $SC_CHANGES" >"$W/scrape.cmd"
+	TSV=$W/scrape.tsv run_item scrape 2400 bash "$HERE/scrape.sh" "$SC_SVCS" "$SC_EPS" "$SC_CHANGES"
+fi
+
 # ---------------------------------------------------------------- the report
 if [ -z "${REPORT_FROM:-}" ]; then
 	T_END=$(date +%s)
 	LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 	declare -p VIPD_INFO T_START T_END DATE_START LOAD_START LOAD_END FAILED_ITEMS SMOKE SIZES EPS REPS NFT_CAP \
 		CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG DK_CYCLES DK_CONTAINERS \
-		SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS >"$W/meta.sh"
+		SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS SC_SVCS SC_EPS SC_CHANGES >"$W/meta.sh"
 fi
 export W OUT SMOKE SIZES EPS REPS NFT_CAP CHANGES SLOW_CHANGES DP_SECS DP_REPS DP_SVCS LB_CONNS QUIET_WAIT BIG \
-	DK_CYCLES DK_CONTAINERS SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS
+	DK_CYCLES DK_CONTAINERS SEM_SVCS SEM_RR SEM_MAGLEV SEM_FLOWS HC_KILLS HC_N HC_SECS SC_SVCS SC_EPS SC_CHANGES
 export VIPD_INFO DATE_START LOAD_START LOAD_END T_START T_END FAILED_ITEMS REPO
 export CMDLINE="${BENCH_CMDLINE:-$([ "$SMOKE" = 1 ] && echo 'make bench-smoke' || echo 'make bench')}"
 if ! python3 "$HERE/report.py" >"$OUT.tmp"; then
