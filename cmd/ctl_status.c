@@ -96,8 +96,10 @@ static char *get(struct loop *l, const char *url, struct fetch *f)
 	return f->body;
 }
 
-/* vipd's status document, or NULL after saying why (naming the URL). */
-static json_t *status_load(const char *vipd)
+/* vipd's status document (with only, /status/ONLY: one service, so a
+ * node with 10,000 renders one, not all), or NULL after saying why
+ * (naming the URL). */
+static json_t *status_load(const char *vipd, const char *only)
 {
 	struct loop *l = loop_alloc();
 	struct fetch f = { .over = false };
@@ -107,10 +109,14 @@ static json_t *status_load(const char *vipd)
 
 	while (n > 0 && vipd[n - 1] == '/')	/* "http://h:9464/" works too */
 		n--;
-	if (l && asprintf(&url, "%.*s/status", (int)n, vipd) >= 0)
+	if (l && asprintf(&url, "%.*s/status%s%s", (int)n, vipd, only ? "/" : "", only ? only : "") >= 0)
 		body = get(l, url, &f);
 	else
 		snprintf(f.why, sizeof(f.why), "out of memory");
+	if (only && f.over && !f.err && f.status == 404) {
+		fprintf(stderr, "vipctl: service \"%s\" is not known to vipd at %s\n", only, vipd);
+		goto out;
+	}
 	if (body && !(doc = json_loads(body, 0, NULL)))
 		snprintf(f.why, sizeof(f.why), "%s is not JSON", url);
 	if (doc && !json_is_object(json_object_get(doc, "services"))) {
@@ -120,6 +126,7 @@ static json_t *status_load(const char *vipd)
 	}
 	if (!doc)
 		fprintf(stderr, "vipctl: vipd %.*s: %s\n", (int)n, vipd, f.why);
+out:
 	free(body);
 	free(url);
 	loop_free(l);
@@ -375,7 +382,7 @@ int ctl_status(struct ctl *c, int argc, char **argv)
 		fprintf(stderr, "vipctl: service \"%s\": not a valid service name\n", only);
 		return CTL_USAGE;
 	}
-	if (!(doc = status_load(c->vipd)))
+	if (!(doc = status_load(c->vipd, only)))
 		return CTL_FAIL;
 	ret = show(c, doc, only);
 	json_decref(doc);

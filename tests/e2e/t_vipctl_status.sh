@@ -46,7 +46,36 @@ cat >"$www/status" <<'EOF'
 EOF
 cp "$www/status" "$tmp/normal.json"
 
-bg_ns "$ns" python3 -m http.server --bind 127.0.0.1 --directory "$www" 9464 >"$tmp/httpd.log" 2>&1
+# The listener's two paths: /status is $www/status as it is; /status/NAME
+# is that document with only service NAME (404 without it), as vipd does.
+cat >"$tmp/server.py" <<'EOF'
+import http.server, json, sys
+www = sys.argv[1]
+class H(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        body = open(www + "/status", "rb").read()
+        if self.path.startswith("/status/"):
+            name = self.path[len("/status/"):]
+            try:
+                doc = json.loads(body)
+                doc["services"] = {name: doc["services"][name]}
+                body = json.dumps(doc).encode()
+            except KeyError:
+                self.send_error(404)
+                return
+            except ValueError:
+                pass
+        elif self.path != "/status":
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+http.server.HTTPServer(("127.0.0.1", 9464), H).serve_forever()
+EOF
+bg_ns "$ns" python3 "$tmp/server.py" "$www" >"$tmp/httpd.log" 2>&1
 listening() { pns ss -Htln 'sport = :9464' | grep -q .; }
 within 10 listening || fail "the test's HTTP server does not listen on 127.0.0.1:9464 after 10 s"
 
