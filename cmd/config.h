@@ -14,6 +14,8 @@
 #define DEFAULT_SERVICES_FILE	"/etc/vipd/services.json"
 #define DEFAULT_REGISTER_TTL	10
 #define DEFAULT_DOCKER_RELIST	60
+#define DEFAULT_STATE_DIR	"/var/lib/vipd"
+#define DEFAULT_SOURCE_WAIT	5
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
@@ -33,6 +35,10 @@ struct vipd_config {
 	bool has_cluster_cidr[2];	/* [0] IPv4, [1] IPv6 */
 	bool masquerade_all;
 	bool once, cleanup, dry_run;
+	/* --state-dir (NULL: off) and --source-wait (seconds, 0: never use
+	 * the cache): a boot with a source down routes the cached state. */
+	const char *state_dir;
+	long source_wait;
 	int verbose;
 	/* What the sources are handed, filled from the flags above. */
 	struct file_source_conf file_src;

@@ -81,7 +81,7 @@ static int check_endpoints(void *arg, const char *name, json_t *eps)
 int ctl_check(struct ctl *c, int argc, char **argv)
 {
 	struct check k = { .u = { .n = 0 } };
-	struct file_walk w = { check_service, check_endpoints, &k.rep, &k };
+	struct file_walk w = { check_service, check_endpoints, &k.rep, &k, NULL };
 	char err[CODEC_ERR_LEN];
 	int ret;
 
