@@ -67,7 +67,9 @@ static void write_here(struct state_cache *sc)
 /* The child: nothing of the parent's but the pipe (a netlink socket or
  * the table's claim held past the parent's death would be in the way of
  * the next vipd), one report "RET BYTES ERR", and _exit: no atexit
- * handler, no stdio buffer of the parent's flushed twice. */
+ * handler, no stdio buffer of the parent's flushed twice. SIGTERM stays
+ * blocked as in the parent: a stop waits for the write (sc_free) rather
+ * than losing it. */
 static void child_write(struct state_cache *sc, int out)
 {
 	char err[SC_ERR_LEN] = "";
