@@ -33,11 +33,12 @@ endif
 BUILD    := build
 LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c \
             lib/jscan.c lib/instance.c lib/backoff.c lib/probe.c lib/httpd.c lib/prom.c
-WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/file.c watcher/etcd.c \
+WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/codec_json.c watcher/file_load.c watcher/file.c watcher/etcd.c \
             watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_event.c watcher/docker_print.c watcher/docker_ctrs.c watcher/register.c \
-            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/publish.c watcher/status.c
+            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/publish.c watcher/status.c \
+            watcher/state_cache.c watcher/state_writer.c
 DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
@@ -46,7 +47,7 @@ VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/ctl_status.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
-            lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/file_load.c watcher/etcd_api.c \
+            lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/codec_json.c watcher/file_load.c watcher/etcd_api.c \
             watcher/etcd_conf.c watcher/etcd_client.c
 CORE     := $(LIB) $(WATCHER) $(DATAPATH)
 

@@ -16,6 +16,8 @@
 #define DEFAULT_REGISTER_TTL	10
 #define DEFAULT_DOCKER_RELIST	60
 #define DEFAULT_METRICS		"127.0.0.1:9464"
+#define DEFAULT_STATE_DIR	"/var/lib/vipd"
+#define DEFAULT_SOURCE_WAIT	5
 
 struct vipd_config {
 	const char *services_file;	/* NULL: no file source */
@@ -40,6 +42,10 @@ struct vipd_config {
 	struct sockaddr_storage metrics_addr;
 	socklen_t metrics_len;
 	bool once, cleanup, dry_run;
+	/* --state-dir (NULL: off) and --source-wait (seconds, 0: never use
+	 * the cache): a boot with a source down routes the cached state. */
+	const char *state_dir;
+	long source_wait;
 	int verbose;
 	int log_format;			/* enum vlog_format; -1: by where stderr goes */
 	/* What the sources are handed, filled from the flags above. */

@@ -83,7 +83,7 @@ static const char usage[] =
 int ctl_check(struct ctl *c, int argc, char **argv)
 {
 	struct check k = { .u = { .n = 0 } };
-	struct file_walk w = { check_service, check_endpoints, &k.rep, &k };
+	struct file_walk w = { check_service, check_endpoints, &k.rep, &k, NULL };
 	char err[CODEC_ERR_LEN];
 	int ret;
 

@@ -21,7 +21,8 @@ static const char usage[] =
 "            [--docker-label-prefix P] [--docker-name-from SPEC]... [--docker-network NAME]\n"
 "            [--node-name NAME] [--node-ip IP] [--register-ttl S] [--docker-relist S]\n"
 "            [--cluster-cidr CIDR[,CIDR]] [--masquerade-all] [--table NAME]\n"
-"            [--metrics ADDR:PORT|off] [--log-format text|journal]\n"
+"            [--metrics ADDR:PORT|off] [--state-dir DIR|off] [--source-wait S]\n"
+"            [--log-format text|journal]\n"
 "            [--once] [--cleanup] [--dry-run] [-v|--verbose] [--version] [--help]\n"
 "\n"
 "  --etcd-endpoints URLS the registry (etcd v3, JSON gateway); failover in order\n"
@@ -55,6 +56,10 @@ static const char usage[] =
 "                        (register mode default: the host name)\n"
 "  --metrics ADDR:PORT   serve /metrics, /healthz and /status here (default\n"
 "                        " DEFAULT_METRICS "; [::1]:PORT for IPv6; off: none)\n"
+"  --state-dir DIR|off   where the state last applied is kept, for a boot with a\n"
+"                        source down (default " DEFAULT_STATE_DIR ")\n"
+"  --source-wait S       at a boot (no tables), program that state when a source\n"
+"                        has not answered after S seconds (default 5, 0: never)\n"
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
@@ -70,6 +75,7 @@ static const char usage[] =
 /* Long options without a short letter: past every char (the letters
  * are taken by ETCD_OPTIONS and the flags above). */
 enum { OPT_CLUSTER_CIDR = 0x100, OPT_MASQUERADE_ALL, OPT_METRICS, OPT_LOG_FORMAT };
+enum { OPT_STATE_DIR = 0x140, OPT_SOURCE_WAIT };
 
 static bool table_name_valid(const char *s)
 {
@@ -257,6 +263,27 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 	return 0;
 }
 
+/* --state-dir and --source-wait; one-shot runs neither read nor write
+ * the cache. */
+static int state_flags(struct vipd_config *cfg, const char *dir, const char *wait)
+{
+	char *end;
+
+	if (wait && ((cfg->source_wait = strtol(wait, &end, 10)) < 0 || *end || !*wait ||
+		     cfg->source_wait > 3600)) {
+		fprintf(stderr, "vipd: error: --source-wait %s: expected seconds, 0..3600 (0: never use the state cache)\n",
+			wait);
+		return -EINVAL;
+	}
+	if (!*dir) {
+		fprintf(stderr, "vipd: error: --state-dir: expected a directory or off\n");
+		return -EINVAL;
+	}
+	cfg->state_dir = strcmp(dir, "off") && !cfg->once && !cfg->dry_run && !cfg->cleanup ?
+			 dir : NULL;
+	return 0;
+}
+
 /* Hands each source its own part of the command line. */
 static int sources_conf(struct vipd_config *cfg)
 {
@@ -301,6 +328,8 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ "cluster-cidr", required_argument, NULL, OPT_CLUSTER_CIDR },
 		{ "masquerade-all", no_argument, NULL, OPT_MASQUERADE_ALL },
 		{ "metrics", required_argument, NULL, OPT_METRICS },
+		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
+		{ "source-wait", required_argument, NULL, OPT_SOURCE_WAIT },
 		{ "once", no_argument, NULL, 'o' },
 		{ "cleanup", no_argument, NULL, 'c' },
 		{ "dry-run", no_argument, NULL, 'd' },
@@ -311,6 +340,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ 0 }
 	};
 	const char *mode = NULL, *ttl = NULL, *relist = NULL, *file_max = NULL;
+	const char *state_dir = DEFAULT_STATE_DIR, *source_wait = NULL;
 	char *end;
 	int c;
 
@@ -323,6 +353,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 	cfg->services_file_max = CODEC_FILE_MAX_DEFAULT;
 	metrics_flag(cfg, DEFAULT_METRICS);
 	cfg->log_format = -1;
+	cfg->source_wait = DEFAULT_SOURCE_WAIT;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "vh", opts, NULL)) != -1) {
 		if (etcd_flag(&cfg->etcd_flags, c, optarg))
@@ -352,6 +383,8 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 			if (metrics_flag(cfg, optarg) < 0)
 				return -EINVAL;
 			break;
+		case OPT_STATE_DIR: state_dir = optarg; break;
+		case OPT_SOURCE_WAIT: source_wait = optarg; break;
 		case 'o': cfg->once = true; break;
 		case 'c': cfg->cleanup = true; break;
 		case 'd': cfg->dry_run = true; break;
@@ -398,7 +431,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		fprintf(stderr, "vipd: error: --services-file-max %s: expected bytes, 1024..2^40\n", file_max);
 		return -EINVAL;
 	}
-	if (docker_flags(cfg, mode, ttl) < 0)
+	if (docker_flags(cfg, mode, ttl) < 0 || state_flags(cfg, state_dir, source_wait) < 0)
 		return -EINVAL;
 	if (!cfg->services_file && !cfg->etcd_flags.endpoints && cfg->docker == DOCKER_OFF)
 		cfg->services_file = DEFAULT_SERVICES_FILE;

@@ -24,6 +24,7 @@
 #include "source.h"
 #include "status.h"
 #include "version.h"	/* generated: build/version.h */
+#include "state_cache.h"
 
 /* After a failed commit, retry after this, doubling up to the cap. */
 #define RETRY_MIN_MS	500
@@ -59,6 +60,12 @@ struct daemon {
 	struct changes aff_pending;	/* affinity purges that failed: retried */
 	struct source sources[SOURCES_MAX];
 	size_t n_sources;
+	struct state_cache *cache;	/* NULL: --state-dir off, or a one-shot run */
+	/* The kernel routes the state cache, not the sources (a boot with a
+	 * source down, --source-wait): until every source is ready and a full
+	 * plan of theirs is committed. For /status and /healthz. */
+	bool stale;
+	uint64_t stale_since_ms;	/* loop_now_ms() when the cache was programmed */
 	int exit_code;
 	bool bad_input;		/* the services file could not be read at start: exit 2 */
 	bool full;		/* next reconcile plans every service */
@@ -303,6 +310,13 @@ static int reconcile(struct daemon *d)
 		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
 		     st.slots, st.classes);
 		learn_shape(d, &c, d->base);
+		if (c.n || full)
+			sc_changed(d->cache);
+		if (d->stale && full) {
+			d->stale = false;
+			log_info("every source answered: the kernel holds their state, no longer the cached one (stale for %llu s)",
+				 (unsigned long long)(loop_now_ms() - d->stale_since_ms) / 1000);
+		}
 		/* affinity first: until its entries go, a new flow of an affine
 		 * client may still be DNATed to the backend that left */
 		aff_cleanup(d, &c);
@@ -390,6 +404,39 @@ static void before_sleep(struct loop *l, void *arg)
 	} else if (ret < 0) {
 		recover(d);
 	}
+}
+
+/* A boot (no tables) with a source late: route what vipd last applied
+ * rather than nothing, until every source answers. */
+static void boot_from_cache(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	struct changes c = { 0 };
+	struct sc_header h;
+	struct model *m;
+	int ret;
+
+	if (sources_ready(d) || !(m = sc_boot_model(d->cache, &h)))
+		return;
+	/* the backend states know the sources' endpoints, not these: the
+	 * cache's ready flags say which took traffic */
+	rec_set_weigh(d->rec, NULL, NULL);
+	ret = rec_plan(d->rec, m, NULL, true, &c);
+	rec_set_weigh(d->rec, bs_weight, d->bs);
+	ret = ret ?: dp_commit(d->dp, &c, true);
+	if (ret == 0) {
+		d->stale = true;
+		d->stale_since_ms = loop_now_ms();
+		dp_genid(d->dp, &d->genid);
+		log_warn("sources not read within %ld s: programmed the state cached at %s (%zu services); stale until every source answers",
+			 d->cfg.source_wait, h.written_at, h.services);
+	} else {
+		log_err("programming the state cache: %s%s%s; waiting for every source",
+			strerror(-ret), *dp_error(d->dp) ? ": " : "", dp_error(d->dp));
+		load(d, true);
+	}
+	changes_free(&c);
+	model_free(m);
 }
 
 static void oneshot_timeout(struct loop *l, void *arg)
@@ -583,7 +630,7 @@ static void facts(struct daemon *d, struct status_facts *s)
 	*s = (struct status_facts){
 		.version = VIPD_VERSION, .node = d->cfg.node_name,
 		.last_sync_ms = d->last_sync_us / 1000, .pending_since_ms = pending / 1000,
-		.kernel_differs = d->kernel_differs,
+		.kernel_differs = d->kernel_differs, .stale = d->stale,
 		.sources = d->sources, .n_sources = d->n_sources, .counters = &d->ctr,
 		.model = d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
 	};
@@ -673,6 +720,10 @@ static int run(struct daemon *d)
 			goto nomem;
 		if (!sources_ready(d))
 			log_info("waiting for every source's full state before touching the kernel");
+		/* tables present: a restart, and the kernel's state is the best */
+		if (!sources_ready(d) && d->cache && d->cfg.source_wait && !rec_tables_present(d->rec) &&
+		    !loop_timer_add(d->loop, (uint64_t)d->cfg.source_wait * 1000, boot_from_cache, d))
+			goto nomem;
 	}
 	ret = loop_run(d->loop);
 	return ret < 0 ? ret : -d->exit_code;
@@ -747,8 +798,14 @@ int main(int argc, char **argv)
 		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
 		return 1;
 	}
+	if (d.cfg.state_dir && !(d.cache = sc_alloc(d.loop, d.cfg.state_dir, d.cfg.node_name,
+						     d.model, bs_weight, d.bs))) {
+		log_err("out of memory");
+		return 1;
+	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
 	httpd_close(d.http);
+	sc_free(d.cache);
 	for (size_t i = 0; i < d.n_sources; i++)
 		d.sources[i].ops->stop(&d.sources[i]);
 	if (d.sig_fd >= 0)

@@ -64,8 +64,11 @@ int codec_service_parse_text(const char *name, const char *text, size_t len,
 int codec_endpoint_parse_text(const char *id, const char *text, size_t len,
 			      struct endpoint **out, char err[CODEC_ERR_LEN]);
 
-/* The endpoint as DESIGN.md's JSON (what registrars write); NULL: ENOMEM. */
+/* The endpoint and the service as DESIGN.md's JSON (what registrars
+ * write, what the state cache keeps), read back equal by the functions
+ * above; NULL: out of memory. */
 json_t *codec_endpoint_json(const struct endpoint *ep);
+json_t *codec_service_json(const struct service *svc);
 
 /* A health verdict, {"healthy":false,"reason":"HTTP 500 (3 of 3)"}
  * (DESIGN.md "etcd registry"): "healthy" is required, "reason" optional
@@ -96,6 +99,9 @@ struct file_walk {
 	int (*endpoints)(void *arg, const char *service, json_t *obj);
 	const struct codec_report *rep;
 	void *arg;
+	/* Every other top-level member, before the sections (NULL: none
+	 * wanted; the state cache's header is one). */
+	int (*member)(void *arg, const char *key, json_t *obj);
 };
 /* Reads path (at most max bytes; 0: no limit) and walks it. Returns 0, a
  * callback's return, or a negative errno with err saying why the file as

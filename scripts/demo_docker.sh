@@ -23,7 +23,7 @@ for c in web1 web2 web3; do
 done
 
 say "start vipd --docker local in the node namespace"
-ip netns exec "$node" "$VIPD" --docker local --docker-socket "$(dk_sock a)" 2>>"$vipd_log" &
+ip netns exec "$node" "$VIPD" --docker local --docker-socket "$(dk_sock a)" --state-dir "$tmp/state" 2>>"$vipd_log" &
 vipd_pid=$!
 pids+=("$vipd_pid")
 wait_vip 10.96.0.10

@@ -829,34 +829,3 @@ int codec_verdict_parse_text(const char *name, const char *text, size_t len,
 	json_decref(root);
 	return ret;
 }
-
-json_t *codec_endpoint_json(const struct endpoint *ep)
-{
-	char ip[ADDR_STRLEN];
-	json_t *o = json_pack("{s:s, s:I, s:b, s:b}", "ip", addr_format(&ep->ip, ip),
-			      "weight", (json_int_t)ep->weight, "ready", ep->ready,
-			      "terminating", ep->terminating);
-	json_t *ports = ep->n_ports ? json_object() : NULL;
-	int lost = 0;	/* a field dropped would be written to etcd as absent */
-
-	if (!o || (ep->n_ports && !ports)) {
-		json_decref(o);
-		json_decref(ports);
-		return NULL;
-	}
-	if (ep->port)
-		lost |= json_object_set_new(o, "port", json_integer(ep->port));
-	for (unsigned i = 0; i < ep->n_ports; i++)
-		lost |= json_object_set_new(ports, ep->ports[i].name, json_integer(ep->ports[i].port));
-	if (ports)
-		lost |= json_object_set_new(o, "ports", ports);
-	if (ep->node)
-		lost |= json_object_set_new(o, "node", json_string(ep->node));
-	if (ep->zone)
-		lost |= json_object_set_new(o, "zone", json_string(ep->zone));
-	if (lost) {
-		json_decref(o);
-		return NULL;
-	}
-	return o;
-}

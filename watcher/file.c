@@ -250,7 +250,7 @@ static int file_read(struct source *src, bool initial)
 	const char *path = src->conf.file->path;
 	struct counts n = { 0 };
 	struct pending p = { .src = src, .n = &n, .u = { .file = path, .n = &n } };
-	struct file_walk w = { take_service, take_endpoints, &p.rep, &p };
+	struct file_walk w = { take_service, take_endpoints, &p.rep, &p, NULL };
 	char err[CODEC_ERR_LEN];
 	int ret;
 

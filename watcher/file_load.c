@@ -129,6 +129,25 @@ static int top_member(const char *key, const char *v, size_t len, void *arg)
 	return json_object_set_new(k->top, key, o) ? -ENOMEM : 0;
 }
 
+/* The top level's own members, for a caller that reads more than the
+ * two sections. */
+static int walk_members(const struct walk *k)
+{
+	const char *key;
+	json_t *v;
+	int ret;
+
+	if (!k->w->member)
+		return 0;
+	json_object_foreach(k->top, key, v) {
+		if (!strcmp(key, section_names[0]) || !strcmp(key, section_names[1]))
+			continue;
+		if ((ret = k->w->member(k->w->arg, key, v)) != 0)
+			return ret;
+	}
+	return 0;
+}
+
 /* The file's bytes, checked to be a regular file within max; NULL with
  * *ret and err saying why. */
 static char *read_all(const char *path, size_t max, size_t *len, int *ret, char *err)
@@ -191,6 +210,8 @@ int codec_file_walk(const char *path, size_t max, const struct file_walk *w,
 	/* the top level first: a file refused whole costs no object */
 	if (ret == 0)
 		ret = codec_file_top(k.top, w->rep, &services, &endpoints, err);
+	if (ret == 0)
+		ret = walk_members(&k);
 	for (int i = 0; i < 2 && ret == 0; i++)
 		if (k.sections[i])
 			ret = walk_section(&k, section_names[i], k.sections[i], k.section_len[i]);

@@ -250,12 +250,13 @@ wait_port() { within 5 port_open "$1" "$2" || fail "backend b$1: nothing listens
 # start_vipd_in NS LOG ARGS...: vipd $vipd_flags ARGS as a daemon in
 # namespace NS, stderr appended to LOG; its pid in $started_pid and in
 # cleanup's list. Call it in the script's own shell, never in $(...) or a
-# pipe: $! and pids+=() would stay in that subshell.
+# pipe: $! and pids+=() would stay in that subshell. Its state cache is
+# $tmp/state-NS (a --state-dir in ARGS wins), never /var/lib/vipd.
 start_vipd_in() {
 	local ns=$1 log=$2
 	shift 2
 	[[ -x $VIPD ]] || fail "vipd binary not found at $VIPD (run make)"
-	ip netns exec "$ns" "$VIPD" "${vipd_flags[@]}" "$@" 2>>"$log" &
+	ip netns exec "$ns" "$VIPD" "${vipd_flags[@]}" --state-dir "$tmp/state-$ns" "$@" 2>>"$log" &
 	started_pid=$!
 	pids+=("$started_pid")
 }

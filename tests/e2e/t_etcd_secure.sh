@@ -42,7 +42,7 @@ secure_start() {
 start_other_vipd() {
 	local log=$1
 	shift
-	ip netns exec "$node" "$VIPD" --etcd-endpoints "$etcd_endpoints" -v "$@" 2>>"$log" &
+	ip netns exec "$node" "$VIPD" --etcd-endpoints "$etcd_endpoints" -v --state-dir off "$@" 2>>"$log" &
 	other_pid=$!
 	pids+=("$other_pid")
 }

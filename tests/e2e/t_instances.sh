@@ -32,7 +32,7 @@ second() {
 }
 
 say "a second daemon, --once and --cleanup on the same table are refused"
-second daemon --services-file "$fb"
+second daemon --services-file "$fb" --state-dir off
 second --once --services-file "$fb" --once
 second --cleanup --cleanup
 sleep 1.5	# two fighting vipds flip the backends within a second

@@ -27,7 +27,7 @@ unprivileged() {
 }
 
 say "daemon, --once and --cleanup as nobody"
-unprivileged daemon --services-file "$f"
+unprivileged daemon --services-file "$f" --state-dir off
 unprivileged --once --services-file "$f" --once
 unprivileged --cleanup --cleanup
 assert_eq "$(pn nft list ruleset)" "$before" "ruleset after the unprivileged runs"

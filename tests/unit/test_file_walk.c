@@ -37,7 +37,7 @@ static int walk(const char *text, struct seen *s, char *err)
 {
 	char path[] = "/tmp/vipd-walk-XXXXXX";
 	int fd = mkstemp(path), ret;
-	struct file_walk w = { on_service, on_endpoints, NULL, s };
+	struct file_walk w = { on_service, on_endpoints, NULL, s, NULL };
 
 	assert_true(fd >= 0);
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
@@ -82,7 +82,7 @@ static void refused_whole(void **state)
 
 static void unreadable(void **state)
 {
-	struct file_walk w = { on_service, on_endpoints, NULL, NULL };
+	struct file_walk w = { on_service, on_endpoints, NULL, NULL, NULL };
 	char err[CODEC_ERR_LEN];
 
 	assert_int_equal(codec_file_walk("/nonexistent/x.json", 0, &w, err), -ENOENT);
