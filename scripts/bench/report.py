@@ -392,6 +392,28 @@ if sc_md and sc_v:
 w(re.sub(r"(?m)^## ", "### ", sc_md) or "(not run)")
 w("")
 
+# ---------------------------------------------------------------- 10. the state cache
+w("## 10. The state cache: /var/lib/vipd/state.json at the largest size")
+w("")
+ca_cmd = rd("cache.cmd").strip()
+ca = [re.match(r"(\d+) services x (\d+) endpoints: write (\d+) ms, (\d+) bytes; read (\d+) ms .*fork ([\d.]+) ms", l)
+      for l in rd("cache.md").splitlines()]
+ca = [m for m in ca if m]
+w("`scripts/bench/state_cache.sh` (command: `%s`; run.sh item `cache`; no root): what vipd "
+  "writes after a change (at most once a second, by a forked child: write, fsync, rename, "
+  "fsync of the directory) and reads at a boot with a source down; medians of the repetitions."
+  % (ca_cmd or "not run"))
+w("")
+if ca:
+    med = lambda k: sorted(float(m.group(k)) for m in ca)[len(ca) // 2]
+    w("| services x endpoints | file | write (child) | read back | the loop waits for the fork |")
+    w("|---|---:|---:|---:|---:|")
+    w("| %s x %s | %.1f MB | %d ms | %d ms | %.2f ms |" % (ca[0].group(1), ca[0].group(2),
+      med(4) / 1e6, med(3), med(5), med(6)))
+else:
+    w("(not run)")
+w("")
+
 # ---------------------------------------------------------------- gap to the physical limit
 def children(name):
     """symbol -> inclusive % from `perf report --children --sort sym -g none`"""
@@ -496,7 +518,7 @@ w("")
 w("Pieces, each usable alone (see their headers): `scripts/bench/fullsync.sh S E CAP` "
   "(PEERS, REPS), `rawbatch.c`, `change_latency.sh S E CHANGES SLOW_CHANGES` (PEERS), "
   "`etcd_latency.sh`, `file_latency.py`, `nftwatch.c`, `datapath.sh SECONDS` (CASES, "
-  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `health.sh` (KILLS, INTERVAL, FALL, N, CPU_SECS, CASES), `scrape.sh S E CHANGES` (SCRAPES, STATUS_SCRAPES, BATCH, CAP, LIMIT, CONTROL), `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
+  "REPS), `semantics.sh` (SVCS, RR, MAGLEV, REPS, CT_FLOWS), `health.sh` (KILLS, INTERVAL, FALL, N, CPU_SECS, CASES), `scrape.sh S E CHANGES` (SCRAPES, STATUS_SCRAPES, BATCH, CAP, LIMIT, CONTROL), `state_cache.sh S E REPS`, `docker_latency.sh CYCLES CONTAINERS` (PARTS, K, SVCS, "
   "REPS), `connbench.c`, `gen.py` (every input shape), `profile.sh S E DIR`. Earlier findings: "
   "`scripts/bench/README-notes.txt` (full sync), "
   "`scripts/bench/datapath-notes.txt`.")

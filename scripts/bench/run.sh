@@ -27,6 +27,8 @@
 #              etcd: time, bytes and vipd CPU of one /metrics and /status scrape,
 #              and an etcd change's latency to the kernel idle vs while /metrics
 #              is scraped back to back (SC_CHANGES changes; required: p99 <= 2x idle)
+#   cache      state_cache.sh: the state cache at the largest size: bytes, the write
+#              (in the child, fsync included), the read back, the fork the loop waits for
 # Each item's script makes its namespaces with tests/e2e/lib.sh (names ending
 # in its pid) and lib.sh's cleanup removes them on exit, failure or Ctrl-C;
 # run.sh itself makes none, and nothing touches the root namespace.
@@ -80,7 +82,7 @@ else
 	HC_KILLS=${HC_KILLS:-20} HC_N=${HC_N:-1000} HC_SECS=${HC_SECS:-30}
 	SC_EPS=${SC_EPS:-$EPS} SC_CHANGES=${SC_CHANGES:-200}
 fi
-ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker health scrape}
+ITEMS=${ITEMS:-fullsync latency datapath semantics profile docker health scrape cache}
 export VIPD=${VIPD:-$REPO/vipd}
 BIG=$(tr ' ' '\n' <<<"$SIZES" | grep . | sort -n | tail -n 1)
 DP_SVCS=${DP_SVCS:-$BIG}
@@ -223,6 +225,13 @@ fi
 if [[ " $ITEMS " == *" scrape "* ]]; then
 	echo "bash scripts/bench/scrape.sh $SC_SVCS $SC_EPS $SC_CHANGES" >"$W/scrape.cmd"
 	TSV=$W/scrape.tsv run_item scrape 2400 bash "$HERE/scrape.sh" "$SC_SVCS" "$SC_EPS" "$SC_CHANGES"
+fi
+
+# ---------------------------------------------------------------- the state cache's cost
+if [[ " $ITEMS " == *" cache "* ]]; then
+	SCACHE_REPS=$([ "$SMOKE" = 1 ] && echo 1 || echo 5)
+	echo "bash scripts/bench/state_cache.sh $BIG $EPS $SCACHE_REPS" >"$W/cache.cmd"
+	run_item cache 600 bash "$HERE/state_cache.sh" "$BIG" "$EPS" "$SCACHE_REPS"
 fi
 
 # ---------------------------------------------------------------- the report

@@ -2,7 +2,7 @@
 # state_cache.sh [S [E [REPS]]]: the state cache's write and read cost at S
 # services x E endpoints (default 10,000 x 10, 5 repetitions), with the
 # release objects (run make first). Writes only to a temp dir, removed at
-# the end; needs no root. Not part of make bench.
+# the end; needs no root. run.sh item `cache`.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 read -r -a core <<<"$(make -s print-CORE)"
