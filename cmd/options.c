@@ -148,8 +148,12 @@ static int metrics_flag(struct vipd_config *cfg, const char *arg)
 		arg++;
 		n -= 2;
 	}
-	port = colon ? strtol(colon + 1, &end, 10) : 0;
-	if (!colon || n >= sizeof(host) || port < 1 || port > 65535 || *end)
+	/* digits only: strtol would take " 80" and "+80" */
+	if (!colon || !colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 5)
+		goto bad;
+	port = strtol(colon + 1, &end, 10);
+	if (n >= sizeof(host) || port < 1 || port > 65535)
 		goto bad;
 	memcpy(host, arg, n);
 	host[n] = '\0';

@@ -41,11 +41,15 @@
 /* A --metrics address that cannot be bound now (another process still
  * holds it) is tried again this often; routing never waits for it. */
 #define HTTP_RETRY_MS	5000
-/* /metrics counts every endpoint's state: at 10,000 services x 10 about
- * 1.7 ms of the loop per scrape. The text is kept until the next
- * reconcile, and at most this long (probe counters move without one), so
- * a scraper in a loop costs the loop what /healthz costs. */
-#define METRICS_MAX_AGE_MS	1000
+/* /metrics counts every endpoint's state (at 10,000 services x 10, ms of
+ * the loop), /status renders every backend (18 MB, 100 ms): each text is
+ * kept until the next reconcile, and at most this long (probe counters
+ * move without one), and shared by every response sending it, so clients
+ * asking in a loop cost the loop what /healthz costs, and the memory of
+ * one copy. */
+#define RENDER_MAX_AGE_MS	1000
+/* /status responses of one rendering in flight at once; more get 503. */
+#define STATUS_INFLIGHT_MAX	4
 /* -v: at most this many lines of a commit's changes, one each (a full
  * sync of 10,000 services has over 100,000). */
 #define CHANGES_LOGGED	1000
@@ -91,9 +95,10 @@ struct daemon {
 	uint64_t change_since_us;	/* oldest change a failed commit left out */
 	bool kernel_differs;	/* the last commit failed: retrying */
 	uint64_t reconciles;	/* each one may change what /metrics says */
-	char *metrics;		/* the last /metrics text, of reconcile metrics_gen */
-	size_t metrics_len;
-	uint64_t metrics_gen, metrics_at;
+	struct rendered {
+		struct httpd_blob *blob;	/* NULL: none yet */
+		uint64_t gen, at_ms;	/* reconciles, loop_now_ms() when rendered */
+	} metrics, status;
 };
 
 /* EPERM from the kernel means no privilege, unless vipd has it: then
@@ -646,35 +651,39 @@ static void facts(struct daemon *d, struct status_facts *s)
 	};
 }
 
-/* The kept /metrics text, rendered again when it is out of date. */
-static void metrics(struct daemon *d, const struct status_facts *s, struct httpd_resp *r)
+static void render_metrics(FILE *f, const struct status_facts *s)
+{
+	status_metrics(f, s);
+}
+
+static void render_status(FILE *f, const struct status_facts *s)
+{
+	status_json(f, s, NULL);
+}
+
+/* The kept text of a page, rendered again when it is out of date; false
+ * when out of memory. */
+static bool kept(struct daemon *d, struct rendered *k, const struct status_facts *s,
+		 void (*render)(FILE *f, const struct status_facts *s))
 {
 	uint64_t now = loop_now_ms();
+	struct httpd_blob *b;
 	char *text = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	if (!d->metrics || d->metrics_gen != d->reconciles || now - d->metrics_at >= METRICS_MAX_AGE_MS) {
-		if (!(f = open_memstream(&text, &len)))
-			goto fail;
-		status_metrics(f, s);
-		if (fclose(f) != 0)
-			goto fail;
-		free(d->metrics);
-		d->metrics = text;
-		d->metrics_len = len;
-		d->metrics_gen = d->reconciles;
-		d->metrics_at = now;
+	if (k->blob && k->gen == d->reconciles && now - k->at_ms < RENDER_MAX_AGE_MS)
+		return true;
+	if (!(f = open_memstream(&text, &len)))
+		return false;
+	render(f, s);
+	if (fclose(f) != 0 || !(b = httpd_blob_new(text, len))) {
+		free(text);
+		return false;
 	}
-	if (!(r->body = malloc(d->metrics_len + 1)))
-		goto fail;
-	memcpy(r->body, d->metrics, d->metrics_len);
-	r->len = d->metrics_len;
-	r->type = "text/plain; version=0.0.4; charset=utf-8";
-	return;
-fail:
-	free(text);
-	r->status = 503;
+	httpd_blob_unref(k->blob);	/* responses in flight keep theirs */
+	*k = (struct rendered){ .blob = b, .gen = d->reconciles, .at_ms = now };
+	return true;
 }
 
 static void on_http(void *arg, const char *path, struct httpd_resp *r)
@@ -684,8 +693,19 @@ static void on_http(void *arg, const char *path, struct httpd_resp *r)
 	FILE *f;
 
 	facts(d, &s);
-	if (!strcmp(path, "/metrics")) {
-		metrics(d, &s, r);
+	if (!strcmp(path, "/metrics") || !strcmp(path, "/status")) {
+		bool m = path[1] == 'm';
+		struct rendered *k = m ? &d->metrics : &d->status;
+
+		r->type = m ? "text/plain; version=0.0.4; charset=utf-8" : "application/json";
+		if (!m && k->blob && k->blob->refs > STATUS_INFLIGHT_MAX) {
+			r->status = 503;
+			r->body = strdup("{\"error\":\"busy: other clients are still reading /status\"}\n");
+		} else if (kept(d, k, &s, m ? render_metrics : render_status)) {
+			r->blob = k->blob;
+		} else {
+			r->status = 503;
+		}
 		return;
 	}
 	if (!(f = open_memstream(&r->body, &r->len))) {
@@ -695,8 +715,6 @@ static void on_http(void *arg, const char *path, struct httpd_resp *r)
 	r->type = "application/json";
 	if (!strcmp(path, "/healthz")) {
 		r->status = status_healthz(f, &s);
-	} else if (!strcmp(path, "/status")) {
-		status_json(f, &s, NULL);
 	} else if (!strncmp(path, "/status/", 8) && status_json(f, &s, path + 8) < 0) {
 		r->status = 404;
 		fputs("{\"error\":\"no such service\"}\n", f);
@@ -847,7 +865,8 @@ int main(int argc, char **argv)
 	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
 	httpd_close(d.http);
-	free(d.metrics);
+	httpd_blob_unref(d.metrics.blob);
+	httpd_blob_unref(d.status.blob);
 	sc_free(d.cache);
 	for (size_t i = 0; i < d.n_sources; i++)
 		d.sources[i].ops->stop(&d.sources[i]);

@@ -14,11 +14,26 @@
 struct loop;
 struct httpd;
 
+/* A body that many responses may send at once (one rendering for every
+ * client that asks before it changes): each response in flight holds a
+ * reference, and the last one frees it. */
+struct httpd_blob {
+	unsigned refs;
+	size_t len;
+	char *data;
+};
+/* Takes data (malloc'd); one reference, the caller's. NULL: out of
+ * memory (data is freed). */
+struct httpd_blob *httpd_blob_new(char *data, size_t len);
+void httpd_blob_unref(struct httpd_blob *b);
+
 struct httpd_resp {
 	unsigned status;	/* 200 unless the handler says otherwise */
 	const char *type;	/* Content-Type; NULL: text/plain */
 	char *body;		/* malloc'd, taken by the listener; NULL: empty */
 	size_t len;
+	struct httpd_blob *blob;	/* instead of body: borrowed, the listener
+					 * takes its own reference */
 };
 
 /* method is "GET" or "HEAD" (others get 405 without a call); path has no

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE	/* accept4 */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #define CONN_MEMORY		(16 * 1024)
 /* Accepted per wakeup, so a flood shares the loop with everything else. */
 #define ACCEPT_BATCH		256
+#define ACCEPT_PAUSE_MS		200
 
 struct httpd {
 	struct loop *loop;
@@ -37,6 +39,8 @@ struct httpd {
 	int epfd;
 	int lfd;		/* the listening socket */
 	uint64_t timer;		/* MHD's next timeout, 0: none armed */
+	uint64_t pause;		/* accepting again after a failed accept */
+	bool said_pause;
 	httpd_handler handler;
 	void *arg;
 };
@@ -71,6 +75,29 @@ static void on_epoll(struct loop *l, int fd, uint32_t events, void *arg)
 	run(arg);
 }
 
+static void listen_again(struct loop *l, void *arg)
+{
+	struct httpd *h = arg;
+
+	h->pause = 0;
+	loop_fd_mod(l, h->lfd, EPOLLIN);
+}
+
+/* Out of descriptors or memory: the queued connection stays readable, so
+ * the level-triggered fd would spin the loop. Stop listening a while. */
+static void pause_listening(struct httpd *h, int err)
+{
+	if (h->pause)
+		return;
+	if (!h->said_pause)
+		log_warn("http: accept: %s; not accepting for %d ms (and whenever it happens again)",
+			 strerror(err), ACCEPT_PAUSE_MS);
+	h->said_pause = true;
+	h->pause = loop_timer_add(h->loop, ACCEPT_PAUSE_MS, listen_again, h);
+	if (h->pause)
+		loop_fd_mod(h->loop, h->lfd, 0);
+}
+
 static void on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 {
 	struct httpd *h = arg;
@@ -80,8 +107,12 @@ static void on_listen(struct loop *l, int fd, uint32_t events, void *arg)
 		socklen_t len = sizeof(sa);
 		int c = accept4(fd, (struct sockaddr *)&sa, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
+		if (c < 0 && (errno == ECONNABORTED || errno == EINTR))
+			continue;
+		if (c < 0 && errno != EAGAIN)
+			pause_listening(h, errno);
 		if (c < 0)
-			break;	/* EAGAIN; or out of fds: the next wakeup tries again */
+			break;
 		/* past the limit MHD closes it: that is the shedding */
 		MHD_add_connection(h->mhd, c, (struct sockaddr *)&sa, len);
 	}
@@ -104,16 +135,48 @@ static int listen_on(const struct httpd_conf *c)
 	return fd;
 }
 
+struct httpd_blob *httpd_blob_new(char *data, size_t len)
+{
+	struct httpd_blob *b = malloc(sizeof(*b));
+
+	if (!b) {
+		free(data);
+		return NULL;
+	}
+	*b = (struct httpd_blob){ .refs = 1, .len = len, .data = data };
+	return b;
+}
+
+void httpd_blob_unref(struct httpd_blob *b)
+{
+	if (b && --b->refs == 0) {
+		free(b->data);
+		free(b);
+	}
+}
+
+static void blob_sent(void *cls)
+{
+	httpd_blob_unref(cls);
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, const struct httpd_resp *r)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result ret;
 
-	resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
-	if (!resp) {
-		free(r->body);
-		return MHD_NO;	/* MHD closes the connection */
+	if (r->blob) {
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(r->blob->len,
+			r->blob->data, blob_sent, r->blob);
+		if (resp)
+			r->blob->refs++;
+	} else {
+		resp = MHD_create_response_from_buffer(r->len, r->body, MHD_RESPMEM_MUST_FREE);
+		if (!resp)
+			free(r->body);
 	}
+	if (!resp)
+		return MHD_NO;	/* MHD closes the connection */
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
 				r->type ? r->type : "text/plain; charset=utf-8");
 	ret = MHD_queue_response(conn, r->status, resp);
@@ -137,7 +200,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	} else {
 		h->handler(h->arg, url, &r);
 	}
-	if (r.body && !r.len)
+	if (r.body && !r.len && !r.blob)
 		r.len = strlen(r.body);
 	return respond(conn, &r);
 }
@@ -202,6 +265,8 @@ void httpd_close(struct httpd *h)
 	close(h->lfd);
 	if (h->timer)
 		loop_timer_del(h->loop, h->timer);
+	if (h->pause)
+		loop_timer_del(h->loop, h->pause);
 	if (h->mhd)
 		MHD_stop_daemon(h->mhd);
 	free(h);

@@ -39,7 +39,8 @@ refused "$VIPD" "--cluster-cidr 10.244.0.0/16,10.0.0.0/8" --cluster-cidr 10.244.
 refused "$VIPD" "--cluster-cidr fd00::/129" --cluster-cidr fd00::/129 --dry-run
 refused "$VIPD" "--cluster-cidr 10.0.0.0/8," --cluster-cidr 10.0.0.0/8, --dry-run
 refused "$VIPD" "--cluster-cidr" --cluster-cidr
-for m in 9464 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 ::1:9464 '[127.0.0.1]:9464' localhost:9464 '[::1]'; do
+for m in 9464 127.0.0.1 127.0.0.1:0 127.0.0.1:65536 ::1:9464 '[127.0.0.1]:9464' localhost:9464 '[::1]' \
+	'127.0.0.1:+80' '127.0.0.1: 80' 127.0.0.1:009464 127.0.0.1:; do
 	refused "$VIPD" "--metrics $m" --metrics "$m" --dry-run
 done
 echo '{"services":' >"$tmp/bad.json"

@@ -12,6 +12,8 @@
 #     once, and /metrics answers again when they close.
 #  f. A second vipd (--table other) finds the address taken: it routes
 #     anyway, retries, and listens once the first one is gone.
+#  g. Out of descriptors, the listener pauses accepting (no busy loop) and
+#     answers again once they come back.
 #
 #   client ── node (vipd, curl) ── b1, b2, b3: busybox httpd :8080
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -59,10 +61,42 @@ assert_eq "$(metric 'vipd_endpoints{state="unhealthy"}')" 0 "unhealthy endpoints
 assert_eq "$(metric 'vipd_source_up{source="file"}')" 1 "vipd_source_up of the file"
 version=$("$VIPD" --version | awk '{ print $2 }')
 assert_eq "$(metric "vipd_build_info{version=\"$version\"}")" 1 "vipd_build_info"
-scrape | grep -q '^# TYPE vipd_network_programming_duration_seconds histogram$' ||
-	fail "no histogram vipd_network_programming_duration_seconds"
-scrape | grep -q '^vipd_sync_duration_seconds_bucket{kind="full",le="0.001"} ' ||
-	fail "sync duration buckets do not resolve milliseconds"
+# wellformed: every family has one HELP and one TYPE before its samples;
+# each histogram's buckets never fall, start at 0.5 ms and end at +Inf ==
+# _count; the one full sync took under 5 s.
+wellformed() {
+	python3 -c '
+import re, sys
+text = sys.stdin.read()
+help, types, samples = {}, {}, []
+for line in text.splitlines():
+    m = re.match(r"# (HELP|TYPE) (\S+) (.*)", line)
+    if m:
+        d = help if m.group(1) == "HELP" else types
+        assert m.group(2) not in d, "twice: " + line
+        d[m.group(2)] = m.group(3)
+        continue
+    m = re.match(r"([a-z_]+)(\{[^}]*\})? (\S+)$", line)
+    assert m, "not a sample: " + line
+    samples.append((m.group(1), m.group(2) or "", float(m.group(3))))
+hist = {}
+for name, labels, v in samples:
+    fam = re.sub(r"_(bucket|sum|count)$", "", name) if types.get(re.sub(r"_(bucket|sum|count)$", "", name)) == "histogram" else name
+    assert fam in types and fam in help, "no HELP/TYPE for " + name
+    if name.endswith("_bucket"):
+        key = (fam, re.sub(r",?le=\"[^\"]*\"", "", labels))
+        hist.setdefault(key, []).append((re.search(r"le=\"([^\"]*)\"", labels).group(1), v))
+counts = {(re.sub(r"_count$", "", n), l.replace("{}", "")): v for n, l, v in samples if n.endswith("_count")}
+for (fam, labels), b in hist.items():
+    vals = [v for _, v in b]
+    assert vals == sorted(vals), "buckets fall: %s %s" % (fam, b)
+    assert b[0][0] == "0.0005" and b[-1][0] == "+Inf", b
+    assert b[-1][1] == counts[(fam, labels if labels != "{}" else "")], (fam, labels, b, counts)
+full = [v for n, l, v in samples if n == "vipd_sync_duration_seconds_sum" and "full" in l]
+assert full and 0 < full[0] < 5, full
+print("ok")'
+}
+[[ $(scrape | wellformed) == ok ]] || fail "/metrics is not well-formed: $(scrape | wellformed 2>&1 | tail -1)"
 pn curl -s --max-time 3 -D "$tmp/headers" -o /dev/null "$url/metrics"
 grep -qi '^content-type: text/plain; version=0.0.4' "$tmp/headers" || fail "/metrics Content-Type: $(cat "$tmp/headers")"
 assert_eq "$(backend web b2 state)" healthy "b2's state"
@@ -97,6 +131,11 @@ files 50
 within 3 is_eq 50 backend db b1 weight || fail "db/b1's weight in /status is not 50 after the change"
 after=$(metric $count)
 assert_ge "$after" $((before + 1)) "$count after one change"
+# the change took milliseconds, not seconds (the sum is in seconds)
+sum=$(metric vipd_network_programming_duration_seconds_sum)
+python3 -c 'import sys; s = float(sys.argv[1]); sys.exit(not (0 < s < 2 * int(sys.argv[2])))' "$sum" "$after" ||
+	fail "vipd_network_programming_duration_seconds_sum $sum for $after changes: not seconds?"
+[[ $(scrape | wellformed) == ok ]] || fail "/metrics after a change: $(scrape | wellformed 2>&1 | tail -1)"
 
 say "d. /healthz 200; 503 while the kernel refuses every commit; 200 after"
 assert_eq "$(healthz)" 200 "/healthz"
@@ -172,3 +211,32 @@ within 7 logged "$log2" 'serving /metrics, /healthz and /status on 127.0.0.1:946
 [[ $(metric vipd_services) == 3 ]] || fail "the second vipd's /metrics: $(scrape | head -3)"
 stop_pid "$second" TERM "the second vipd"
 pn "$VIPD" --cleanup --table other 2>>"$log2"
+
+say "g. out of descriptors: the listener stops accepting a while instead of spinning"
+printf '{"services":{"db":{"vip":"10.96.0.11","ports":[{"port":5432,"protocol":"tcp","target_port":8080}]}},"endpoints":{"db":{%s}}}\n' "$(ep 1)" >"$tmp/db.json"
+log3=$tmp/vipd3.log
+ip netns exec "$node" prlimit --nofile=24:24 "$VIPD" --services-file "$tmp/db.json" --table third \
+	--metrics 127.0.0.1:9466 --state-dir off 2>>"$log3" &
+third=$!
+pids+=("$third")
+third_up() { pn curl -s --max-time 1 -o /dev/null http://127.0.0.1:9466/healthz; }
+within 5 third_up || fail "the vipd with 24 descriptors does not answer: $(tail -3 "$log3")"
+bg_ns "$node" python3 -c '
+import socket, time
+s = []
+for i in range(40):
+    c = socket.socket(); c.connect(("127.0.0.1", 9466)); s.append(c)
+time.sleep(4)'
+holder=$!
+sleep 1
+ticks() { awk '{ print $14 + $15 }' "/proc/$third/stat"; }
+t0=$(ticks)
+sleep 2
+spent=$(($(ticks) - t0))
+echo "vipd out of descriptors: $spent ticks of CPU in 2 s"
+assert_le "$spent" 40 "CPU ticks (of 200) in 2 s out of descriptors"
+logged "$log3" 'http: accept: Too many open files; not accepting for 200 ms' || fail "running out of descriptors was not logged"
+stop_pid "$holder" TERM "the holder of 40 connections"
+within 3 third_up || fail "the listener does not answer within 3 s of the descriptors coming back"
+stop_pid "$third" TERM "the third vipd"
+pn "$VIPD" --cleanup --table third 2>>"$log3"
