@@ -11,10 +11,9 @@
 #include <sys/syscall.h>
 
 #include "bstate.h"
-#include "config.h"
 #include "conntrack.h"
+#include "daemon.h"
 #include "datapath.h"
-#include "httpd.h"
 #include "instance.h"
 #include "log.h"
 #include "loop.h"
@@ -22,8 +21,6 @@
 #include "publish.h"
 #include "reconcile.h"
 #include "source.h"
-#include "status.h"
-#include "version.h"	/* generated: build/version.h */
 #include "state_cache.h"
 
 /* After a failed commit, retry after this, doubling up to the cap. */
@@ -37,69 +34,10 @@
 #define VERIFY_QUIET_MS	10000
 /* --once and --dry-run wait this long for the sources' first full read. */
 #define ONESHOT_WAIT_MS	30000
-#define SOURCES_MAX	3
-/* A --metrics address that cannot be bound now (another process still
- * holds it) is tried again this often; routing never waits for it. */
-#define HTTP_RETRY_MS	5000
-/* /metrics counts every endpoint's state (at 10,000 services x 10, ms of
- * the loop), /status renders every backend (18 MB, 100 ms): each text is
- * kept until the next reconcile, and at most this long (probe counters
- * move without one), and shared by every response sending it, so clients
- * asking in a loop cost the loop what /healthz costs, and the memory of
- * one copy. */
-#define RENDER_MAX_AGE_MS	1000
-/* /status responses of one rendering in flight at once; more get 503. */
-#define STATUS_INFLIGHT_MAX	4
 /* -v: at most this many lines of a commit's changes, one each (a full
  * sync of 10,000 services has over 100,000). */
 #define CHANGES_LOGGED	1000
 
-struct daemon {
-	struct vipd_config cfg;
-	struct dp_opts dp_opts;	/* what of cfg shapes the rules */
-	struct loop *loop;
-	struct model *model;
-	struct reconciler *rec;
-	struct bstate *bs;	/* what takes traffic, and why */
-	struct bs_conf bs_conf;
-	struct publisher *pub;	/* this node's verdicts in etcd; NULL: none */
-	struct register_conf pub_conf;
-	struct dp *dp;
-	struct ct *ct;		/* NULL: conntrack cleanup unavailable (logged once) */
-	struct changes aff_pending;	/* affinity purges that failed: retried */
-	struct source sources[SOURCES_MAX];
-	size_t n_sources;
-	struct state_cache *cache;	/* NULL: --state-dir off, or a one-shot run */
-	/* The kernel routes the state cache, not the sources (a boot with a
-	 * source down, --source-wait): until every source is ready and a full
-	 * plan of theirs is committed. For /status and /healthz. */
-	bool stale;
-	uint64_t stale_since_ms;	/* loop_now_ms() when the cache was programmed */
-	int exit_code;
-	bool bad_input;		/* the services file could not be read at start: exit 2 */
-	bool full;		/* next reconcile plans every service */
-	bool base;		/* next commit re-asserts tables and chains */
-	bool failed;		/* waiting for the retry timer */
-	bool verifying;		/* this reconcile repairs foreign edits */
-	uint64_t retry_ms;
-	uint32_t genid;		/* ruleset generation after our last commit */
-	uint64_t shape;		/* dp_struct_digest after our last commit */
-	uint64_t verify_after;
-	int sig_fd;
-	int claim_fd;		/* holds this table in this network namespace */
-	/* What /metrics, /healthz and /status report (times loop_now_us()). */
-	struct httpd *http;	/* NULL: --metrics off, or not bound yet */
-	bool http_said;		/* a failed bind was logged */
-	struct status_counters ctr;
-	uint64_t started_us, last_sync_us;
-	uint64_t change_since_us;	/* oldest change a failed commit left out */
-	bool kernel_differs;	/* the last commit failed: retrying */
-	uint64_t reconciles;	/* each one may change what /metrics says */
-	struct rendered {
-		struct httpd_blob *blob;	/* NULL: none yet */
-		uint64_t gen, at_ms;	/* reconciles, loop_now_ms() when rendered */
-	} metrics, status;
-};
 
 /* EPERM from the kernel means no privilege, unless vipd has it: then
  * another process owns a table of that name (nft's "flags owner"), which
@@ -195,7 +133,7 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 	if (ret < 0) {
 		log_err("conntrack: %s; stale UDP entries stay", ct_error(d->ct));
 	} else {
-		d->ctr.ct_deleted += (uint64_t)ret;
+		d->ops.ctr.ct_deleted += (uint64_t)ret;
 		log_debug("conntrack: %d stale UDP entries deleted (%zu matches) in %llu ms", ret, n,
 			  (unsigned long long)(loop_now_ms() - t0));
 	}
@@ -218,7 +156,7 @@ static void drain(void *arg, const char *service, const char *id, const struct c
 			ct_error(d->ct));
 		return;
 	}
-	d->ctr.ct_deleted += (uint64_t)ret;
+	d->ops.ctr.ct_deleted += (uint64_t)ret;
 	log_info("service \"%s\" backend %s: drain over: %d connection%s cut", service, id,
 		 ret, ret == 1 ? "" : "s");
 }
@@ -245,28 +183,6 @@ static void aff_cleanup(struct daemon *d, const struct changes *c)
 	log_debug("affinity: %d entries of backends that left deleted", ret);
 	changes_free(p);
 	memset(p, 0, sizeof(*p));
-}
-
-/* What /metrics and /healthz say of a reconcile that began at t0 with
- * changes made since since (µs, 0: none). */
-static void account(struct daemon *d, int ret, bool full, uint64_t t0, uint64_t since)
-{
-	uint64_t now = loop_now_us();
-
-	d->reconciles++;
-	if (since && (!d->change_since_us || since < d->change_since_us))
-		d->change_since_us = since;
-	if (ret < 0) {
-		d->ctr.sync_failures++;
-		d->kernel_differs = true;
-		return;
-	}
-	prom_observe(full ? &d->ctr.sync_full : &d->ctr.sync_partial, (double)(now - t0) / 1e6);
-	if (d->change_since_us)
-		prom_observe(&d->ctr.programming, (double)(now - d->change_since_us) / 1e6);
-	d->last_sync_us = now;
-	d->change_since_us = 0;
-	d->kernel_differs = false;
 }
 
 /* -v: what a commit did, change by change, as nft commands. */
@@ -340,7 +256,7 @@ static int reconcile(struct daemon *d)
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
 	}
-	account(d, ret, full, t0_us, since);
+	ops_account(d, ret, full, t0_us, since);
 	model_names_free(&dirty);
 	changes_free(&c);
 	return ret;
@@ -624,134 +540,6 @@ static void on_claimant(struct loop *l, int fd, uint32_t events, void *arg)
 	instance_drain(fd);
 }
 
-/* ---- /metrics, /healthz, /status ------------------------------------------ */
-
-static int vip_chain(void *arg, const struct vaddr *vip, const struct svc_port *sp, char *buf,
-		     size_t len)
-{
-	return rec_vip_chain(arg, vip, sp, buf, len);
-}
-
-static void facts(struct daemon *d, struct status_facts *s)
-{
-	/* a change not yet taken (sources not all read, a retry pending),
-	 * one a failed commit left out, or, before the first sync, the start */
-	uint64_t pending = model_dirty_since(d->model);
-
-	if (d->change_since_us && (!pending || d->change_since_us < pending))
-		pending = d->change_since_us;
-	if (!d->last_sync_us && !pending)
-		pending = d->started_us;
-	*s = (struct status_facts){
-		.version = VIPD_VERSION, .node = d->cfg.node_name,
-		.last_sync_ms = d->last_sync_us / 1000, .pending_since_ms = pending / 1000,
-		.kernel_differs = d->kernel_differs, .stale = d->stale,
-		.sources = d->sources, .n_sources = d->n_sources, .counters = &d->ctr,
-		.model = d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
-	};
-}
-
-static void render_metrics(FILE *f, const struct status_facts *s)
-{
-	status_metrics(f, s);
-}
-
-static void render_status(FILE *f, const struct status_facts *s)
-{
-	status_json(f, s, NULL);
-}
-
-/* The kept text of a page, rendered again when it is out of date; false
- * when out of memory. */
-static bool kept(struct daemon *d, struct rendered *k, const struct status_facts *s,
-		 void (*render)(FILE *f, const struct status_facts *s))
-{
-	uint64_t now = loop_now_ms();
-	struct httpd_blob *b;
-	char *text = NULL;
-	size_t len = 0;
-	FILE *f;
-
-	if (k->blob && k->gen == d->reconciles && now - k->at_ms < RENDER_MAX_AGE_MS)
-		return true;
-	if (!(f = open_memstream(&text, &len)))
-		return false;
-	render(f, s);
-	if (fclose(f) != 0 || !(b = httpd_blob_new(text, len))) {
-		free(text);
-		return false;
-	}
-	httpd_blob_unref(k->blob);	/* responses in flight keep theirs */
-	*k = (struct rendered){ .blob = b, .gen = d->reconciles, .at_ms = now };
-	return true;
-}
-
-static void on_http(void *arg, const char *path, struct httpd_resp *r)
-{
-	struct daemon *d = arg;
-	struct status_facts s;
-	FILE *f;
-
-	facts(d, &s);
-	if (!strcmp(path, "/metrics") || !strcmp(path, "/status")) {
-		bool m = path[1] == 'm';
-		struct rendered *k = m ? &d->metrics : &d->status;
-
-		r->type = m ? "text/plain; version=0.0.4; charset=utf-8" : "application/json";
-		if (!m && k->blob && k->blob->refs > STATUS_INFLIGHT_MAX) {
-			r->status = 503;
-			r->body = strdup("{\"error\":\"busy: other clients are still reading /status\"}\n");
-		} else if (kept(d, k, &s, m ? render_metrics : render_status)) {
-			r->blob = k->blob;
-		} else {
-			r->status = 503;
-		}
-		return;
-	}
-	if (!(f = open_memstream(&r->body, &r->len))) {
-		r->status = 503;
-		return;
-	}
-	r->type = "application/json";
-	if (!strcmp(path, "/healthz")) {
-		r->status = status_healthz(f, &s);
-	} else if (!strncmp(path, "/status/", 8) && status_json(f, &s, path + 8) < 0) {
-		r->status = 404;
-		fputs("{\"error\":\"no such service\"}\n", f);
-	} else if (strncmp(path, "/status/", 8)) {
-		r->status = 404;
-		r->type = NULL;
-		fputs("not found: vipd serves /metrics, /healthz and /status[/SERVICE]\n", f);
-	}
-	if (fclose(f) != 0) {
-		free(r->body);
-		*r = (struct httpd_resp){ .status = 503 };
-	}
-}
-
-/* The listener is for operators: when its address is taken, routing goes
- * on and the bind is tried again until it works. */
-static void http_open(struct loop *l, void *arg)
-{
-	struct daemon *d = arg;
-	struct httpd_conf c = {
-		.addr = (const struct sockaddr *)&d->cfg.metrics_addr, .addr_len = d->cfg.metrics_len,
-	};
-	int ret = httpd_open(d->loop, &c, on_http, d, &d->http);
-
-	if (ret == 0) {
-		log_info("serving /metrics, /healthz and /status on %s", d->cfg.metrics);
-		d->http_said = false;
-		return;
-	}
-	if (!d->http_said)
-		log_err("--metrics %s: %s; routing goes on, listening is retried every %d s",
-			d->cfg.metrics, strerror(-ret), HTTP_RETRY_MS / 1000);
-	d->http_said = true;
-	if (!loop_timer_add(d->loop, HTTP_RETRY_MS, http_open, d))
-		log_err("out of memory arming the --metrics retry; no listener");
-}
-
 static int run(struct daemon *d)
 {
 	bool oneshot = d->cfg.once || d->cfg.dry_run;
@@ -764,7 +552,7 @@ static int run(struct daemon *d)
 			return ret;
 	}
 	d->full = d->base = true;
-	d->started_us = loop_now_us();
+	d->ops.started_us = loop_now_us();
 	if (d->claim_fd >= 0 && (ret = loop_fd_add(d->loop, d->claim_fd, EPOLLIN, on_claimant, d)) < 0)
 		return ret;
 	loop_before_sleep(d->loop, before_sleep, d);
@@ -775,7 +563,7 @@ static int run(struct daemon *d)
 		if ((ret = signals_start(d)) < 0)
 			return ret;
 		if (d->cfg.metrics_len)
-			http_open(d->loop, d);
+			ops_open(d);
 		if (!loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d))
 			goto nomem;
 		if (!sources_ready(d))
@@ -864,9 +652,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
-	httpd_close(d.http);
-	httpd_blob_unref(d.metrics.blob);
-	httpd_blob_unref(d.status.blob);
+	ops_close(&d);
 	sc_free(d.cache);
 	for (size_t i = 0; i < d.n_sources; i++)
 		d.sources[i].ops->stop(&d.sources[i]);

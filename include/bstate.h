@@ -116,6 +116,10 @@ bool bs_view(struct bstate *bs, const struct service *svc, const struct endpoint
 bool bs_next_drain(struct bstate *bs, const char *service, struct bs_iter *it,
 		   struct bs_view *v);
 
+/* Endpoints by state (enum bs_state) as the last update decided them;
+ * a removed backend still draining is not an endpoint (not counted). */
+void bs_state_counts(const struct bstate *bs, uint64_t out[BS_MAX]);
+
 /* The active checks' counts (all 0 without a loop). */
 struct checker_stats;
 void bs_check_stats(const struct bstate *bs, struct checker_stats *st);

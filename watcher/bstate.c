@@ -630,14 +630,18 @@ int bs_update(struct bstate *bs, const struct name_list *dirty, bool full)
 
 	if (full) {
 		for (size_t it = 0; !ret && (name = model_service_next(bs->model, &it));)
-			ret = svc_update(bs, name);
+			if (!(ret = svc_update(bs, name)))
+				bs_count_service(bs, name);
 		/* services gone from the model: their backends left */
 		for (size_t it = 0; !ret && hmap_next(bs->svcs, &it, NULL, NULL, (void **)&sv);)
 			if (!model_service_get(bs->model, sv->name))
 				ret = svc_update(bs, sv->name);
+		if (!ret)
+			bs_count_sweep(bs);
 	} else {
 		for (size_t i = 0; i < dirty->n && !ret; i++)
-			ret = svc_update(bs, dirty->names[i]);
+			if (!(ret = svc_update(bs, dirty->names[i])))
+				bs_count_service(bs, dirty->names[i]);
 	}
 	bs->started = true;	/* a failure is the caller's to tell */
 	return ret;
@@ -664,8 +668,9 @@ struct bstate *bs_alloc(struct loop *loop, struct model *m, const struct bs_conf
 		bs->hooks = *hooks;
 	bs->recs = hmap_alloc();
 	bs->svcs = hmap_alloc();
+	bs->counts = hmap_alloc();
 	bs->checker = loop ? checker_alloc(loop) : NULL;
-	if (!bs->recs || !bs->svcs || (loop && !bs->checker)) {
+	if (!bs->recs || !bs->svcs || !bs->counts || (loop && !bs->checker)) {
 		bs_free(bs);
 		return NULL;
 	}
@@ -685,6 +690,7 @@ void bs_free(struct bstate *bs)
 		return;
 	/* records first (their checks use the checker), drains, services */
 	hmap_free(bs->recs, rec_free_void);
+	hmap_free(bs->counts, free);
 	for (size_t it = 0; bs->svcs && hmap_next(bs->svcs, &it, NULL, NULL, (void **)&sv);) {
 		while (sv->drains)
 			bs_drain_free(bs, sv->drains);

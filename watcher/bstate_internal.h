@@ -93,6 +93,8 @@ struct bstate {
 	struct checker *checker;
 	struct hmap *recs;		/* key -> struct rec */
 	struct hmap *svcs;		/* name -> struct bs_svc */
+	struct hmap *counts;		/* name -> its endpoints by state (bstate_count.c) */
+	uint64_t totals[BS_MAX];	/* the sum of counts */
 	uint64_t gen;
 	bool started;			/* the first update is vipd's start */
 	char view_reason[REASON_LEN];	/* bs_next's */
@@ -134,5 +136,9 @@ void bs_drains_settle(struct bstate *bs, struct bs_svc *sv);
 
 /* bstate.c */
 void bs_svc_free_if_empty(struct bstate *bs, struct bs_svc *sv);
+
+/* bstate_count.c: after a service's update, and a full one's sweep. */
+void bs_count_service(struct bstate *bs, const char *name);
+void bs_count_sweep(struct bstate *bs);
 
 #endif

@@ -250,25 +250,16 @@ static int eps_of(enum bs_state st)
 	}
 }
 
-/* From the state bs_update leaves on each endpoint: no lookup, no text,
- * so a scrape costs a few nanoseconds per endpoint. */
 static void count_endpoints(const struct status_facts *s, uint64_t eps[EPS_MAX],
 			    uint64_t *draining)
 {
+	uint64_t by_state[BS_MAX];
 	struct bs_view v;
-	const char *name;
 
-	for (size_t it = 0; (name = model_service_next(s->model, &it));) {
-		struct endpoint *const *ep;
-		size_t n = model_endpoints_get(s->model, name, &ep);
-
-		for (size_t i = 0; i < n; i++) {
-			int k = ep[i]->bs_state ? eps_of(ep[i]->bs_state - 1) : -1;
-
-			if (k >= 0)
-				eps[k]++;
-		}
-	}
+	bs_state_counts(s->bs, by_state);
+	for (int st = 0; st < BS_MAX; st++)
+		if (eps_of((enum bs_state)st) >= 0)
+			eps[eps_of((enum bs_state)st)] += by_state[st];
 	for (struct bs_iter it = { .drains = true }; bs_next(s->bs, &it, &v);)
 		(*draining)++;
 }

@@ -146,8 +146,8 @@ row /metrics "$SCRAPES" "rendered: 1.1 s apart"
 series /metrics "$SCRAPES"
 row /metrics "$SCRAPES" "kept text: back to back"
 if [[ $STATUS_SCRAPES -gt 0 ]]; then
-	series /status "$STATUS_SCRAPES"
-	row /status "$STATUS_SCRAPES"
+	series /status "$STATUS_SCRAPES" 1.1
+	row /status "$STATUS_SCRAPES" "rendered: 1.1 s apart"
 fi
 
 # ---------------------------------------------------------------- b. idle latency

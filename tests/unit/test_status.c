@@ -100,6 +100,16 @@ static void update(struct fx *f)
 	model_names_free(&dirty);
 }
 
+/* Only the services that changed, as a daemon's reconcile does. */
+static void update_dirty(struct fx *f)
+{
+	struct name_list dirty;
+
+	model_dirty_take(f->m, &dirty);
+	assert_int_equal(bs_update(f->bs, &dirty, false), 0);
+	model_names_free(&dirty);
+}
+
 /* web: b1 ready, b2 not ready, b3 terminating, b4 unhealthy by another
  * node's verdict whose reason holds a quote, a newline and a byte that is
  * no UTF-8; v6: an IPv6-only service with one backend. */
@@ -243,6 +253,19 @@ static void metrics_counts_and_buckets(void **state)
 	assert_int_equal(sample(f->out, "vipd_network_programming_duration_seconds_count"), 3);
 	assert_true(sample(f->out, "vipd_network_programming_duration_seconds_sum") > 100.003);
 	assert_int_equal(sample(f->out, "vipd_sync_duration_seconds_count{kind=\"partial\"}"), 0);
+	/* the counts follow changes: b2 made ready, v6 deleted, b1 deleted */
+	put_ep(f, "web", "b2", "{\"ip\":\"10.0.0.2\"}");
+	model_service_del(f->m, SRC_ETCD, "v6");
+	model_endpoint_del(f->m, SRC_ETCD, "web", "b1");
+	update_dirty(f);
+	o = open_out(f);
+	status_metrics(o, &f->s);
+	fclose(o);
+	assert_int_equal(sample(f->out, "vipd_services"), 1);
+	assert_int_equal(sample(f->out, "vipd_endpoints{state=\"ready\"}"), 1);
+	assert_int_equal(sample(f->out, "vipd_endpoints{state=\"not_ready\"}"), 0);
+	assert_int_equal(sample(f->out, "vipd_endpoints{state=\"terminating\"}"), 1);
+	assert_int_equal(sample(f->out, "vipd_endpoints{state=\"unhealthy\"}"), 1);
 	/* every line is a comment or "series value" */
 	for (char *p = f->out, *nl; *p; p = nl + 1) {
 		assert_non_null(nl = strchr(p, '\n'));
