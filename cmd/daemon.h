@@ -55,6 +55,8 @@ struct daemon {
 	 * plan of theirs is committed. For /status and /healthz. */
 	bool stale;
 	uint64_t stale_since_ms;	/* loop_now_ms() when the cache was programmed */
+	struct model *boot;	/* while stale: the cache, as the kernel has it */
+	uint64_t boot_counts[BS_MAX];	/* its endpoints by state, for /metrics */
 	int exit_code;
 	bool bad_input;		/* the services file could not be read at start: exit 2 */
 	bool full;		/* next reconcile plans every service */

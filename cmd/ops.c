@@ -66,8 +66,9 @@ static void facts(struct daemon *d, struct status_facts *s)
 		.version = VIPD_VERSION, .node = d->cfg.node_name,
 		.last_sync_ms = d->ops.last_sync_us / 1000, .pending_since_ms = pending / 1000,
 		.kernel_differs = d->ops.kernel_differs, .stale = d->stale,
+		.state_counts = d->stale ? d->boot_counts : NULL,
 		.sources = d->sources, .n_sources = d->n_sources, .counters = &d->ops.ctr,
-		.model = d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
+		.model = d->stale ? d->boot : d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
 	};
 }
 

@@ -10,6 +10,7 @@
 #include "config.h"
 #include "version.h"	/* generated: build/version.h */
 #include "etcd.h"
+#include "state_cache.h"
 #include "log.h"
 
 static const char usage[] =
@@ -63,7 +64,7 @@ static const char usage[] =
 "  --once                converge the kernel once and exit\n"
 "  --cleanup             delete vipd's tables and exit\n"
 "  --dry-run             print the ruleset that would be programmed and exit\n"
-"  -v, --verbose         log each reconcile and each of its changes (twice: more)\n"
+"  -v, --verbose         log each reconcile and each of its changes\n"
 "  --log-format F        text (a UTC timestamp first) or journal (<6>-style\n"
 "                        priorities); default journal when stderr is the journal\n"
 "  --version             print the version and exit\n"
@@ -267,8 +268,8 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 	return 0;
 }
 
-/* --state-dir and --source-wait; one-shot runs neither read nor write
- * the cache. */
+/* --state-dir and --source-wait; --once and --dry-run neither read nor
+ * write the cache, --cleanup removes it. */
 static int state_flags(struct vipd_config *cfg, const char *dir, const char *wait)
 {
 	char *end;
@@ -279,12 +280,12 @@ static int state_flags(struct vipd_config *cfg, const char *dir, const char *wai
 			wait);
 		return -EINVAL;
 	}
-	if (!*dir) {
-		fprintf(stderr, "vipd: error: --state-dir: expected a directory or off\n");
+	if (!*dir || strlen(dir) > SC_PATH_MAX) {
+		fprintf(stderr, "vipd: error: --state-dir %.40s%s: expected a directory (at most %d bytes) or off\n",
+			dir, strlen(dir) > 40 ? "..." : "", SC_PATH_MAX);
 		return -EINVAL;
 	}
-	cfg->state_dir = strcmp(dir, "off") && !cfg->once && !cfg->dry_run && !cfg->cleanup ?
-			 dir : NULL;
+	cfg->state_dir = strcmp(dir, "off") && !cfg->once && !cfg->dry_run ? dir : NULL;
 	return 0;
 }
 

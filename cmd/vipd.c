@@ -245,6 +245,8 @@ static int reconcile(struct daemon *d)
 			sc_changed(d->cache);
 		if (d->stale && full) {
 			d->stale = false;
+			model_free(d->boot);
+			d->boot = NULL;
 			log_info("every source answered: the kernel holds their state, no longer the cached one (stale for %llu s)",
 				 (unsigned long long)(loop_now_ms() - d->stale_since_ms) / 1000);
 		}
@@ -339,35 +341,80 @@ static void before_sleep(struct loop *l, void *arg)
 
 /* A boot (no tables) with a source late: route what vipd last applied
  * rather than nothing, until every source answers. */
-static void boot_from_cache(struct loop *l, void *arg)
+/* The cache's endpoints take the state their ready flags give (it has
+ * no checks or verdicts), so /status and /metrics show what the kernel
+ * routes while stale. */
+static void boot_states(struct daemon *d)
 {
-	struct daemon *d = arg;
+	const char *name;
+
+	memset(d->boot_counts, 0, sizeof(d->boot_counts));
+	for (size_t it = 0; (name = model_service_next(d->boot, &it));) {
+		struct endpoint *const *eps;
+		size_t n = model_endpoints_get(d->boot, name, &eps);
+
+		for (size_t i = 0; i < n; i++) {
+			struct endpoint *ep = eps[i];
+			enum bs_state st = ep->terminating ? BS_TERMINATING :
+					   ep->ready ? BS_HEALTHY : BS_NOT_READY;
+
+			ep->bs_state = st + 1;
+			ep->bs_weight = ep->ready ? ep->weight : 0;
+			ep->bs_since = loop_now_ms();
+			d->boot_counts[st]++;
+		}
+	}
+}
+
+/* The cache into the kernel (again, after a foreign edit or SIGHUP). */
+static int program_boot(struct daemon *d)
+{
 	struct changes c = { 0 };
-	struct sc_header h;
-	struct model *m;
 	int ret;
 
-	if (sources_ready(d) || !(m = sc_boot_model(d->cache, &h)))
-		return;
 	/* the backend states know the sources' endpoints, not these: the
 	 * cache's ready flags say which took traffic */
 	rec_set_weigh(d->rec, NULL, NULL);
-	ret = rec_plan(d->rec, m, NULL, true, &c);
+	ret = rec_plan(d->rec, d->boot, NULL, true, &c);
 	rec_set_weigh(d->rec, bs_weight, d->bs);
 	ret = ret ?: dp_commit(d->dp, &c, true);
-	if (ret == 0) {
+	if (ret == 0)
+		dp_genid(d->dp, &d->genid);
+	else
+		log_err("programming the state cache: %s%s%s", strerror(-ret),
+			*dp_error(d->dp) ? ": " : "", dp_error(d->dp));
+	changes_free(&c);
+	return ret;
+}
+
+static void boot_from_cache(struct loop *l, void *arg)
+{
+	struct daemon *d = arg;
+	struct sc_header h;
+
+	if (sources_ready(d) || !(d->boot = sc_boot_model(d->cache, &h)))
+		return;
+	if (program_boot(d) == 0) {
 		d->stale = true;
 		d->stale_since_ms = loop_now_ms();
-		dp_genid(d->dp, &d->genid);
+		boot_states(d);
 		log_warn("sources not read within %ld s: programmed the state cached at %s (%zu services); stale until every source answers",
 			 d->cfg.source_wait, h.written_at, h.services);
-	} else {
-		log_err("programming the state cache: %s%s%s; waiting for every source",
-			strerror(-ret), *dp_error(d->dp) ? ": " : "", dp_error(d->dp));
-		load(d, true);
+		return;
 	}
-	changes_free(&c);
-	model_free(m);
+	log_err("the state cache is not routed; waiting for every source");
+	load(d, true);
+	model_free(d->boot);
+	d->boot = NULL;
+}
+
+/* While stale the kernel must keep the cache: a foreign edit or a flushed
+ * ruleset (a firewall reload) during the outage is mended from it. */
+static void stale_repair(struct daemon *d, const char *why)
+{
+	log_warn("%s while the kernel routes the state cache: programming it again", why);
+	read_back(d, true);
+	program_boot(d);
 }
 
 static void oneshot_timeout(struct loop *l, void *arg)
@@ -393,6 +440,8 @@ static void on_signal(struct loop *l, int fd, uint32_t events, void *arg)
 			for (size_t i = 0; i < d->n_sources; i++)
 				d->sources[i].ops->resync(&d->sources[i]);
 			load(d, true);
+			if (d->stale)
+				stale_repair(d, "SIGHUP");
 		} else {
 			log_info("signal %d: exiting, kernel state stays in place",
 				 (int)si.ssi_signo);
@@ -409,6 +458,10 @@ static void verify_tick(struct loop *l, void *arg)
 	uint64_t shape;
 
 	loop_timer_add(l, VERIFY_POLL_MS, verify_tick, d);	/* a re-arm: cannot fail */
+	if (d->stale && dp_genid(d->dp, &id) == 0 && id != d->genid) {
+		stale_repair(d, "the ruleset changed");
+		return;
+	}
 	if (d->failed || d->full || dp_genid(d->dp, &id) < 0 || id == d->genid)
 		return;
 	/* chains and rules at every move (a few dozen rules: cheap); the
@@ -478,6 +531,13 @@ static int cleanup(struct daemon *d)
 	else
 		log_err("removing table %s: %s%s%s%s", d->cfg.table, strerror(-ret),
 			*dp_error(d->dp) ? ": " : "", dp_error(d->dp), needs_cap(ret));
+	if (ret < 0 || !d->cfg.state_dir)
+		return ret < 0 ? ret : 0;
+	/* a stop for good: no later boot may route these services again */
+	if ((ret = sc_remove(d->cfg.state_dir)) > 0)
+		log_info("removed the state cache %s/" SC_FILE, d->cfg.state_dir);
+	else if (ret < 0)
+		log_err("removing the state cache %s/" SC_FILE ": %s", d->cfg.state_dir, strerror(-ret));
 	return ret < 0 ? ret : 0;
 }
 
@@ -646,7 +706,7 @@ int main(int argc, char **argv)
 		log_err("netlink: %s (vipd needs CAP_NET_ADMIN)", strerror(-ret));
 		return 1;
 	}
-	if (d.cfg.state_dir && !(d.cache = sc_alloc(d.loop, d.cfg.state_dir, d.cfg.node_name,
+	if (d.cfg.state_dir && !d.cfg.cleanup && !(d.cache = sc_alloc(d.loop, d.cfg.state_dir, d.cfg.node_name,
 						     d.model, bs_weight, d.bs))) {
 		log_err("out of memory");
 		return 1;
@@ -666,6 +726,7 @@ int main(int argc, char **argv)
 	bs_free(d.bs);
 	publisher_close(d.pub);
 	rec_free(d.rec);
+	model_free(d.boot);
 	model_free(d.model);
 	loop_free(d.loop);
 	config_fini(&d.cfg);

@@ -31,6 +31,12 @@ struct state_cache;
 #define SC_WRITE_DELAY_MS 1000
 /* The path and why: a directory path, a file name and a codec error. */
 #define SC_ERR_LEN	1024
+/* --state-dir is refused longer than this (the paths under it must fit). */
+#define SC_PATH_MAX	384
+/* After a failed write, the next try comes this much later (a full disk
+ * freed, a directory made writable), not only at the next change, and
+ * never more often: each try forks the daemon. */
+#define SC_RETRY_MS	30000
 
 /* The weight ep takes new connections with, 0 for none (a rec_weigh_fn,
  * such as bs_weight). */
@@ -56,6 +62,9 @@ int sc_save(const char *dir, const char *node, const struct model *m, sc_weigh_f
  * a refused object): a file wrong anywhere is refused whole, and m may
  * then hold part of it. */
 int sc_load(const char *dir, struct model *m, struct sc_header *h, char err[SC_ERR_LEN]);
+/* vipd --cleanup: returns 1 when DIR/state.json was removed, 0 when there
+ * was none, or a negative errno. */
+int sc_remove(const char *dir);
 
 /* The daemon's writer (state_writer.c): each write runs in a forked
  * child, on the model as it was at the fork, so that the loop never waits

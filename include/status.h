@@ -43,6 +43,9 @@ struct status_facts {
 	const struct status_counters *counters;
 	struct model *model;
 	struct bstate *bs;
+	/* endpoints by state (enum bs_state); NULL: bs's own. While stale
+	 * the kernel routes another model than bs decides for. */
+	const uint64_t *state_counts;
 	status_chain_fn chain;
 	void *chain_arg;
 };

@@ -40,7 +40,8 @@ static int dump(struct out *o, const json_t *v, size_t flags)
 	}
 	if (!n)
 		return -ENOMEM;
-	return fwrite(o->buf, 1, n, o->f) == n ? 0 : -EIO;
+	errno = 0;
+	return fwrite(o->buf, 1, n, o->f) == n ? 0 : -(errno ?: EIO);	/* ENOSPC, say */
 }
 
 /* ,"key":<v> (v consumed). The first member of an object has no comma. */
@@ -197,14 +198,20 @@ static int dir_sync(const char *dir)
 int sc_save(const char *dir, const char *node, const struct model *m, sc_weigh_fn weigh,
 	    void *arg, size_t *bytes, char err[SC_ERR_LEN])
 {
-	char tmp[400], path[400];
+	char tmp[SC_PATH_MAX + 32], path[SC_PATH_MAX + 32];
 	const char *what = path;
 	size_t n = 0;
-	int ret;
+	int ret = 0;
 
+	if (strlen(dir) > SC_PATH_MAX) {
+		what = dir;
+		ret = -ENAMETOOLONG;
+	}
 	snprintf(tmp, sizeof(tmp), "%s/" SC_TMP_FILE, dir);
 	snprintf(path, sizeof(path), "%s/" SC_FILE, dir);
-	if ((ret = dir_ready(dir)) < 0)
+	if (ret < 0)
+		;
+	else if ((ret = dir_ready(dir)) < 0)
 		what = dir;
 	else if ((ret = write_tmp(tmp, node, m, weigh, arg, &n)) < 0)
 		what = tmp;
@@ -214,7 +221,7 @@ int sc_save(const char *dir, const char *node, const struct model *m, sc_weigh_f
 		what = dir;
 	if (ret < 0) {
 		snprintf(err, SC_ERR_LEN, "%s: %s", what, strerror(-ret));
-		if (what == tmp)
+		if (what != dir)	/* a failed rename leaves it too */
 			unlink(tmp);
 	}
 	if (bytes)
@@ -318,4 +325,14 @@ int sc_load(const char *dir, struct model *m, struct sc_header *h, char err[SC_E
 		snprintf(err, SC_ERR_LEN, "%s: %s", path,
 			 *r.err ? r.err : *why ? why : strerror(-ret));
 	return ret;
+}
+
+int sc_remove(const char *dir)
+{
+	char path[SC_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/" SC_FILE, dir);
+	if (unlink(path) == 0)
+		return 1;
+	return errno == ENOENT ? 0 : -errno;
 }

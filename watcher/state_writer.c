@@ -41,7 +41,7 @@ static void arm(struct state_cache *sc);
 static void outcome(struct state_cache *sc, int ret, size_t bytes, const char *err)
 {
 	if (ret < 0 && !sc->failing)
-		log_warn("state cache: writing %s; retried at the next change", err);
+		log_warn("state cache: writing %s; retried every %d s", err, SC_RETRY_MS / 1000);
 	else if (ret < 0)
 		log_debug("state cache: writing %s (again)", err);
 	else if (sc->failing)
@@ -78,7 +78,10 @@ static void child_write(struct state_cache *sc, int out)
 
 	if (out != 3 && dup2(out, 3) < 0)
 		_exit(1);
-	close_range(4, ~0U, 0);
+	/* before Linux 5.9 (or under a filter without it): one by one */
+	if (close_range(4, ~0U, 0) < 0)
+		for (long fd = 4, max = sysconf(_SC_OPEN_MAX); fd < max && fd < 1 << 20; fd++)
+			close((int)fd);
 	ret = sc_save(sc->dir, sc->node, sc->m, sc->weigh, sc->arg, &bytes, err);
 	dprintf(3, "%d %zu %s", ret, bytes, err);
 	_exit(0);
@@ -105,7 +108,7 @@ static void report_done(struct state_cache *sc)
 	}
 	sc->child = 0;
 	outcome(sc, ret, bytes, err);
-	if (sc->pending) {
+	if (sc->pending || sc->failing) {
 		sc->pending = false;
 		arm(sc);
 	}
@@ -134,19 +137,25 @@ static void write_forked(struct state_cache *sc)
 	if (sc->child == 0)
 		child_write(sc, p[1]);
 	close(p[1]);
-	if (sc->child < 0 || loop_fd_add(sc->loop, p[0], EPOLLIN, on_report, sc) < 0) {
-		if (sc->child > 0)
-			waitpid(sc->child, NULL, 0);
+	if (sc->child < 0) {
 		close(p[0]);
 		sc->child = 0;
 		goto here;
 	}
 	sc->fd = p[0];
 	sc->got = 0;
+	if (loop_fd_add(sc->loop, p[0], EPOLLIN, on_report, sc) < 0) {
+		/* the child writes anyway: wait for its report here */
+		fcntl(sc->fd, F_SETFL, 0);
+		while (sc->child)
+			on_report(sc->loop, sc->fd, EPOLLIN, sc);
+	}
 	return;
 here:
 	log_debug("state cache: no writer process (%s); writing in the loop", strerror(errno));
 	write_here(sc);
+	if (sc->failing)
+		arm(sc);
 }
 
 static void due(struct loop *l, void *arg)
@@ -159,8 +168,12 @@ static void due(struct loop *l, void *arg)
 
 static void arm(struct state_cache *sc)
 {
+	uint64_t ms = sc->failing ? SC_RETRY_MS : SC_WRITE_DELAY_MS;
+
+	if (sc->timer)
+		return;
 	/* out of memory: the next change tries again */
-	if (!(sc->timer = loop_timer_add(sc->loop, SC_WRITE_DELAY_MS, due, sc)))
+	if (!(sc->timer = loop_timer_add(sc->loop, ms, due, sc)))
 		log_warn("state cache: out of memory arming its timer; written at a later change");
 }
 

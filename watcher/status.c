@@ -256,7 +256,10 @@ static void count_endpoints(const struct status_facts *s, uint64_t eps[EPS_MAX],
 	uint64_t by_state[BS_MAX];
 	struct bs_view v;
 
-	bs_state_counts(s->bs, by_state);
+	if (s->state_counts)
+		memcpy(by_state, s->state_counts, sizeof(by_state));
+	else
+		bs_state_counts(s->bs, by_state);
 	for (int st = 0; st < BS_MAX; st++)
 		if (eps_of((enum bs_state)st) >= 0)
 			eps[eps_of((enum bs_state)st)] += by_state[st];

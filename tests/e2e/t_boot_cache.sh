@@ -8,6 +8,8 @@
 # change made in etcd reaches the kernel. A plain restart (tables there)
 # with etcd down programs no cache (the kernel keeps its own state); a
 # corrupt cache, or none, is one log line and vipd waits as before.
+# While stale, /status shows the cache and a flushed ruleset is mended
+# from it; vipd --cleanup removes the cache with the tables.
 #
 #   $client ── $node (etcd m1 on 127.0.0.1, vipd) ── b1, b2 (httpd :8080)
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -54,6 +56,22 @@ mark() { pn curl -s --max-time 3 "http://127.0.0.1:9464/$1" | python3 -c 'import
 [[ $(mark healthz) == "True unreachable" ]] || fail "/healthz does not say stale, etcd unreachable: $(mark healthz)"
 [[ $(mark status) == "True unreachable" ]] || fail "/status does not say stale: $(mark status)"
 pn curl -s --max-time 3 http://127.0.0.1:9464/metrics | grep -qx 'vipd_stale 1' || fail "vipd_stale is not 1"
+# what the kernel routes: the cache's web, b1 serving, b2 not ready
+cached() {
+	pn curl -s --max-time 3 http://127.0.0.1:9464/status | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["services"]["web"]["backends"]
+print(" ".join(sorted("%s:%s" % (b["id"], b["state"]) for b in d)))'
+}
+[[ $(cached) == "b1:healthy b2:not_ready" ]] || fail "/status while stale: '$(cached)', want the cache's web"
+pn curl -s --max-time 3 http://127.0.0.1:9464/metrics | grep -qx 'vipd_endpoints{state="ready"} 1' ||
+	fail "vipd_endpoints while stale is not the cache's"
+
+say "stale, the ruleset flushed (a firewall reload): vipd programs the cache again"
+pn nft flush ruleset
+within 4 answers 10.96.0.10 || fail "web does not answer 4 s after a flush while stale"
+logged "$vipd_log" 'the ruleset changed while the kernel routes the state cache: programming it again' ||
+	fail "the repair while stale was not logged"
 
 say "etcd back: the stale mark goes, a change made in etcd reaches the kernel"
 log_mark
@@ -102,3 +120,12 @@ within 8 log_since "no state cache at $(re "$state"): waiting for every source" 
 silent 10.96.0.10 || fail "web answers without a cache"
 [[ ! -e $state ]] || fail "vipd wrote $state before any source answered"
 assert_alive "$vipd_pid" vipd
+
+say "vipd --cleanup, a stop for good, removes the cache with the tables"
+etcd_start m1
+etcd_wait_healthy "$url"
+within 10 test -s "$state" || fail "no $state 10 s after etcd came back"
+stop_vipd TERM
+pn "$VIPD" --cleanup --state-dir "$tmp/state-$node" 2>>"$vipd_log" || fail "vipd --cleanup failed"
+[[ ! -e $state ]] || fail "vipd --cleanup left $state"
+logged "$vipd_log" "removed the state cache $(re "$state")" || fail "the removal was not logged"
