@@ -58,7 +58,8 @@ static const char usage[] =
 "  --metrics ADDR:PORT   serve /metrics, /healthz and /status here (default\n"
 "                        " DEFAULT_METRICS "; [::1]:PORT for IPv6; off: none)\n"
 "  --state-dir DIR|off   where the state last applied is kept, for a boot with a\n"
-"                        source down (default " DEFAULT_STATE_DIR ")\n"
+"                        source down (default " DEFAULT_STATE_DIR ", with another\n"
+"                        --table " DEFAULT_STATE_DIR "/TABLE)\n"
 "  --source-wait S       at a boot (no tables), program that state when a source\n"
 "                        has not answered after S seconds (default 5, 0: never)\n"
 "  --once                converge the kernel once and exit\n"
@@ -268,10 +269,13 @@ static int docker_flags(struct vipd_config *cfg, const char *mode, const char *t
 	return 0;
 }
 
+static const char default_state_dir[] = DEFAULT_STATE_DIR;
+
 /* --state-dir and --source-wait; --once and --dry-run neither read nor
  * write the cache, --cleanup removes it. */
 static int state_flags(struct vipd_config *cfg, const char *dir, const char *wait)
 {
+	static char per_table[sizeof(DEFAULT_STATE_DIR) + 40];
 	char *end;
 
 	if (wait && ((cfg->source_wait = strtol(wait, &end, 10)) < 0 || *end || !*wait ||
@@ -284,6 +288,11 @@ static int state_flags(struct vipd_config *cfg, const char *dir, const char *wai
 		fprintf(stderr, "vipd: error: --state-dir %.40s%s: expected a directory (at most %d bytes) or off\n",
 			dir, strlen(dir) > 40 ? "..." : "", SC_PATH_MAX);
 		return -EINVAL;
+	}
+	/* a second vipd (another --table) must not share the first's cache */
+	if (dir == default_state_dir && strcmp(cfg->table, DEFAULT_TABLE)) {
+		snprintf(per_table, sizeof(per_table), "%s/%s", DEFAULT_STATE_DIR, cfg->table);
+		dir = per_table;
 	}
 	cfg->state_dir = strcmp(dir, "off") && !cfg->once && !cfg->dry_run ? dir : NULL;
 	return 0;
@@ -345,7 +354,7 @@ int config_parse(struct vipd_config *cfg, int argc, char **argv)
 		{ 0 }
 	};
 	const char *mode = NULL, *ttl = NULL, *relist = NULL, *file_max = NULL;
-	const char *state_dir = DEFAULT_STATE_DIR, *source_wait = NULL;
+	const char *state_dir = default_state_dir, *source_wait = NULL;
 	char *end;
 	int c;
 

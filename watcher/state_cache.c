@@ -143,12 +143,21 @@ static int write_all(FILE *f, const char *node, const struct model *m, sc_weigh_
 	return ret;
 }
 
+/* DIR, and its parent when that is missing too (/var/lib/vipd/<table>
+ * of a second instance). */
 static int dir_ready(const char *dir)
 {
+	char parent[SC_PATH_MAX + 1];
 	struct stat st;
 
 	if (mkdir(dir, 0700) == 0)
 		return 0;
+	if (errno == ENOENT && snprintf(parent, sizeof(parent), "%s", dir) < (int)sizeof(parent) &&
+	    strrchr(parent, '/') && strrchr(parent, '/') != parent) {
+		*strrchr(parent, '/') = '\0';
+		if ((mkdir(parent, 0700) == 0 || errno == EEXIST) && mkdir(dir, 0700) == 0)
+			return 0;
+	}
 	if (errno != EEXIST)
 		return -errno;
 	if (stat(dir, &st) < 0)

@@ -129,3 +129,12 @@ stop_vipd TERM
 pn "$VIPD" --cleanup --state-dir "$tmp/state-$node" 2>>"$vipd_log" || fail "vipd --cleanup failed"
 [[ ! -e $state ]] || fail "vipd --cleanup left $state"
 logged "$vipd_log" "removed the state cache $(re "$state")" || fail "the removal was not logged"
+
+say "a second vipd (--table other) keeps its own cache by default: /var/lib/vipd/other"
+# /var/lib is a tmpfs of a private mount namespace: the machine's stays untouched
+printf '{"services":{"db":{"vip":"10.96.0.11","ports":[{"port":5432}]}}}\n' >"$tmp/other.json"
+unshare -m --propagation private sh -c "mount -t tmpfs none /var/lib &&
+	{ ip netns exec $node timeout -s TERM 3 $VIPD --services-file $tmp/other.json --table other --metrics off 2>>$vipd_log || true; } &&
+	test -s /var/lib/vipd/other/state.json && ! test -e /var/lib/vipd/state.json" ||
+	fail "the second instance's cache is not /var/lib/vipd/other/state.json"
+pn "$VIPD" --cleanup --table other --state-dir off 2>>"$vipd_log"

@@ -254,8 +254,12 @@ static void dir_created(void **state)
 	assert_int_equal(stat(sub, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0700);
 	assert_int_equal(services_in(sub), 2);
-	/* a parent that is missing is an error naming the directory */
-	snprintf(sub, sizeof(sub), "%s/no/state", d);
+	/* a missing parent is made too (/var/lib/vipd/<table>); two are an
+	 * error naming the directory */
+	snprintf(sub, sizeof(sub), "%s/other/state", d);
+	assert_int_equal(sc_save(sub, NULL, m, NULL, NULL, NULL, err), 0);
+	assert_int_equal(services_in(sub), 2);
+	snprintf(sub, sizeof(sub), "%s/no/such/state", d);
 	assert_int_equal(sc_save(sub, NULL, m, NULL, NULL, NULL, err), -ENOENT);
 	assert_non_null(strstr(err, sub));
 	model_free(m);
