@@ -35,7 +35,7 @@ wait_watching "$url"
 within 3 answers 10.96.0.10 || fail "web does not answer 3 s after vipd logged 'watching'"
 within 3 test -s "$state" || fail "no $state 3 s after the first reconcile"
 grep -q '"10.96.0.10"' "$state" || fail "$state does not hold web's VIP"
-ls -ld "$tmp/state-$node" | grep -q '^drwx------' || fail "the state dir is not 0700"
+[[ $(stat -c %a "$tmp/state-$node") == 700 ]] || fail "the state dir is not 0700"
 
 say "reboot: etcd and vipd killed, vipd's tables gone; vipd starts with etcd down"
 etcd_kill m1

@@ -194,7 +194,7 @@ echo "a service added during the flood was in the kernel $(($(now_ms) - t0)) ms 
 assert_alive "$vipd_pid" "vipd during the flood"
 stop_pid "$flood" TERM "the flood"
 answers() { scrape | grep -q '^vipd_services 3$'; }
-within 5 answers || fail "/metrics does not answer within 5 s of the flood's end: $(scrape | grep -c .) lines, $(scrape | grep "^vipd_services"), $(ls /proc/$vipd_pid/fd | wc -l) fds, $(pn ss -ltn | grep 9464), $(pn ss -tn state close-wait | wc -l) close-wait"
+within 5 answers || fail "/metrics does not answer within 5 s of the flood's end: $(scrape | grep -c .) lines; $(pn ss -ltn | grep -F :9464)"
 assert_eq "$(backend db b1 weight)" 70 "db/b1's weight after the flood"
 
 say "f. a second vipd (--table other) finds the address taken: it routes, and listens once the first is gone"
