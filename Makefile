@@ -37,13 +37,13 @@ WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/codec_js
             watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
             watcher/docker_event.c watcher/docker_print.c watcher/docker_ctrs.c watcher/register.c \
-            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/bstate_count.c watcher/publish.c watcher/status.c \
+            watcher/health.c watcher/bstate.c watcher/bstate_drain.c watcher/bstate_view.c watcher/bstate_count.c watcher/publish.c watcher/status.c watcher/status_server.c \
             watcher/state_cache.c watcher/state_writer.c
 DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c datapath/elems.c datapath/keys.c \
             datapath/txn.c datapath/batch.c datapath/readback.c \
             datapath/print.c datapath/reconcile.c datapath/render.c datapath/slots.c datapath/changes.c \
             datapath/ct_match.c datapath/conntrack.c
-VIPD     := cmd/vipd.c cmd/options.c cmd/ops.c
+VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/ctl_status.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
 CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
@@ -72,8 +72,8 @@ $(BUILD)/version.h: FORCE
 	@echo '#define VIPD_VERSION "$(VERSION)"' >$@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv -f $@.tmp $@
 # The files that print it include the generated header.
-$(BUILD)/cmd/options.o $(BUILD)/cmd/ops.o $(BUILD)/cmd/vipctl.o: $(BUILD)/version.h
-$(BUILD)/cmd/options.o $(BUILD)/cmd/ops.o $(BUILD)/cmd/vipctl.o: VIPD_CFLAGS += -I$(BUILD)
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipd.o $(BUILD)/cmd/vipctl.o: $(BUILD)/version.h
+$(BUILD)/cmd/options.o $(BUILD)/cmd/vipd.o $(BUILD)/cmd/vipctl.o: VIPD_CFLAGS += -I$(BUILD)
 FORCE:
 
 $(BUILD)/%.o: %.c

@@ -12,7 +12,7 @@
 
 #include "bstate.h"
 #include "conntrack.h"
-#include "daemon.h"
+#include "config.h"
 #include "datapath.h"
 #include "instance.h"
 #include "log.h"
@@ -22,6 +22,8 @@
 #include "reconcile.h"
 #include "source.h"
 #include "state_cache.h"
+#include "status.h"
+#include "version.h"	/* generated: build/version.h */
 
 /* After a failed commit, retry after this, doubling up to the cap. */
 #define RETRY_MIN_MS	500
@@ -37,6 +39,46 @@
 /* -v: at most this many lines of a commit's changes, one each (a full
  * sync of 10,000 services has over 100,000). */
 #define CHANGES_LOGGED	1000
+#define SOURCES_MAX	3
+
+struct daemon {
+	struct vipd_config cfg;
+	struct dp_opts dp_opts;	/* what of cfg shapes the rules */
+	struct loop *loop;
+	struct model *model;
+	struct reconciler *rec;
+	struct bstate *bs;	/* what takes traffic, and why */
+	struct bs_conf bs_conf;
+	struct publisher *pub;	/* this node's verdicts in etcd; NULL: none */
+	struct register_conf pub_conf;
+	struct dp *dp;
+	struct ct *ct;		/* NULL: conntrack cleanup unavailable (logged once) */
+	struct changes aff_pending;	/* affinity purges that failed: retried */
+	struct source sources[SOURCES_MAX];
+	size_t n_sources;
+	struct state_cache *cache;	/* NULL: --state-dir off, or a one-shot run */
+	/* The kernel routes the state cache, not the sources (a boot with a
+	 * source down, --source-wait): until every source is ready and a full
+	 * plan of theirs is committed. For /status and /healthz. */
+	bool stale;
+	uint64_t stale_since_ms;	/* loop_now_ms() when the cache was programmed */
+	struct model *boot;	/* while stale: the cache, as the kernel has it */
+	uint64_t boot_counts[BS_MAX];	/* its endpoints by state, for /metrics */
+	int exit_code;
+	bool bad_input;		/* the services file could not be read at start: exit 2 */
+	bool full;		/* next reconcile plans every service */
+	bool base;		/* next commit re-asserts tables and chains */
+	bool failed;		/* waiting for the retry timer */
+	bool verifying;		/* this reconcile repairs foreign edits */
+	uint64_t retry_ms;
+	uint32_t genid;		/* ruleset generation after our last commit */
+	uint64_t shape;		/* dp_struct_digest after our last commit */
+	uint64_t verify_after;
+	int sig_fd;
+	int claim_fd;		/* holds this table in this network namespace */
+	struct status_counters ctr;	/* what /metrics and /healthz say */
+	struct status_server *status;	/* NULL: --metrics off */
+};
 
 
 /* EPERM from the kernel means no privilege, unless vipd has it: then
@@ -133,7 +175,7 @@ static void ct_cleanup(struct daemon *d, const struct changes *c)
 	if (ret < 0) {
 		log_err("conntrack: %s; stale UDP entries stay", ct_error(d->ct));
 	} else {
-		d->ops.ctr.ct_deleted += (uint64_t)ret;
+		d->ctr.ct_deleted += (uint64_t)ret;
 		log_debug("conntrack: %d stale UDP entries deleted (%zu matches) in %llu ms", ret, n,
 			  (unsigned long long)(loop_now_ms() - t0));
 	}
@@ -156,7 +198,7 @@ static void drain(void *arg, const char *service, const char *id, const struct c
 			ct_error(d->ct));
 		return;
 	}
-	d->ops.ctr.ct_deleted += (uint64_t)ret;
+	d->ctr.ct_deleted += (uint64_t)ret;
 	log_info("service \"%s\" backend %s: drain over: %d connection%s cut", service, id,
 		 ret, ret == 1 ? "" : "s");
 }
@@ -258,7 +300,7 @@ static int reconcile(struct daemon *d)
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
 	}
-	ops_account(d, ret, full, t0_us, since);
+	status_account(&d->ctr, ret, full, t0_us, since);
 	model_names_free(&dirty);
 	changes_free(&c);
 	return ret;
@@ -600,6 +642,29 @@ static void on_claimant(struct loop *l, int fd, uint32_t events, void *arg)
 	instance_drain(fd);
 }
 
+/* ---- what /metrics, /healthz and /status are told --------------------------- */
+
+static int vip_chain(void *arg, const struct vaddr *vip, const struct svc_port *sp, char *buf,
+		     size_t len)
+{
+	return rec_vip_chain(arg, vip, sp, buf, len);
+}
+
+static void facts(void *arg, struct status_facts *s)
+{
+	struct daemon *d = arg;
+	uint64_t pending = status_pending_since(&d->ctr, model_dirty_since(d->model));
+
+	*s = (struct status_facts){
+		.version = VIPD_VERSION, .node = d->cfg.node_name,
+		.last_sync_ms = d->ctr.last_sync_us / 1000, .pending_since_ms = pending / 1000,
+		.kernel_differs = d->ctr.kernel_differs, .stale = d->stale,
+		.state_counts = d->stale ? d->boot_counts : NULL,
+		.sources = d->sources, .n_sources = d->n_sources, .counters = &d->ctr,
+		.model = d->stale ? d->boot : d->model, .bs = d->bs, .chain = vip_chain, .chain_arg = d->rec,
+	};
+}
+
 static int run(struct daemon *d)
 {
 	bool oneshot = d->cfg.once || d->cfg.dry_run;
@@ -612,7 +677,7 @@ static int run(struct daemon *d)
 			return ret;
 	}
 	d->full = d->base = true;
-	d->ops.started_us = loop_now_us();
+	d->ctr.started_us = loop_now_us();
 	if (d->claim_fd >= 0 && (ret = loop_fd_add(d->loop, d->claim_fd, EPOLLIN, on_claimant, d)) < 0)
 		return ret;
 	loop_before_sleep(d->loop, before_sleep, d);
@@ -622,8 +687,10 @@ static int run(struct daemon *d)
 	} else {
 		if ((ret = signals_start(d)) < 0)
 			return ret;
-		if (d->cfg.metrics_len)
-			ops_open(d);
+		if (d->cfg.metrics_len &&
+		    !(d->status = status_server_open(d->loop, (const struct sockaddr *)&d->cfg.metrics_addr,
+						     d->cfg.metrics_len, d->cfg.metrics, facts, d)))
+			goto nomem;
 		if (!loop_timer_add(d->loop, VERIFY_POLL_MS, verify_tick, d))
 			goto nomem;
 		if (!sources_ready(d))
@@ -636,7 +703,7 @@ static int run(struct daemon *d)
 	ret = loop_run(d->loop);
 	return ret < 0 ? ret : -d->exit_code;
 nomem:
-	log_err("out of memory arming a timer");
+	log_err("out of memory arming a timer or the --metrics listener");
 	return -ENOMEM;
 }
 
@@ -712,7 +779,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ret = d.cfg.cleanup ? cleanup(&d) : run(&d);
-	ops_close(&d);
+	status_server_close(d.status);
 	sc_free(d.cache);
 	for (size_t i = 0; i < d.n_sources; i++)
 		d.sources[i].ops->stop(&d.sources[i]);

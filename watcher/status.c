@@ -329,3 +329,36 @@ void status_metrics(FILE *f, const struct status_facts *s)
 		  "1 while the last commit failed and vipd is retrying it.");
 	fprintf(f, "vipd_kernel_differs %d\n", s->kernel_differs);
 }
+
+/* ---- accounting ----------------------------------------------------------- */
+
+void status_account(struct status_counters *c, int ret, bool full, uint64_t t0, uint64_t since)
+{
+	uint64_t now = loop_now_us();
+
+	c->reconciles++;
+	if (since && (!c->change_since_us || since < c->change_since_us))
+		c->change_since_us = since;
+	if (ret < 0) {
+		c->sync_failures++;
+		c->kernel_differs = true;
+		return;
+	}
+	prom_observe(full ? &c->sync_full : &c->sync_partial, (double)(now - t0) / 1e6);
+	if (c->change_since_us)
+		prom_observe(&c->programming, (double)(now - c->change_since_us) / 1e6);
+	c->last_sync_us = now;
+	c->change_since_us = 0;
+	c->kernel_differs = false;
+}
+
+uint64_t status_pending_since(const struct status_counters *c, uint64_t dirty_since)
+{
+	uint64_t pending = dirty_since;
+
+	if (c->change_since_us && (!pending || c->change_since_us < pending))
+		pending = c->change_since_us;
+	if (!c->last_sync_us && !pending)
+		pending = c->started_us;
+	return pending;
+}
