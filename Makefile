@@ -32,7 +32,7 @@ endif
 # tests and the fuzz targets link the parts they use.
 BUILD    := build
 LIB      := lib/loop.c lib/log.c lib/hmap.c lib/hash.c lib/addr.c lib/http.c lib/b64.c lib/jstream.c \
-            lib/jscan.c lib/instance.c lib/backoff.c lib/probe.c lib/httpd.c lib/prom.c
+            lib/jscan.c lib/instance.c lib/backoff.c lib/probe.c lib/httpd.c lib/prom.c lib/timefmt.c
 WATCHER  := watcher/model.c watcher/model_log.c watcher/codec.c watcher/codec_json.c watcher/file_load.c watcher/file.c watcher/etcd.c \
             watcher/etcd_api.c watcher/etcd_conf.c watcher/etcd_client.c \
             watcher/docker_map.c watcher/docker_labels.c watcher/docker_vip.c watcher/docker.c \
@@ -46,7 +46,7 @@ DATAPATH := datapath/affinity.c datapath/spec.c datapath/nft.c datapath/udata.c 
 VIPD     := cmd/vipd.c cmd/options.c
 VIPCTL   := cmd/vipctl.c cmd/ctl_etcd.c cmd/ctl_service.c cmd/ctl_endpoint.c cmd/ctl_check.c cmd/ctl_status.c
 # vipctl talks to etcd and checks files: no netlink, no event loop sources.
-CTL_USES := lib/loop.c lib/log.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
+CTL_USES := lib/loop.c lib/log.c lib/timefmt.c lib/http.c lib/hmap.c lib/hash.c lib/addr.c lib/b64.c \
             lib/jstream.c lib/jscan.c watcher/model.c watcher/model_log.c watcher/codec.c watcher/codec_json.c watcher/file_load.c watcher/etcd_api.c \
             watcher/etcd_conf.c watcher/etcd_client.c
 CORE     := $(LIB) $(WATCHER) $(DATAPATH)

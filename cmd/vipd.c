@@ -253,7 +253,7 @@ static int reconcile(struct daemon *d)
 {
 	struct name_list dirty = { 0 };
 	struct changes c = { 0 };
-	uint64_t t0 = loop_now_ms(), t0_us = loop_now_us();
+	uint64_t t0 = loop_now_us();
 	uint64_t since = model_dirty_since(d->model);
 	bool full = d->full;
 	int ret;
@@ -280,7 +280,7 @@ static int reconcile(struct daemon *d)
 		vlog(!d->verifying && (full || c.n > 1000) ? VLOG_INFO : VLOG_DEBUG,
 		     "reconciled %s%zu services: %zu changes in %llu ms (%zu frontends, %zu slots, %zu class chains)",
 		     full ? "all " : "", full ? model_service_count(d->model) : dirty.n,
-		     c.n, (unsigned long long)(loop_now_ms() - t0), st.frontends,
+		     c.n, (unsigned long long)(loop_now_us() - t0) / 1000, st.frontends,
 		     st.slots, st.classes);
 		learn_shape(d, &c, d->base);
 		if (c.n || full)
@@ -300,7 +300,7 @@ static int reconcile(struct daemon *d)
 		d->retry_ms = 0;
 		dp_genid(d->dp, &d->genid);
 	}
-	status_account(&d->ctr, ret, full, t0_us, since);
+	status_account(&d->ctr, ret, full, t0, since);
 	model_names_free(&dirty);
 	changes_free(&c);
 	return ret;

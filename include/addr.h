@@ -22,7 +22,8 @@ static inline unsigned addr_len(uint8_t family)
 	return family == AF_INET6 ? 16 : 4;
 }
 bool addr_equal(const struct vaddr *a, const struct vaddr *b);
-/* a and port (host order) as a socket address; returns its length. */
+/* a and port (host order) as a socket address; returns its length (0:
+ * a has no family). */
 struct sockaddr_storage;
 unsigned addr_sockaddr(const struct vaddr *a, uint16_t port, struct sockaddr_storage *out);
 

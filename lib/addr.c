@@ -86,6 +86,8 @@ unsigned addr_sockaddr(const struct vaddr *a, uint16_t port, struct sockaddr_sto
 		memcpy(&s6->sin6_addr, a->bytes, 16);
 		return sizeof(*s6);
 	}
+	if (a->family != AF_INET)
+		return 0;
 	s4->sin_family = AF_INET;
 	s4->sin_port = htons(port);
 	memcpy(&s4->sin_addr, a->bytes, 4);

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "log.h"
+#include "timefmt.h"
 
 enum vlog_level vlog_threshold = VLOG_INFO;
 void (*vlog_sink)(enum vlog_level level, const char *line);
@@ -76,18 +77,6 @@ static size_t escape(const char *in, char *out, size_t size)
 	return o;
 }
 
-/* "2026-12-01T18:20:01.123Z " (RFC 3339, UTC, milliseconds) */
-static void timestamp(char *buf, size_t size)
-{
-	struct timespec ts;
-	struct tm tm;
-	size_t n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	n = strftime(buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, size - n, ".%03ldZ ", ts.tv_nsec / 1000000);
-}
 
 /* One write per line so lines of concurrent writers never interleave;
  * a short write (a full pipe, a signal) goes on from where it stopped,
@@ -108,15 +97,15 @@ static void emit(const char *line, size_t n)
 
 static void put(enum vlog_level level, const char *msg)
 {
-	char out[1200], ts[40] = "";
+	char out[1200], ts[RFC3339_MS_LEN] = "";
 	int n;
 
 	if (format == VLOG_JOURNAL) {
 		n = snprintf(out, sizeof(out), "<%c>%s\n", journal_prio[level], msg);
 	} else {
 		if (format == VLOG_TEXT)
-			timestamp(ts, sizeof(ts));
-		n = snprintf(out, sizeof(out), "%s%s: %s: %s\n", ts,
+			rfc3339_ms(wall_now_us() / 1000, ts);
+		n = snprintf(out, sizeof(out), "%s%s%s: %s: %s\n", ts, *ts ? " " : "",
 			     ident ? ident : program_invocation_short_name, level_name[level], msg);
 	}
 	if (n < 0)

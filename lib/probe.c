@@ -168,33 +168,11 @@ static void tcp_ready(struct loop *l, int fd, uint32_t events, void *arg)
 	report(p, false, why);
 }
 
-static socklen_t sockaddr_set(struct sockaddr_storage *ss, const struct vaddr *a, uint16_t port)
-{
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->bytes, 4);
-		return sizeof(*s4);
-	}
-	if (a->family == AF_INET6) {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(port);
-		memcpy(&s6->sin6_addr, a->bytes, 16);
-		return sizeof(*s6);
-	}
-	return 0;
-}
-
 struct probe *probe_tcp(struct prober *pr, const struct vaddr *addr, uint16_t port,
 			uint32_t timeout_ms, probe_cb cb, void *arg)
 {
 	struct sockaddr_storage ss;
-	socklen_t sslen = sockaddr_set(&ss, addr, port);
+	socklen_t sslen = addr_sockaddr(addr, port, &ss);
 	struct probe *p;
 
 	if (!sslen || !(p = probe_new(pr, cb, arg)))

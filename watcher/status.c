@@ -4,7 +4,6 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <netinet/in.h>
 
 #include <jansson.h>
@@ -13,6 +12,7 @@
 #include "health.h"
 #include "loop.h"
 #include "status.h"
+#include "timefmt.h"
 
 static const char *const source_names[SRC_MAX] = {
 	[SRC_FILE] = "file", [SRC_ETCD] = "etcd", [SRC_DOCKER] = "docker",
@@ -54,10 +54,7 @@ escape:
 /* A loop_now_ms() time as RFC 3339 UTC with milliseconds, or null. */
 static void jtime(FILE *f, uint64_t mono_ms)
 {
-	struct timespec now;
-	int64_t wall;
-	time_t secs;
-	struct tm tm;
+	char at[RFC3339_MS_LEN];
 
 	if (!mono_ms) {
 		fputs("null", f);
@@ -65,13 +62,8 @@ static void jtime(FILE *f, uint64_t mono_ms)
 	}
 	/* the two clocks' offset in µs: in ms, each truncated apart, the same
 	 * time would print 1 ms apart from one request to the next */
-	clock_gettime(CLOCK_REALTIME, &now);
-	wall = ((int64_t)mono_ms * 1000 + (int64_t)now.tv_sec * 1000000 + now.tv_nsec / 1000 -
-		(int64_t)loop_now_us()) / 1000;
-	secs = (time_t)(wall / 1000);
-	gmtime_r(&secs, &tm);
-	fprintf(f, "\"%04d-%02d-%02dT%02d:%02d:%02d.%03dZ\"", tm.tm_year + 1900, tm.tm_mon + 1,
-		tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(wall % 1000));
+	rfc3339_ms(((int64_t)mono_ms * 1000 + wall_now_us() - (int64_t)loop_now_us()) / 1000, at);
+	fprintf(f, "\"%s\"", at);
 }
 
 static void jsources(FILE *f, const struct status_facts *s)
